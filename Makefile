@@ -1,0 +1,124 @@
+# Ferrite: build the kernel, the ISO, run it, test it.
+# `make help` lists the targets and variables.
+
+# ---- what the user may set ---------------------------------------------------
+# (No comments at the end of these lines: make would keep the spaces.)
+# MEM: QEMU -m. SMP: QEMU -smp. MACHINE: pc or q35. ACCEL: tcg (KVM is slower
+# on these machines). CMDLINE: kernel command line, e.g. CMDLINE='run="help; exit 3"'.
+# BOOTFS: a tar archive to boot with (once the boot filesystem exists).
+MEM ?= 128M
+SMP ?= 1
+MACHINE ?= pc
+ACCEL ?= tcg
+CMDLINE ?=
+BOOTFS ?=
+export MEM SMP MACHINE ACCEL
+
+BUILD := build
+# V=1 shows every command.
+Q := $(if $(V),,@)
+KERNEL := $(BUILD)/ferrite.elf
+ISO := $(BUILD)/ferrite.iso
+
+# ---- kernel flags ---------------------------------------------------------------
+CC := gcc
+NASM := nasm
+KERNEL_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-pic -fno-pie \
+    -mcmodel=kernel -mno-red-zone -mgeneral-regs-only \
+    -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+    -fno-tree-loop-distribute-patterns \
+    -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+    -I. -MMD -MP
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
+NASM_FLAGS := -f elf64 -I$(BUILD)/ -Werror
+
+KERNEL_C_SOURCES := $(wildcard kernel/*.c lib/*.c mm/*.c fs/*.c tests/kernel/*.c)
+KERNEL_ASM_SOURCES := $(wildcard boot/*.asm kernel/*.asm)
+KERNEL_OBJECTS := $(KERNEL_C_SOURCES:%.c=$(BUILD)/kernel-objects/%.o) \
+    $(KERNEL_ASM_SOURCES:%.asm=$(BUILD)/kernel-objects/%.o)
+
+.PHONY: all iso run debug test test-host test-qemu test-gdb clean help deps deps-test
+.DEFAULT_GOAL := all
+
+all: $(KERNEL) $(ISO)
+iso: $(ISO)
+
+help:
+	@echo "targets: all iso run debug test test-host test-qemu test-gdb clean"
+	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
+
+deps:
+	@tools/check-deps.sh run
+deps-test:
+	@tools/check-deps.sh test
+
+# One owner of addresses: kernel/memlayout.h, turned into NASM %defines.
+$(BUILD)/memlayout.inc: kernel/memlayout.h
+	@mkdir -p $(@D)
+	sed -n 's/^#define \([A-Z0-9_]*\) \([^ ]*\).*/%define \1 \2/p' $< > $@
+
+$(BUILD)/linker.ld: linker.ld kernel/memlayout.h
+	@mkdir -p $(@D)
+	$(CC) -E -P -x c -D__ASSEMBLER__ -I. $< -o $@
+
+$(BUILD)/kernel-objects/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernel-objects/%.o: %.asm $(BUILD)/memlayout.inc
+	@mkdir -p $(@D)
+	@echo "  NASM    $<"
+	$(Q)$(NASM) $(NASM_FLAGS) $< -o $@
+
+# Two link passes for the symbol table (see tools/gensyms.sh).
+$(BUILD)/ksyms-empty.c:
+	@mkdir -p $(@D)
+	printf '#include "kernel/ksyms.h"\nconst struct ksym ksyms_table[] __attribute__((section(".ksyms"))) = {{0, 0}};\nconst size_t ksyms_count = 0;\n' > $@
+
+$(BUILD)/ksyms-%.o: $(BUILD)/ksyms-%.c
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/ferrite-pass1.elf: $(KERNEL_OBJECTS) $(BUILD)/ksyms-empty.o $(BUILD)/linker.ld
+	ld $(KERNEL_LDFLAGS) -T $(BUILD)/linker.ld -o $@ $(KERNEL_OBJECTS) $(BUILD)/ksyms-empty.o
+
+$(BUILD)/ksyms-final.c: $(BUILD)/ferrite-pass1.elf tools/gensyms.sh
+	tools/gensyms.sh $< > $@
+
+$(KERNEL): $(KERNEL_OBJECTS) $(BUILD)/ksyms-final.o $(BUILD)/linker.ld
+	ld $(KERNEL_LDFLAGS) -T $(BUILD)/linker.ld -o $@ $(KERNEL_OBJECTS) $(BUILD)/ksyms-final.o
+	@tools/gensyms.sh $@ | sed 1d > $(BUILD)/ksyms-check.c
+	@sed 1d $(BUILD)/ksyms-final.c | cmp -s - $(BUILD)/ksyms-check.c || \
+	    { echo "error: text symbols moved between the two links (see tools/gensyms.sh)"; rm -f $@; exit 1; }
+	@size $@ | tail -1 | awk '{printf "kernel: %s bytes text, %s data, %s bss\n", $$1, $$2, $$3}'
+
+# The ISO depends on the command line: keep it in a file that changes only
+# when the command line does.
+$(BUILD)/cmdline.txt: FORCE
+	@mkdir -p $(@D)
+	@printf '%s' '$(subst ','\'',$(CMDLINE))' | cmp -s - $@ || printf '%s' '$(subst ','\'',$(CMDLINE))' > $@
+
+$(ISO): $(KERNEL) $(BUILD)/cmdline.txt iso/grub.cfg.in tools/make-iso.sh $(BOOTFS)
+	tools/make-iso.sh $(KERNEL) $@ "$$(cat $(BUILD)/cmdline.txt)" $(BOOTFS)
+
+run: deps $(ISO)
+	@tools/qemu-run.sh $(ISO)
+
+debug: deps $(ISO)
+	@tools/gdb/debug.sh $(KERNEL) $(ISO)
+
+test: deps-test
+	@tools/run-tests.sh
+
+test-host: deps-test
+	@$(MAKE) --no-print-directory -C tests/host test
+test-qemu: deps-test $(KERNEL)
+	@python3 tests/qemu/run_tests.py
+test-gdb: deps-test $(ISO)
+	@tests/gdb/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:
+-include $(KERNEL_OBJECTS:.o=.d)

@@ -1,0 +1,96 @@
+/*
+ * crash.c: `crash KIND` makes the CPU raise an exception on purpose, so a lab
+ * can show what each one looks like: the report, then a clean panic.
+ * Each crash is its own function so that the report names it.
+ */
+#include <stdint.h>
+
+#include "kernel/console.h"
+#include "kernel/shell.h"
+#include "lib/string.h"
+
+#define NOINLINE __attribute__((noinline))
+
+static NOINLINE void crash_null_pointer(void)
+{
+    /* An explicit load: for a plain *NULL in C the compiler knows the
+     * behaviour is undefined and may emit ud2 instead of the read. */
+    uint64_t value, null_address = 0;
+    kprintf("crash: reading address 0 (page 0 is never mapped)\n");
+    __asm__ volatile("movq (%1), %0" : "=r"(value) : "r"(null_address) : "memory");
+    (void)value;
+}
+
+static NOINLINE void crash_divide_by_zero(void)
+{
+    /* Written as the div instruction itself: for "1 / x" in C the compiler
+     * emits a comparison instead (only x = 1 gives a non-zero result). */
+    uint32_t quotient = 1, remainder_high = 0, divisor = 0;
+    kprintf("crash: dividing by zero\n");
+    __asm__ volatile("divl %2" : "+a"(quotient), "+d"(remainder_high) : "r"(divisor));
+}
+
+static NOINLINE void crash_invalid_opcode(void)
+{
+    kprintf("crash: executing ud2, an instruction defined to be invalid\n");
+    __asm__ volatile("ud2");
+}
+
+static NOINLINE void crash_general_protection(void)
+{
+    /* Bits 63:47 of a virtual address must all be equal ("canonical"). */
+    uint64_t value, non_canonical = 0x8000000000000000ull;
+    kprintf("crash: reading the non-canonical address %#lx\n", non_canonical);
+    __asm__ volatile("movq (%1), %0" : "=r"(value) : "r"(non_canonical) : "memory");
+    (void)value;
+}
+
+/* volatile: the compiler must not prove the recursion endless and drop it. */
+static volatile uint64_t recursion_limit = UINT64_MAX;
+
+static NOINLINE uint64_t crash_recurse_forever(uint64_t depth)
+{
+    volatile uint8_t frame_filler[512]; /* eat the stack faster */
+    frame_filler[0] = (uint8_t)depth;
+    if (depth == recursion_limit)
+        return 0;
+    return crash_recurse_forever(depth + 1) + frame_filler[0];
+}
+
+static NOINLINE void crash_stack_overflow(void)
+{
+    kprintf("crash: recursing until the stack runs into its guard page\n");
+    (void)crash_recurse_forever(0);
+}
+
+struct crash_kind {
+    const char *name;
+    void (*crash)(void);
+    const char *what;
+};
+
+static const struct crash_kind crash_kinds[] = {
+    {"null", crash_null_pointer, "page fault (#PF) at address 0"},
+    {"div0", crash_divide_by_zero, "divide error (#DE)"},
+    {"ud", crash_invalid_opcode, "invalid opcode (#UD)"},
+    {"gp", crash_general_protection, "general protection fault (#GP)"},
+    {"stack", crash_stack_overflow, "stack overflow: a double fault (#DF) on its own stack"},
+};
+
+static int command_crash(int argc, char **argv)
+{
+    for (size_t i = 0; argc == 2 && i < sizeof(crash_kinds) / sizeof(crash_kinds[0]); i++) {
+        if (strcmp(argv[1], crash_kinds[i].name) == 0) {
+            crash_kinds[i].crash();
+            kprintf("crash: %s did not fault?!\n", argv[1]);
+            return 1;
+        }
+    }
+    kprintf("usage: crash KIND, where KIND is one of:\n");
+    for (size_t i = 0; i < sizeof(crash_kinds) / sizeof(crash_kinds[0]); i++)
+        kprintf("  %-6s %s\n", crash_kinds[i].name, crash_kinds[i].what);
+    return 1;
+}
+
+SHELL_COMMAND(crash, "crash null|div0|ud|gp|stack",
+              "raise a CPU exception on purpose (the report, then a panic)", command_crash);

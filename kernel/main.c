@@ -1,0 +1,58 @@
+/*
+ * main.c: kernel_main is the boot checklist, one step a line.
+ * boot/entry.asm calls it in 64-bit mode, on the boot stack, with interrupts
+ * off and the early page tables (see docs/architecture.md).
+ */
+#include "kernel/boot_options.h"
+#include "kernel/bootinfo.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/exit.h"
+#include "kernel/gdt.h"
+#include "kernel/keyboard.h"
+#include "kernel/ktest.h"
+#include "kernel/pic.h"
+#include "kernel/serial.h"
+#include "kernel/shell.h"
+#include "kernel/trap.h"
+#include "kernel/version.h"
+
+extern const char __kernel_phys_start[], __kernel_phys_end[];
+
+static struct boot_info boot_info;
+
+static void enable_console_input(void)
+{
+    trap_set_irq_handler(IRQ_COM1, serial_handle_interrupt);
+    serial_enable_receive_interrupt();
+    pic_unmask(IRQ_COM1);
+    keyboard_init();
+    cpu_enable_interrupts();
+}
+
+void kernel_main(phys_addr_t mbi_phys);
+void kernel_main(phys_addr_t mbi_phys)
+{
+    console_init();                         // serial COM1 + VGA text mirror
+    gdt_init();                             // segments, TSS with the double-fault stack
+    idt_init();                             // all 32 exceptions (+ legacy IRQs)
+    kprintf("%s %s, %s\n", FERRITE_NAME, FERRITE_VERSION, FERRITE_TAGLINE);
+    bootinfo_read(mbi_phys, &boot_info);    // GRUB's boot information
+    boot_options_apply(boot_info.cmdline);  // quiet, run=, test, ...
+
+    log_info("boot: loaded by %s; boot information at %#lx (%u bytes, %u tags)",
+             boot_info.boot_loader_name, boot_info.mbi_phys, boot_info.mbi_total_size,
+             boot_info.tag_count);
+    log_info("boot: kernel image at physical %#lx-%#lx (%lu KiB)",
+             (uint64_t)__kernel_phys_start, (uint64_t)__kernel_phys_end,
+             ((uint64_t)__kernel_phys_end - (uint64_t)__kernel_phys_start) / 1024);
+    log_info("boot: command line \"%s\"", boot_info.cmdline);
+
+    pic_init();                             // legacy PIC moved to vectors 32-47
+    enable_console_input();                 // serial and keyboard interrupts on
+
+    if (boot_option_test_mode())            // `test`: run the in-kernel tests, exit
+        machine_exit(ktest_run_matching(NULL) == 0 ? 0 : 1);
+    boot_options_run_commands();            // run="cmd1; cmd2"
+    shell_run();                            // the prompt
+}

@@ -1,0 +1,81 @@
+/* test_console.c: formatted output, the VGA mirror, symbols, the shell table. */
+#include "kernel/console.h"
+#include "kernel/input.h"
+#include "kernel/ksyms.h"
+#include "kernel/ktest.h"
+#include "kernel/shell.h"
+#include "kernel/vga.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+void kernel_main(uint64_t mbi_phys);
+
+KTEST(format_in_the_freestanding_build)
+{
+    char buf[64];
+    KTEST_EXPECT_EQ(ksnprintf(buf, sizeof(buf), "%d|%5s|%-3c|%#lx", -42, "ab", 'z', 0xbeefUL),
+                    20);
+    KTEST_EXPECT(strcmp(buf, "-42|   ab|z  |0xbeef") == 0);
+    KTEST_EXPECT_EQ(ksnprintf(buf, 4, "%llu", 123456ULL), 6);
+    KTEST_EXPECT(strcmp(buf, "123") == 0);
+    KTEST_EXPECT_EQ(ksnprintf(buf, sizeof(buf), "%08zx|%%|%i", (size_t)0xabc, 7), 12);
+    KTEST_EXPECT(strcmp(buf, "00000abc|%|7") == 0);
+}
+
+KTEST(console_output_mirrors_to_vga)
+{
+    kprintf("vga-mirror-check\n");
+    unsigned row = vga_cursor_row() - 1;
+    const char *expected = "vga-mirror-check";
+    for (unsigned column = 0; expected[column]; column++)
+        KTEST_EXPECT_EQ(vga_cell(row, column) & 0xFF, (uint8_t)expected[column]);
+}
+
+KTEST(ksyms_find_functions_by_address_and_name)
+{
+    uint64_t main_address = (uint64_t)kernel_main;
+    const struct ksym *symbol = ksyms_lookup(main_address + 3);
+    KTEST_EXPECT(symbol != NULL);
+    if (symbol) {
+        KTEST_EXPECT(strcmp(symbol->name, "kernel_main") == 0);
+        KTEST_EXPECT_EQ(symbol->address, main_address);
+    }
+    KTEST_EXPECT_EQ(ksyms_address_of("kernel_main"), main_address);
+    KTEST_EXPECT(ksyms_lookup(0x1000) == NULL);
+    KTEST_EXPECT(ksyms_count > 50);
+    for (size_t i = 1; i < ksyms_count; i++)
+        KTEST_EXPECT(ksyms_table[i - 1].address < ksyms_table[i].address);
+    char where[64];
+    ksyms_format_address(main_address + 0x10, where, sizeof(where));
+    KTEST_EXPECT(strcmp(where, "kernel_main+0x10") == 0);
+}
+
+KTEST(shell_finds_commands_and_rejects_unknown)
+{
+    KTEST_EXPECT(shell_find_command("help") != NULL);
+    KTEST_EXPECT(shell_find_command("ktest") != NULL);
+    KTEST_EXPECT(shell_find_command("nonesuch") == NULL);
+    char line[] = "nonesuch arg";
+    KTEST_EXPECT_EQ(shell_execute_line(line), 1);
+    char echo_line[] = "echo   shell-check";
+    KTEST_EXPECT_EQ(shell_execute_line(echo_line), 0);
+    char empty_line[] = "   ";
+    KTEST_EXPECT_EQ(shell_execute_line(empty_line), 0);
+}
+
+KTEST(input_ring_keeps_order_and_drops_when_full)
+{
+    uint8_t byte;
+    while (input_try_read_byte(&byte)) /* start empty */
+        ;
+    unsigned long dropped_before = input_dropped_bytes();
+    for (unsigned i = 0; i < INPUT_RING_BYTES + 10; i++)
+        input_push_byte((uint8_t)i);
+    KTEST_EXPECT_EQ(input_dropped_bytes(), dropped_before + 10);
+    unsigned count = 0;
+    while (input_try_read_byte(&byte)) {
+        KTEST_EXPECT_EQ(byte, (uint8_t)count);
+        count++;
+    }
+    KTEST_EXPECT_EQ(count, INPUT_RING_BYTES);
+}

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""QEMU tests: boot the real ISO, read the serial console, check the status.
+
+Each test boots build/ferrite.elf in an ISO made with its own kernel command
+line (tools/make-iso.sh), runs it with tools/qemu-run.sh (the same script as
+`make run`), optionally types into the serial console once the prompt shows,
+and checks what the kernel printed and the guest's exit status.
+
+    python3 tests/qemu/run_tests.py [-k PATTERN] [-j JOBS] [-v]
+
+Ends with the line "N passed, M failed".
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KERNEL = os.path.join(ROOT, "build", "ferrite.elf")
+OUT = os.path.join(ROOT, "build", "tests", "qemu")
+PROMPT = b"ferrite> "
+PANIC_STATUS = 127
+
+
+@dataclass
+class QemuTest:
+    name: str
+    cmdline: str
+    status: int                      # the guest's exit status expected
+    expect: list = field(default_factory=list)     # regexes that must match the log
+    forbid: list = field(default_factory=list)     # regexes that must not
+    mem: str = "128M"
+    machine: str = "pc"
+    smp: int = 1
+    typed: bytes = b""               # typed into the console once the prompt shows
+    exit_device: bool = True
+    end_on: str = ""                 # stop QEMU when this regex shows (no exit device)
+    timeout: float = 60.0
+    check: object = None             # extra check: function(log) -> error or None
+
+
+def count_at_least(minimum):
+    def check(log):
+        match = re.search(r"^(\d+) passed, (\d+) failed", log, re.M)
+        if not match:
+            return "no 'N passed, M failed' line"
+        if int(match.group(1)) < minimum:
+            return f"only {match.group(1)} in-kernel tests passed, want >= {minimum}"
+        return None
+    return check
+
+
+NO_PANIC = [r"KERNEL PANIC"]
+CRASH_COMMON = [r"\*\*\* CPU exception", r"rip 0x[0-9a-f]{16}  [\w.]+\+0x", r"backtrace:",
+                r"KERNEL PANIC: unhandled", r"ferrite: exit status 127"]
+
+TESTS = [
+    QemuTest("ktest_all_pass", "test", 0,
+             expect=[r"PASS \w+", r"^\d+ passed, 0 failed"], forbid=NO_PANIC + [r"^FAIL"],
+             check=count_at_least(8)),
+    QemuTest("ktest_shell_command_pattern", 'run="ktest format; exit 0"', 0,
+             expect=[r"PASS format_\w+", r"^\d+ passed, 0 failed"], forbid=[r"PASS traps?_"]),
+    QemuTest("echo_then_exit_3", 'run="echo hi; exit 3"', 3,
+             expect=[r"^hi\r?$", r"ferrite: exit status 3"], forbid=NO_PANIC),
+    QemuTest("help_lists_every_command", 'run="help; exit 0"', 0,
+             expect=[rf"^  {cmd}\b" for cmd in
+                     ["help", "echo", "cmdline", "version", "exit", "halt", "reboot", "ktest",
+                      "crash"]]),
+    QemuTest("version_and_cmdline", 'quietish=1 run="version; cmdline; exit 0"', 0,
+             expect=[r"Ferrite \d+\.\d+\.\d+",
+                     r'as the boot loader passed it: "quietish=1 "run=version; cmdline; exit 0""',
+                     r'^  1\. quietish = "1"   \(unknown: ignored\)',
+                     r'^  2\. run = "version; cmdline; exit 0"',
+                     r"^  quiet\s+mute", r"warning: boot option 'quietish' is unknown"]),
+    QemuTest("unknown_command_message", 'run="frobnicate now; exit 0"', 0,
+             expect=[r"frobnicate: unknown command; type 'help' for the list"]),
+    QemuTest("quiet_mutes_boot_log", 'quiet run="echo still here; exit 0"', 0,
+             expect=[r"^still here"], forbid=[r"^boot:"]),
+    QemuTest("quotes_reach_the_kernel_as_typed", 'run="echo it\'s here; exit 4"', 4,
+             expect=[r"^it's here\r?$"]),
+    QemuTest("exit_status_out_of_range", 'run="exit 200; exit 1x; exit 5"', 5,
+             expect=[r"exit: 200 is too big", r"usage: exit \[N\]"]),
+    QemuTest("crash_null_page_fault", 'run="crash null"', PANIC_STATUS,
+             expect=CRASH_COMMON + [r"#PF \(page fault, vector 14\)",
+                                    r"cr2 0x0000000000000000",
+                                    r"not-present page, read, kernel mode, data access",
+                                    r"crash_null_pointer\+0x", r"#\d+\s+0x[0-9a-f]+ command_crash\+"]),
+    QemuTest("crash_div0", 'run="crash div0"', PANIC_STATUS,
+             expect=CRASH_COMMON + [r"#DE \(divide error", r"crash_divide_by_zero\+0x"]),
+    QemuTest("crash_ud", 'run="crash ud"', PANIC_STATUS,
+             expect=CRASH_COMMON + [r"#UD \(invalid opcode", r"crash_invalid_opcode\+0x"]),
+    QemuTest("crash_gp", 'run="crash gp"', PANIC_STATUS,
+             expect=CRASH_COMMON + [r"#GP \(general protection fault",
+                                    r"crash_general_protection\+0x",
+                                    r"error code 0 \(not caused by a segment selector\)"]),
+    QemuTest("crash_stack_double_fault", 'run="crash stack"', PANIC_STATUS,
+             expect=CRASH_COMMON + [r"#DF \(double fault", r"kernel stack overflow",
+                                    r"crash_recurse_forever[\w.]*\+0x",
+                                    r"\.\.\. the same frame \d+ more times"]),
+    QemuTest("crash_usage", 'run="crash; crash nothing; exit 0"', 0,
+             expect=[r"usage: crash KIND", r"  stack  stack overflow"], forbid=NO_PANIC),
+    QemuTest("boots_with_3M", 'run="version; exit 0"', 0, mem="3M",
+             expect=[r"Ferrite \d", r"ferrite: exit status 0"], forbid=NO_PANIC),
+    QemuTest("boots_on_q35", 'run="version; exit 0"', 0, machine="q35",
+             expect=[r"Ferrite \d"], forbid=NO_PANIC),
+    QemuTest("typed_commands_run", "", 6, typed=b"echo typed here\rexit 6\r",
+             expect=[r"^typed here"]),
+    QemuTest("line_editing_backspace_ctrl_u_ctrl_c", "", 7,
+             typed=b"echo abcX\x7f\x08d\r" b"garbage\x15echo clean\r" b"nothing\x03exit 7\r",
+             expect=[r"^abd\r?$", r"^clean\r?$", r"\^C"], forbid=[r"garbage: unknown"]),
+    QemuTest("history_arrow_up", "", 8,
+             typed=b"echo from history\r\x1b[A\rexit 8\r",
+             check=lambda log: None if log.count("from history") >= 4
+             else "the recalled line did not run again"),
+    QemuTest("binary_garbage_and_long_lines", "", 9,
+             typed=bytes(range(256)) * 4 + b"\x03" + b"x" * 3000 + b"\r" + b"exit 9\r",
+             expect=[r"ferrite: exit status 9"], forbid=NO_PANIC),
+    QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,
+             end_on=r"halted", expect=[r"no isa-debug-exit device at port 0xf4"]),
+]
+
+
+class SerialReader(threading.Thread):
+    """Collects QEMU's stdout (the serial console) with the time of the prompt."""
+
+    def __init__(self, stream, start):
+        super().__init__(daemon=True)
+        self.stream, self.start_time = stream, start
+        self.data = bytearray()
+        self.prompt_seconds = None
+        self.lock = threading.Lock()
+
+    def run(self):
+        while True:
+            chunk = os.read(self.stream.fileno(), 4096)
+            if not chunk:
+                return
+            with self.lock:
+                self.data += chunk
+                if self.prompt_seconds is None and PROMPT in self.data:
+                    self.prompt_seconds = time.monotonic() - self.start_time
+
+    def text(self):
+        with self.lock:
+            return self.data.decode("utf-8", "replace")
+
+
+def build_iso(test):
+    iso = os.path.join(OUT, test.name + ".iso")
+    subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), KERNEL, iso, test.cmdline],
+                   check=True)
+    return iso
+
+
+def run_one(test):
+    """Returns (ok, message, seconds to prompt)."""
+    iso = build_iso(test)
+    log_path = os.path.join(OUT, test.name + ".log")
+    env = dict(os.environ, MEM=test.mem, MACHINE=test.machine, SMP=str(test.smp),
+               ACCEL="tcg", SERIAL_LOG=log_path, GUI="0")
+    command = [os.path.join(ROOT, "tools", "qemu-run.sh"), iso]
+    env["EXIT_DEVICE"] = "1" if test.exit_device else "0"
+    start = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)  # so QEMU can be killed with it
+    reader = SerialReader(process.stdout, start)
+    reader.start()
+    typed = False
+    timed_out = ended_early = False
+    while process.poll() is None:
+        elapsed = time.monotonic() - start
+        if elapsed > test.timeout:
+            timed_out = True
+            break
+        if test.end_on and re.search(test.end_on, reader.text()):
+            ended_early = True
+            break
+        if not typed and reader.prompt_seconds is not None:
+            typed = True
+            try:
+                for i in range(0, len(test.typed), 64):  # a person types slower than a pipe
+                    process.stdin.write(test.typed[i:i + 64])
+                    process.stdin.flush()
+                    time.sleep(0.01)
+            except BrokenPipeError:
+                pass
+        time.sleep(0.02)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    reader.join(timeout=5)
+    stderr = process.stderr.read().decode("utf-8", "replace")
+    log = reader.text()
+    with open(os.path.join(OUT, test.name + ".out"), "w") as saved:
+        saved.write(log + "\n--- qemu-run stderr ---\n" + stderr)
+
+    problems = []
+    if timed_out:
+        problems.append(f"did not end within {test.timeout:.0f} s")
+    elif ended_early:
+        pass
+    elif process.returncode != test.status:
+        problems.append(f"status {process.returncode}, expected {test.status}")
+    for pattern in test.expect:
+        if not re.search(pattern, log, re.M):
+            problems.append(f"missing /{pattern}/")
+    for pattern in test.forbid:
+        if re.search(pattern, log, re.M):
+            problems.append(f"unexpected /{pattern}/")
+    if test.check:
+        error = test.check(log)
+        if error:
+            problems.append(error)
+    if "Remote 'g' packet" in stderr or "triple fault" in stderr.lower():
+        problems.append("QEMU reported: " + stderr.strip()[:200])
+    return not problems, "; ".join(problems), reader.prompt_seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", "--pattern", default="", help="run tests whose name contains this")
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the log of failures")
+    args = parser.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    tests = [t for t in TESTS if args.pattern in t.name]
+    passed = failed = 0
+    prompt_times = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(run_one, test): test for test in tests}
+        for future in concurrent.futures.as_completed(futures):
+            test = futures[future]
+            try:
+                ok, message, prompt_seconds = future.result()
+            except Exception as error:  # a broken runner counts as a failure
+                ok, message, prompt_seconds = False, f"runner error: {error}", None
+            if prompt_seconds is not None and not test.typed and test.mem == "128M":
+                prompt_times.append(prompt_seconds)
+            if ok:
+                passed += 1
+                print(f"PASS qemu/{test.name}", flush=True)
+            else:
+                failed += 1
+                print(f"FAIL qemu/{test.name}: {message}", flush=True)
+                print(f"     log: build/tests/qemu/{test.name}.out", flush=True)
+                if args.verbose:
+                    with open(os.path.join(OUT, test.name + ".out")) as saved:
+                        print(saved.read()[-3000:])
+    if prompt_times:
+        print(f"qemu: QEMU start to shell prompt: min {min(prompt_times):.2f} s, "
+              f"max {max(prompt_times):.2f} s over {len(prompt_times)} boots "
+              f"(two QEMUs at a time; see docs/performance.md)")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make-iso.sh KERNEL_ELF OUTPUT_ISO [CMDLINE] [BOOTFS_TAR]
+#
+# Builds a bootable ISO with a lean GRUB (BIOS only; only the modules the boot
+# needs; no fonts, locales or themes). GRUB is what sets the least RAM the
+# machine can have: a full image needs -m 4M, this one boots with -m 3M.
+set -euo pipefail
+kernel="$1" iso="$2" cmdline="${3:-}" bootfs="${4:-}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+staging="$(mktemp -d "${TMPDIR:-/tmp}/ferrite-iso.XXXXXX")"
+log="$(mktemp "${TMPDIR:-/tmp}/ferrite-iso-log.XXXXXX")" # not in $staging: that goes on the ISO
+trap 'rm -rf "$staging" "$log"' EXIT
+
+mkdir -p "$staging/boot/grub"
+cp "$kernel" "$staging/boot/ferrite.elf"
+modules=""
+if [ -n "$bootfs" ]; then
+    cp "$bootfs" "$staging/boot/bootfs.tar"
+    modules="    module2 /boot/bootfs.tar bootfs"
+fi
+# GRUB parses the menu line like a shell, then rebuilds the kernel's command
+# line from the words, quoting and escaping them in its own way, which the
+# kernel decodes (lib/cmdline.h). So split the command line into words here,
+# shell-style (xargs does quotes and backslashes, and runs nothing), and hand
+# each word to GRUB in single quotes, inside which GRUB takes every byte as is.
+if ! words="$(printf '%s' "$cmdline" | xargs -r -n1 printf '%s\n' 2>&1)"; then
+    echo "make-iso: cannot split the kernel command line: ${words#xargs: }" >&2
+    exit 1
+fi
+quoted=""
+while IFS= read -r word; do
+    [ -n "$quoted" ] && quoted+=" "
+    quoted+="'${word//\'/\'\\\'\'}'"
+done <<< "$words"
+[ -z "$words" ] && quoted=""
+while IFS= read -r line; do
+    case "$line" in
+    *@CMDLINE@*) printf '%s\n' "${line%%@CMDLINE@*}$quoted${line#*@CMDLINE@}" ;;
+    @MODULES@) [ -n "$modules" ] && printf '%s\n' "$modules" ;;
+    *) printf '%s\n' "$line" ;;
+    esac
+done < "$here/iso/grub.cfg.in" > "$staging/boot/grub/grub.cfg"
+cp "$staging/boot/grub/grub.cfg" "$iso.grub.cfg" # kept to read what GRUB was told
+
+grub-mkrescue -d /usr/lib/grub/i386-pc \
+    --install-modules="multiboot2 normal iso9660 biosdisk part_msdos configfile echo test" \
+    --fonts= --locales= --themes= --compress=xz \
+    -o "$iso" "$staging" >/dev/null 2>"$log" || {
+    cat "$log" >&2
+    exit 1
+}
