@@ -46,7 +46,7 @@ void kernel_main(phys_addr_t mbi_phys)
     log_info("boot: kernel image at physical %#lx-%#lx (%lu KiB)",
              (uint64_t)__kernel_phys_start, (uint64_t)__kernel_phys_end,
              ((uint64_t)__kernel_phys_end - (uint64_t)__kernel_phys_start) / 1024);
-    log_info("boot: command line \"%s\"", boot_info.cmdline);
+    log_info("boot: command line: %s", boot_info.cmdline);
 
     pic_init();                             // legacy PIC moved to vectors 32-47
     enable_console_input();                 // serial and keyboard interrupts on

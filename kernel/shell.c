@@ -75,6 +75,12 @@ static int command_help(int argc, char **argv)
         kprintf("usage: help\n");
         return 1;
     }
+    int usage_width = 0;
+    for (const struct shell_command *command = __shell_commands_start;
+         command < __shell_commands_end; command++) {
+        int len = (int)strlen(command->usage);
+        usage_width = len > usage_width ? len : usage_width;
+    }
     const char *last_printed = "";
     for (;;) { /* selection by name: the table is short */
         const struct shell_command *next = NULL;
@@ -86,7 +92,7 @@ static int command_help(int argc, char **argv)
         }
         if (!next)
             break;
-        kprintf("  %-22s %s\n", next->usage, next->help);
+        kprintf("  %-*s  %s\n", usage_width, next->usage, next->help);
         last_printed = next->name;
     }
     return 0;

@@ -38,7 +38,8 @@ class QemuTest:
     mem: str = "128M"
     machine: str = "pc"
     smp: int = 1
-    typed: bytes = b""               # typed into the console once the prompt shows
+    typed: object = b""              # typed into the console once the prompt shows:
+                                     # bytes, or a list of bytes and pauses (seconds)
     exit_device: bool = True
     end_on: str = ""                 # stop QEMU when this regex shows (no exit device)
     timeout: float = 60.0
@@ -121,6 +122,17 @@ TESTS = [
     QemuTest("binary_garbage_and_long_lines", "", 9,
              typed=bytes(range(256)) * 4 + b"\x03" + b"x" * 3000 + b"\r" + b"exit 9\r",
              expect=[r"ferrite: exit status 9"], forbid=NO_PANIC),
+    QemuTest("halt_stops_the_cpu", 'run="halt"', -1, end_on=r"ferrite: halted",
+             expect=[r"ferrite: halted"], forbid=NO_PANIC),
+    # -no-reboot turns the guest's reset into QEMU ending normally (status 0).
+    QemuTest("reboot_resets_the_machine", 'run="reboot"', 0,
+             expect=[r"ferrite: rebooting"], forbid=NO_PANIC),
+    # The PS/2 keyboard, driven through QEMU's monitor (Ctrl-A C toggles it).
+    QemuTest("ps2_keyboard_types_into_the_shell", "", 5,
+             typed=[b"\x01c" + b"".join(b"sendkey %s\n" % k for k in
+                                       [b"e", b"c", b"h", b"o", b"spc", b"shift-k", b"b",
+                                        b"ret"]) + b"\x01c", 2.0, b"exit 5\r"],
+             expect=[r"^Kb\r?$"]),
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,
              end_on=r"halted", expect=[r"no isa-debug-exit device at port 0xf4"]),
 ]
@@ -184,11 +196,16 @@ def run_one(test):
             break
         if not typed and reader.prompt_seconds is not None:
             typed = True
+            parts = test.typed if isinstance(test.typed, list) else [test.typed]
             try:
-                for i in range(0, len(test.typed), 64):  # a person types slower than a pipe
-                    process.stdin.write(test.typed[i:i + 64])
-                    process.stdin.flush()
-                    time.sleep(0.01)
+                for part in parts:
+                    if isinstance(part, float):
+                        time.sleep(part)
+                        continue
+                    for i in range(0, len(part), 64):  # a person types slower than a pipe
+                        process.stdin.write(part[i:i + 64])
+                        process.stdin.flush()
+                        time.sleep(0.01)
             except BrokenPipeError:
                 pass
         time.sleep(0.02)
@@ -223,13 +240,35 @@ def run_one(test):
     return not problems, "; ".join(problems), reader.prompt_seconds
 
 
+def measure_boot_time(boots):
+    """Boot the plain ISO `boots` times, one at a time; print the times to the
+    prompt (from starting QEMU, so SeaBIOS and GRUB are included)."""
+    test = QemuTest("boot_time", 'run=""', 0, typed=b"exit 0\r")
+    seconds = []
+    for _ in range(boots):
+        ok, message, prompt_seconds = run_one(test)
+        if not ok or prompt_seconds is None:
+            print(f"boot-time: a boot failed: {message}")
+            return 1
+        seconds.append(prompt_seconds)
+    seconds.sort()
+    print(f"boot-time: QEMU start to shell prompt over {boots} boots (TCG, -m 128M, pc): "
+          f"min {seconds[0]:.3f} s, median {seconds[len(seconds) // 2]:.3f} s, "
+          f"max {seconds[-1]:.3f} s")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-k", "--pattern", default="", help="run tests whose name contains this")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("-v", "--verbose", action="store_true", help="print the log of failures")
+    parser.add_argument("--boot-time", type=int, metavar="N",
+                        help="measure QEMU start to prompt over N boots, one at a time")
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
+    if args.boot_time:
+        return measure_boot_time(args.boot_time)
     tests = [t for t in TESTS if args.pattern in t.name]
     passed = failed = 0
     prompt_times = []
