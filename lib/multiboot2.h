@@ -38,8 +38,9 @@ struct mb2_tag {
     uint32_t payload_size;
 };
 
-/* Invariant: next_offset is 8-aligned and <= total_size; every byte in
- * [base, base + total_size) may be read. */
+/* Invariant: next_offset <= total_size, and 8-aligned unless it equals a
+ * total_size that is not (then the next call reports the missing end tag);
+ * every byte in [base, base + total_size) may be read. */
 struct mb2_reader {
     const uint8_t *base;
     uint32_t total_size;
