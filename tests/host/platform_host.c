@@ -1,0 +1,99 @@
+/* platform_host.c: lib/platform.h on Linux (see platform_host.h). */
+#define _GNU_SOURCE
+#include "tests/host/platform_host.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lib/platform.h"
+
+jmp_buf *host_panic_target;
+char host_last_panic[512];
+
+static _Thread_local unsigned current_cpu;
+static unsigned cpu_total = 1;
+static char *memory_base;
+static uint64_t memory_phys_start, memory_bytes;
+static bool quiet;
+
+_Noreturn void platform_panic(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(host_last_panic, sizeof(host_last_panic), fmt, args);
+    va_end(args);
+    if (host_panic_target)
+        longjmp(*host_panic_target, 1);
+    fprintf(stderr, "PANIC: %s\n", host_last_panic);
+    abort();
+}
+
+void platform_print(const char *fmt, ...)
+{
+    if (quiet)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+}
+
+unsigned platform_cpu_id(void)
+{
+    return current_cpu;
+}
+
+unsigned platform_cpu_count(void)
+{
+    return cpu_total;
+}
+
+void host_set_cpu(unsigned cpu, unsigned cpu_count)
+{
+    current_cpu = cpu;
+    cpu_total = cpu_count;
+}
+
+void host_set_quiet(bool on)
+{
+    quiet = on;
+}
+
+void host_set_physical_memory(void *base, uint64_t phys_start, uint64_t bytes)
+{
+    memory_base = base;
+    memory_phys_start = phys_start;
+    memory_bytes = bytes;
+}
+
+void *platform_phys_to_virt(uint64_t phys)
+{
+    if (!memory_base || phys < memory_phys_start || phys - memory_phys_start >= memory_bytes)
+        platform_panic("host: physical address %#llx is outside the simulated memory",
+                       (unsigned long long)phys);
+    return memory_base + (phys - memory_phys_start);
+}
+
+void platform_lock_acquire(struct platform_lock *lock)
+{
+    while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED))
+            ;
+    lock->owner_cpu = current_cpu;
+}
+
+void platform_lock_release(struct platform_lock *lock)
+{
+    __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
+}
+
+uint64_t platform_interrupts_save_disable(void)
+{
+    return 0;
+}
+
+void platform_interrupts_restore(uint64_t saved)
+{
+    (void)saved;
+}

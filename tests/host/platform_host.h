@@ -1,0 +1,41 @@
+/*
+ * platform_host.h: the host side of lib/platform.h, for tests.
+ *
+ * platform_panic() on the host prints the message and, if a test armed
+ * HOST_EXPECT_PANIC, jumps back to it instead of aborting, so a test can
+ * check that a double free really panics:
+ *
+ *     HOST_EXPECT_PANIC(buddy_free(&buddy, pfn, 0));  // true if it panicked
+ */
+#ifndef TESTS_HOST_PLATFORM_HOST_H
+#define TESTS_HOST_PLATFORM_HOST_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+extern jmp_buf *host_panic_target;
+extern char host_last_panic[512];
+
+/* Evaluates statement; true if it called platform_panic. */
+#define HOST_EXPECT_PANIC(statement)                                                           \
+    ({                                                                                         \
+        jmp_buf host_panic_jump;                                                               \
+        jmp_buf *volatile host_panic_saved = host_panic_target;                                         \
+        volatile bool host_panicked = false;                                                          \
+        host_panic_target = &host_panic_jump;                                                  \
+        if (setjmp(host_panic_jump) == 0) {                                                    \
+            statement;                                                                         \
+        } else {                                                                               \
+            host_panicked = true;                                                              \
+        }                                                                                      \
+        host_panic_target = host_panic_saved;                                                  \
+        host_panicked;                                                                         \
+    })
+
+/* Tests set these. */
+void host_set_cpu(unsigned cpu, unsigned cpu_count); /* per thread */
+void host_set_physical_memory(void *base, uint64_t phys_start, uint64_t bytes);
+void host_set_quiet(bool quiet); /* mute platform_print */
+
+#endif
