@@ -3,17 +3,18 @@
 #define KERNEL_BOOTINFO_H
 
 #include "kernel/memlayout.h"
+#include "lib/multiboot2.h"
 
 struct boot_info {
     phys_addr_t mbi_phys;
-    uint32_t mbi_total_size;
-    const char *cmdline;          /* inside the MBI; "" if none */
-    const char *boot_loader_name; /* inside the MBI; "unknown" if none */
-    unsigned tag_count;
+    bool valid;                   /* the MBI header could be read at all */
+    struct mb2_summary summary;   /* every tag the kernel uses, checked */
+    const char *cmdline;          /* "" if none */
+    const char *boot_loader_name; /* "unknown" if none */
 };
 
-/* Read the MBI at mbi_phys. A malformed MBI gets a warning naming the tag's
- * offset; what was read before the problem is kept. */
+/* Read the MBI at mbi_phys. Malformed tags get a warning naming the tag and
+ * its offset; what could be read safely is kept. */
 void bootinfo_read(phys_addr_t mbi_phys, struct boot_info *info);
 
 #endif

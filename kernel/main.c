@@ -10,6 +10,8 @@
 #include "kernel/exit.h"
 #include "kernel/gdt.h"
 #include "kernel/keyboard.h"
+#include "kernel/memory.h"
+#include "kernel/panic.h"
 #include "kernel/ktest.h"
 #include "kernel/pic.h"
 #include "kernel/serial.h"
@@ -41,13 +43,16 @@ void kernel_main(phys_addr_t mbi_phys)
     boot_options_apply(boot_info.cmdline);  // quiet, run=, test, ...
 
     log_info("boot: loaded by %s; boot information at %#lx (%u bytes, %u tags)",
-             boot_info.boot_loader_name, boot_info.mbi_phys, boot_info.mbi_total_size,
-             boot_info.tag_count);
+             boot_info.boot_loader_name, boot_info.mbi_phys, boot_info.summary.total_size,
+             boot_info.summary.tag_count);
     log_info("boot: kernel image at physical %#lx-%#lx (%lu KiB)",
              (uint64_t)__kernel_phys_start, (uint64_t)__kernel_phys_end,
              ((uint64_t)__kernel_phys_end - (uint64_t)__kernel_phys_start) / 1024);
     log_info("boot: command line: %s", boot_info.cmdline);
 
+    if (!boot_info.valid)
+        panic("no usable boot information: cannot find the machine's memory");
+    memory_init(&boot_info.summary, boot_info.mbi_phys); // memory map, page tables, buddy
     pic_init();                             // legacy PIC moved to vectors 32-47
     enable_console_input();                 // serial and keyboard interrupts on
 

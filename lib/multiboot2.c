@@ -12,12 +12,66 @@ static uint32_t read_u32(const uint8_t *at) {
     return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
 }
 
+static uint64_t read_u64(const uint8_t *at) {
+    return (uint64_t)read_u32(at) | (uint64_t)read_u32(at + 4) << 32;
+}
+
 static bool fail(struct mb2_error *error, uint32_t offset, const char *message) {
     if (error) {
         error->offset = offset;
         ksnprintf(error->message, sizeof(error->message), "%s", message);
     }
     return false;
+}
+
+/* "tag T (name) at offset O: " followed by the formatted detail. */
+static bool tag_fail(struct mb2_error *error, uint32_t type, uint32_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static bool tag_fail(struct mb2_error *error, uint32_t type, uint32_t offset, const char *fmt,
+                     ...) {
+    if (!error)
+        return false;
+    error->offset = offset;
+    int prefix = ksnprintf(error->message, sizeof(error->message),
+                           "tag %u (%s) at offset %u: ", type, mb2_tag_type_name(type), offset);
+    if (prefix >= 0 && (size_t)prefix < sizeof(error->message)) {
+        va_list args;
+        va_start(args, fmt);
+        kvsnprintf(error->message + prefix, sizeof(error->message) - (size_t)prefix, fmt, args);
+        va_end(args);
+    }
+    return false;
+}
+
+const char *mb2_tag_type_name(uint32_t type) {
+    static const char *const names[] = {
+        [MB2_TAG_END] = "end",
+        [MB2_TAG_CMDLINE] = "command line",
+        [MB2_TAG_BOOT_LOADER_NAME] = "boot loader name",
+        [MB2_TAG_MODULE] = "module",
+        [MB2_TAG_BASIC_MEMINFO] = "basic meminfo",
+        [MB2_TAG_BOOTDEV] = "BIOS boot device",
+        [MB2_TAG_MMAP] = "memory map",
+        [MB2_TAG_VBE] = "VBE info",
+        [MB2_TAG_FRAMEBUFFER] = "framebuffer",
+        [MB2_TAG_ELF_SECTIONS] = "ELF sections",
+        [MB2_TAG_APM] = "APM table",
+        [MB2_TAG_EFI32] = "EFI 32-bit system table",
+        [MB2_TAG_EFI64] = "EFI 64-bit system table",
+        [MB2_TAG_SMBIOS] = "SMBIOS",
+        [MB2_TAG_ACPI_OLD_RSDP] = "ACPI old RSDP",
+        [MB2_TAG_ACPI_NEW_RSDP] = "ACPI new RSDP",
+        [MB2_TAG_NETWORK] = "network",
+        [MB2_TAG_EFI_MMAP] = "EFI memory map",
+        [MB2_TAG_EFI_BS_NOT_TERMINATED] = "EFI boot services not terminated",
+        [MB2_TAG_EFI32_IMAGE_HANDLE] = "EFI 32-bit image handle",
+        [MB2_TAG_EFI64_IMAGE_HANDLE] = "EFI 64-bit image handle",
+        [MB2_TAG_LOAD_BASE_ADDR] = "load base address",
+    };
+    if (type < sizeof(names) / sizeof(names[0]) && names[type])
+        return names[type];
+    return "unknown";
 }
 
 bool mb2_reader_init(struct mb2_reader *reader, const void *mbi, size_t available_bytes,
@@ -46,18 +100,24 @@ int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag, struct mb2_e
     uint64_t offset = reader->next_offset;
     reader->finished = true; /* until this tag proves well-formed */
     if (offset + MB2_TAG_HEADER_BYTES > reader->total_size) {
-        fail(error, (uint32_t)offset, "tag list runs past total_size without an end tag");
+        if (error) {
+            error->offset = (uint32_t)offset;
+            ksnprintf(error->message, sizeof(error->message),
+                      "offset %u: tag list runs past total_size %u without an end tag",
+                      (uint32_t)offset, reader->total_size);
+        }
         return -1;
     }
     const uint8_t *at = reader->base + offset;
     uint32_t type = read_u32(at);
     uint32_t size = read_u32(at + 4);
     if (size < MB2_TAG_HEADER_BYTES) {
-        fail(error, (uint32_t)offset, "tag size smaller than the tag header (8)");
+        tag_fail(error, type, (uint32_t)offset, "size %u is smaller than the tag header (8)", size);
         return -1;
     }
     if (offset + size > reader->total_size) {
-        fail(error, (uint32_t)offset, "tag extends past total_size");
+        tag_fail(error, type, (uint32_t)offset, "size %u extends past total_size %u", size,
+                 reader->total_size);
         return -1;
     }
     if (type == MB2_TAG_END)
@@ -81,4 +141,222 @@ const char *mb2_tag_string(const struct mb2_tag *tag) {
             return (const char *)tag->payload;
     }
     return NULL;
+}
+
+/* ---- the memory map (tag 6) ---------------------------------------------- */
+
+#define MMAP_HEADER_BYTES 8 /* entry_size, entry_version */
+
+int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error) {
+    if (tag->type != MB2_TAG_MMAP) {
+        tag_fail(error, tag->type, tag->offset, "not a memory map (tag 6)");
+        return -1;
+    }
+    if (tag->payload_size < MMAP_HEADER_BYTES) {
+        tag_fail(error, tag->type, tag->offset,
+                 "payload of %u bytes has no room for entry_size and entry_version",
+                 tag->payload_size);
+        return -1;
+    }
+    uint32_t entry_size = read_u32(tag->payload);
+    if (entry_size < MB2_MMAP_MIN_ENTRY_SIZE || entry_size % 8 != 0) {
+        tag_fail(error, tag->type, tag->offset,
+                 "entry_size %u is not a multiple of 8 and at least 24", entry_size);
+        return -1;
+    }
+    uint32_t entry_bytes = tag->payload_size - MMAP_HEADER_BYTES;
+    if (entry_bytes % entry_size != 0) {
+        tag_fail(error, tag->type, tag->offset,
+                 "%u bytes of entries are not a whole number of %u-byte entries", entry_bytes,
+                 entry_size);
+        return -1;
+    }
+    return (int)(entry_bytes / entry_size); /* at most 2^32 / 24: fits an int */
+}
+
+bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_entry *entry) {
+    int count = mb2_mmap_entry_count(tag, NULL);
+    if (count < 0 || index >= (uint32_t)count)
+        return false;
+    uint32_t entry_size = read_u32(tag->payload);
+    const uint8_t *at = tag->payload + MMAP_HEADER_BYTES + (uint64_t)index * entry_size;
+    *entry = (struct mb2_mmap_entry){
+        .base = read_u64(at),
+        .length = read_u64(at + 8),
+        .type = read_u32(at + 16),
+    };
+    return true;
+}
+
+/* ---- basic memory information (tag 4) ------------------------------------ */
+
+bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info,
+                      struct mb2_error *error) {
+    if (tag->type != MB2_TAG_BASIC_MEMINFO)
+        return tag_fail(error, tag->type, tag->offset, "not basic meminfo (tag 4)");
+    if (tag->payload_size < 8)
+        return tag_fail(error, tag->type, tag->offset,
+                        "payload of %u bytes has no room for mem_lower and mem_upper",
+                        tag->payload_size);
+    info->mem_lower_kib = read_u32(tag->payload);
+    info->mem_upper_kib = read_u32(tag->payload + 4);
+    return true;
+}
+
+#define KIB 1024ull
+#define LOW_MEMORY_MAX_KIB 640
+#define UPPER_MEMORY_BASE (1024 * KIB)
+
+unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_entry out[2]) {
+    unsigned count = 0;
+    uint32_t lower_kib = info->mem_lower_kib;
+    if (lower_kib > LOW_MEMORY_MAX_KIB)
+        lower_kib = LOW_MEMORY_MAX_KIB;
+    if (lower_kib > 0)
+        out[count++] = (struct mb2_mmap_entry){0, lower_kib * KIB, MB2_MMAP_AVAILABLE};
+    if (info->mem_upper_kib > 0)
+        out[count++] = (struct mb2_mmap_entry){UPPER_MEMORY_BASE, info->mem_upper_kib * KIB,
+                                               MB2_MMAP_AVAILABLE};
+    return count;
+}
+
+/* ---- modules (tag 3) ------------------------------------------------------ */
+
+#define MODULE_HEADER_BYTES 8 /* mod_start, mod_end */
+
+bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module,
+                     struct mb2_error *error) {
+    if (tag->type != MB2_TAG_MODULE)
+        return tag_fail(error, tag->type, tag->offset, "not a module (tag 3)");
+    if (tag->payload_size < MODULE_HEADER_BYTES)
+        return tag_fail(error, tag->type, tag->offset,
+                        "payload of %u bytes has no room for mod_start and mod_end",
+                        tag->payload_size);
+    uint32_t start = read_u32(tag->payload);
+    uint32_t end = read_u32(tag->payload + 4);
+    if (start > end)
+        return tag_fail(error, tag->type, tag->offset, "mod_start %#x is above mod_end %#x", start,
+                        end);
+    const char *name = "";
+    if (tag->payload_size > MODULE_HEADER_BYTES) {
+        const uint8_t *text = tag->payload + MODULE_HEADER_BYTES;
+        uint32_t text_bytes = tag->payload_size - MODULE_HEADER_BYTES;
+        uint32_t i = 0;
+        while (i < text_bytes && text[i] != '\0')
+            i++;
+        if (i == text_bytes)
+            return tag_fail(error, tag->type, tag->offset,
+                            "string of %u bytes is not NUL-terminated", text_bytes);
+        name = (const char *)text;
+    }
+    *module = (struct mb2_module){.start = start, .end = end, .name = name};
+    return true;
+}
+
+/* ---- the whole MBI ---------------------------------------------------------- */
+
+static void warn(struct mb2_summary *summary, const struct mb2_error *warning) {
+    if (summary->warning_count++ == 0)
+        summary->first_warning = *warning;
+}
+
+/* For tags 1 and 2: the string, or NULL after a warning. */
+static const char *summarize_string(struct mb2_summary *summary, const struct mb2_tag *tag) {
+    const char *text = mb2_tag_string(tag);
+    if (!text) {
+        struct mb2_error warning;
+        tag_fail(&warning, tag->type, tag->offset, "payload of %u bytes holds no NUL",
+                 tag->payload_size);
+        warn(summary, &warning);
+    }
+    return text;
+}
+
+static void summarize_rsdp(struct mb2_summary *summary, const struct mb2_tag *tag,
+                           uint32_t min_bytes, struct mb2_tag *slot, bool *has) {
+    if (*has)
+        return;
+    if (tag->payload_size < min_bytes) {
+        struct mb2_error warning;
+        tag_fail(&warning, tag->type, tag->offset,
+                 "payload of %u bytes is shorter than an RSDP (%u)", tag->payload_size, min_bytes);
+        warn(summary, &warning);
+        return;
+    }
+    *slot = *tag;
+    *has = true;
+}
+
+static void summarize_tag(struct mb2_summary *summary, const struct mb2_tag *tag) {
+    struct mb2_error warning;
+    switch (tag->type) {
+    case MB2_TAG_CMDLINE:
+        if (!summary->cmdline)
+            summary->cmdline = summarize_string(summary, tag);
+        break;
+    case MB2_TAG_BOOT_LOADER_NAME:
+        if (!summary->boot_loader_name)
+            summary->boot_loader_name = summarize_string(summary, tag);
+        break;
+    case MB2_TAG_MODULE: {
+        struct mb2_module module;
+        if (!mb2_read_module(tag, &module, &warning))
+            warn(summary, &warning);
+        else if (summary->module_count == MB2_MAX_MODULES)
+            summary->modules_truncated = true;
+        else
+            summary->modules[summary->module_count++] = module;
+        break;
+    }
+    case MB2_TAG_BASIC_MEMINFO:
+        if (summary->has_meminfo)
+            break;
+        if (mb2_read_meminfo(tag, &summary->meminfo, &warning))
+            summary->has_meminfo = true;
+        else
+            warn(summary, &warning);
+        break;
+    case MB2_TAG_MMAP: {
+        if (summary->has_mmap)
+            break;
+        int count = mb2_mmap_entry_count(tag, &warning);
+        if (count == 0)
+            tag_fail(&warning, tag->type, tag->offset, "holds no entries");
+        if (count <= 0) {
+            warn(summary, &warning);
+            break;
+        }
+        summary->mmap = *tag;
+        summary->mmap_entry_count = (unsigned)count;
+        summary->has_mmap = true;
+        break;
+    }
+    case MB2_TAG_ACPI_OLD_RSDP:
+        summarize_rsdp(summary, tag, MB2_ACPI_OLD_RSDP_BYTES, &summary->acpi_old_rsdp,
+                       &summary->has_acpi_old_rsdp);
+        break;
+    case MB2_TAG_ACPI_NEW_RSDP:
+        summarize_rsdp(summary, tag, MB2_ACPI_NEW_RSDP_BYTES, &summary->acpi_new_rsdp,
+                       &summary->has_acpi_new_rsdp);
+        break;
+    default:
+        break; /* not needed at boot */
+    }
+}
+
+bool mb2_summarize(const void *mbi, size_t available_bytes, struct mb2_summary *summary,
+                   struct mb2_error *error) {
+    *summary = (struct mb2_summary){0};
+    struct mb2_reader reader;
+    if (!mb2_reader_init(&reader, mbi, available_bytes, error))
+        return false;
+    summary->total_size = reader.total_size;
+    struct mb2_tag tag;
+    int status;
+    while ((status = mb2_reader_next(&reader, &tag, &summary->list_error)) == 1) {
+        summary->tag_count++;
+        summarize_tag(summary, &tag);
+    }
+    summary->list_broken = status < 0;
+    return true;
 }

@@ -6,6 +6,16 @@
  * Layout (multiboot2 spec 3.6): u32 total_size, u32 reserved, then tags, each
  * u32 type, u32 size (not counting padding), payload, padded to 8 bytes; the
  * list ends with a tag of type 0 and size 8.
+ *
+ * Two levels:
+ *   - mb2_reader_*: walks the tag list, checking each tag's size and position;
+ *   - mb2_read_* / mb2_mmap_*: check and decode one tag's payload;
+ *   - mb2_summarize: one walk at boot that does both for every tag the kernel
+ *     uses and keeps the results in a struct mb2_summary.
+ * Every error message names the tag type and its offset in the MBI, e.g.
+ * "tag 6 (memory map) at offset 200: entry_size 20 is not a multiple of 8 and
+ * at least 24". All multi-byte fields are read byte by byte, so a payload
+ * need not be aligned.
  */
 #ifndef LIB_MULTIBOOT2_H
 #define LIB_MULTIBOOT2_H
@@ -23,12 +33,37 @@ enum mb2_tag_type {
     MB2_TAG_BOOT_LOADER_NAME = 2,
     MB2_TAG_MODULE = 3,
     MB2_TAG_BASIC_MEMINFO = 4,
+    MB2_TAG_BOOTDEV = 5,
     MB2_TAG_MMAP = 6,
+    MB2_TAG_VBE = 7,
+    MB2_TAG_FRAMEBUFFER = 8,
     MB2_TAG_ELF_SECTIONS = 9,
+    MB2_TAG_APM = 10,
+    MB2_TAG_EFI32 = 11,
+    MB2_TAG_EFI64 = 12,
+    MB2_TAG_SMBIOS = 13,
     MB2_TAG_ACPI_OLD_RSDP = 14,
     MB2_TAG_ACPI_NEW_RSDP = 15,
+    MB2_TAG_NETWORK = 16,
+    MB2_TAG_EFI_MMAP = 17,
+    MB2_TAG_EFI_BS_NOT_TERMINATED = 18,
+    MB2_TAG_EFI32_IMAGE_HANDLE = 19,
+    MB2_TAG_EFI64_IMAGE_HANDLE = 20,
     MB2_TAG_LOAD_BASE_ADDR = 21,
 };
+
+/* Memory map entry types (tag 6); anything else is reserved. */
+enum mb2_mmap_type {
+    MB2_MMAP_AVAILABLE = 1,
+    MB2_MMAP_RESERVED = 2,
+    MB2_MMAP_ACPI_RECLAIMABLE = 3,
+    MB2_MMAP_ACPI_NVS = 4,
+    MB2_MMAP_BAD_RAM = 5,
+};
+
+#define MB2_MMAP_MIN_ENTRY_SIZE 24 /* u64 base, u64 length, u32 type, u32 reserved */
+#define MB2_ACPI_OLD_RSDP_BYTES 20 /* ACPI 1.0 RSDP */
+#define MB2_ACPI_NEW_RSDP_BYTES 36 /* ACPI 2.0+ RSDP */
 
 struct mb2_tag {
     uint32_t type;
@@ -50,7 +85,7 @@ struct mb2_reader {
 
 struct mb2_error {
     uint32_t offset; /* where in the MBI the problem is */
-    char message[96];
+    char message[128];
 };
 
 /* available_bytes: how many bytes from mbi may be read at all. Checks the
@@ -66,5 +101,104 @@ int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag, struct mb2_e
 /* The NUL-terminated string in a string tag (command line, loader name), or
  * NULL if the payload holds no NUL. */
 const char *mb2_tag_string(const struct mb2_tag *tag);
+
+/* A short name for a tag type ("memory map", "module"...), "unknown" if none. */
+const char *mb2_tag_type_name(uint32_t type);
+
+/* ---- the memory map (tag 6) ------------------------------------------------
+ * Payload: u32 entry_size, u32 entry_version, then entries of entry_size bytes,
+ * each starting {u64 base, u64 length, u32 type}. Bytes of an entry past those
+ * 20 (the reserved u32, and anything a larger entry_size adds) are skipped.
+ * entry_version is not checked: a new version may only append fields. */
+struct mb2_mmap_entry {
+    uint64_t base, length;
+    uint32_t type; /* enum mb2_mmap_type, or any other value (= reserved) */
+};
+
+/* Checks a tag 6: type 6, payload >= 8, entry_size >= 24 and a multiple of 8,
+ * (payload - 8) a multiple of entry_size (a trailing partial entry makes the
+ * whole tag malformed: the size fields disagree, so none of it is trusted).
+ * Returns the entry count (0 is valid), or -1 with *error set (error may be
+ * NULL). */
+int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error);
+
+/* Entry index of a tag 6, walking by entry_size. false if the tag fails the
+ * checks above or index >= the entry count (then *entry is untouched). */
+bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_entry *entry);
+
+/* ---- basic memory information (tag 4) -------------------------------------- */
+struct mb2_meminfo {
+    uint32_t mem_lower_kib; /* RAM from 0, at most 640 KiB */
+    uint32_t mem_upper_kib; /* RAM from 1 MiB up to the first hole */
+};
+
+/* Checks a tag 4 (type 4, payload >= 8) and decodes it. false with *error set
+ * if malformed (then *info is untouched). */
+bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info, struct mb2_error *error);
+
+/* A memory map made from the basic meminfo when there is no usable tag 6:
+ * [0, lower KiB) and [1 MiB, 1 MiB + upper KiB), both MB2_MMAP_AVAILABLE;
+ * lower is clamped to 640 KiB (above it lie the EBDA, VGA and the BIOS), and an
+ * empty range is left out. Returns the entry count, 0..2. */
+unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_entry out[2]);
+
+/* ---- modules (tag 3) -------------------------------------------------------
+ * Payload: u32 mod_start, u32 mod_end (exclusive), NUL-terminated string. */
+struct mb2_module {
+    uint32_t start, end; /* physical, [start, end); GRUB gives 0, 0 for an empty file */
+    const char *name;    /* the string inside the tag; a static "" if the payload
+                            holds no string bytes at all (payload of exactly 8) */
+};
+
+/* Checks a tag 3: type 3, payload >= 8, start <= end, and if the payload holds
+ * string bytes, a NUL among them. false with *error set if malformed (then
+ * *module is untouched). */
+bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module, struct mb2_error *error);
+
+/* ---- the whole MBI at boot -------------------------------------------------- */
+#define MB2_MAX_MODULES 16
+
+/* What mb2_summarize found. Of each single-instance tag the first well-formed
+ * one counts; later ones (well-formed or not) are ignored. Every pointer, and
+ * every payload of a tag copied here, lies inside [mbi, mbi + total_size),
+ * except a module's name of "" when its tag has no string bytes. */
+struct mb2_summary {
+    uint32_t total_size; /* of the MBI, header and end tag included */
+    unsigned tag_count;  /* tags walked, the end tag not counted */
+
+    const char *cmdline;          /* tag 1; NULL if none is well-formed */
+    const char *boot_loader_name; /* tag 2; NULL if none is well-formed */
+
+    bool has_mmap;       /* a tag 6 that passed mb2_mmap_entry_count with >= 1 entry */
+    struct mb2_tag mmap; /* that tag: read it with mb2_mmap_entry() */
+    unsigned mmap_entry_count;
+
+    bool has_meminfo; /* tag 4 */
+    struct mb2_meminfo meminfo;
+
+    struct mb2_module modules[MB2_MAX_MODULES]; /* well-formed tags 3, in MBI order */
+    unsigned module_count;
+    bool modules_truncated; /* more than MB2_MAX_MODULES well-formed ones; the rest dropped */
+
+    bool has_acpi_old_rsdp, has_acpi_new_rsdp;   /* tag 14 (payload >= 20), tag 15 (>= 36) */
+    struct mb2_tag acpi_old_rsdp, acpi_new_rsdp; /* checksums are the ACPI code's job */
+
+    /* Tags with a malformed payload (a tag 6 with no entries included): each is
+     * skipped and the walk goes on, since its size field was fine. */
+    unsigned warning_count;
+    struct mb2_error first_warning; /* valid if warning_count > 0 */
+
+    /* The tag list itself was malformed (a bad size, no end tag): the walk
+     * stopped there; everything before it was kept, nothing after it read. */
+    bool list_broken;
+    struct mb2_error list_error; /* valid if list_broken */
+};
+
+/* Walks the whole MBI once, filling *summary (which is cleared first). false
+ * only if the MBI header is unusable (misaligned, total_size bad; see
+ * mb2_reader_init): then error says why and *summary is empty. A broken tag
+ * list or malformed tags are not failures: see list_broken and warning_count. */
+bool mb2_summarize(const void *mbi, size_t available_bytes, struct mb2_summary *summary,
+                   struct mb2_error *error);
 
 #endif

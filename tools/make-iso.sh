@@ -12,7 +12,10 @@ log="$(mktemp "${TMPDIR:-/tmp}/ferrite-iso-log.XXXXXX")" # not in $staging: that
 trap 'rm -rf "$staging" "$log"' EXIT
 
 mkdir -p "$staging/boot/grub"
-cp "$kernel" "$staging/boot/ferrite.elf"
+# GRUB reads the whole file into memory before loading it: at -m 3M every
+# kilobyte counts, so the ISO gets a copy without debug information (GDB reads
+# the full build/ferrite.elf; backtraces use the kernel's own symbol table).
+strip --strip-all -o "$staging/boot/ferrite.elf" "$kernel"
 modules=""
 if [ -n "$bootfs" ]; then
     cp "$bootfs" "$staging/boot/bootfs.tar"

@@ -133,6 +133,17 @@ TESTS = [
                                        [b"e", b"c", b"h", b"o", b"spc", b"shift-k", b"b",
                                         b"ret"]) + b"\x01c", 2.0, b"exit 5\r"],
              expect=[r"^Kb\r?$"]),
+    # Physical memory (issue 3): every usable byte accounted for, invariants hold.
+    QemuTest("memory_accounting_exact_3M", 'run="mem; buddy check; e820; exit 0"', 0, mem="3M",
+             expect=[r"^accounted: (\d+) bytes, usable: \1 bytes\r?$", r"^buddy check: ok",
+                     r"^  free, zone low +[1-9]"], forbid=NO_PANIC + [r"MISMATCH"]),
+    QemuTest("memory_accounting_exact_128M",
+             'run="alloc 3 low; alloc 0; alloc 10; mem; buddy check; exit 0"', 0,
+             expect=[r"^accounted: (\d+) bytes, usable: \1 bytes\r?$", r"^buddy check: ok",
+                     r"^0x[0-9a-f]+ \(32 KiB, order 3\)"], forbid=NO_PANIC + [r"MISMATCH"]),
+    QemuTest("memory_accounting_exact_4G", 'run="mem; buddy check; exit 0"', 0, mem="4G",
+             expect=[r"^accounted: (\d+) bytes, usable: \1 bytes\r?$", r"^buddy check: ok",
+                     r"^  free, zone normal +[1-9]"], forbid=NO_PANIC + [r"MISMATCH"]),
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,
              end_on=r"halted", expect=[r"no isa-debug-exit device at port 0xf4"]),
 ]

@@ -1032,6 +1032,857 @@ static void test_randomized_mbis_stay_in_bounds(void **state) {
     free(grub);
 }
 
+/* ---- tag decoders and the summary ------------------------------------------------------------ */
+
+/* The pc -m 128M e820 map under SeaBIOS (docs: qemu-facts.md), 7 entries. */
+static const uint64_t seabios_mmap[7][3] = {
+    {0x0, 0x9fc00, 1},
+    {0x9fc00, 0x400, 2},
+    {0xf0000, 0x10000, 2},
+    {0x100000, 0x7ee0000, 1},
+    {0x7fe0000, 0x20000, 2},
+    {0xfffc0000, 0x40000, 2},
+    {0xfd00000000, 0x300000000, 2},
+};
+
+#define SEABIOS_CMDLINE "console=ttyS0 hello=world"
+#define SEABIOS_LOADER "GRUB 2.06-13+deb12u2"
+
+/* Offsets of the tags in the SeaBIOS MBI, filled in by build_seabios_mbi. */
+struct seabios_offsets {
+    uint32_t load_base, cmdline, loader, apm, module[2], mmap, elf, meminfo, bootdev, framebuffer,
+        rsdp, end;
+};
+
+/* Appends a tag 6 with the given entries (entry_size bytes each, extra bytes filled with 0xee). */
+static uint32_t builder_mmap_tag(struct mbi_builder *b, uint32_t entry_size,
+                                 const uint64_t (*entries)[3], uint32_t count) {
+    uint8_t payload[8 + 16 * 64];
+    assert_true(8 + (uint64_t)count * entry_size <= sizeof(payload));
+    memset(payload, 0xee, sizeof(payload));
+    put_u32(payload, entry_size);
+    put_u32(payload + 4, 0);
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t *entry = payload + 8 + entry_size * i;
+        put_u64(entry, entries[i][0]);
+        put_u64(entry + 8, entries[i][1]);
+        put_u32(entry + 16, (uint32_t)entries[i][2]);
+        if (entry_size >= 24) {
+            put_u32(entry + 20, 0);
+        }
+    }
+    return builder_tag(b, MB2_TAG_MMAP, payload, 8 + count * entry_size);
+}
+
+static uint32_t builder_module_tag(struct mbi_builder *b, uint32_t start, uint32_t end,
+                                   const char *name) {
+    uint8_t payload[8 + 64];
+    size_t name_bytes = name ? strlen(name) + 1 : 0;
+    assert_true(name_bytes <= 64);
+    put_u32(payload, start);
+    put_u32(payload + 4, end);
+    if (name_bytes) {
+        memcpy(payload + 8, name, name_bytes);
+    }
+    return builder_tag(b, MB2_TAG_MODULE, payload, 8 + (uint32_t)name_bytes);
+}
+
+static uint32_t builder_meminfo_tag(struct mbi_builder *b, uint32_t lower, uint32_t upper) {
+    uint8_t payload[8];
+    put_u32(payload, lower);
+    put_u32(payload + 4, upper);
+    return builder_tag(b, MB2_TAG_BASIC_MEMINFO, payload, sizeof(payload));
+}
+
+static uint32_t builder_rsdp_tag(struct mbi_builder *b, uint32_t type, uint32_t bytes) {
+    uint8_t rsdp[64];
+    assert_true(bytes <= sizeof(rsdp));
+    for (uint32_t i = 0; i < bytes; i++) {
+        rsdp[i] = (uint8_t)(0x30 + i);
+    }
+    if (bytes >= 8) {
+        memcpy(rsdp, "RSD PTR ", 8);
+    }
+    return builder_tag(b, type, rsdp, bytes);
+}
+
+/* Tags 21, 1, 2, 10, 3 x2, 6 (7 entries), 9, 4, 5, 8, 14, 0: what GRUB 2.06 passes under SeaBIOS
+ * with two modules. */
+static uint32_t build_seabios_mbi(struct mbi_builder *b, struct seabios_offsets *at) {
+    builder_init(b, 0);
+    uint8_t payload[256];
+
+    put_u32(payload, 0x100000);
+    at->load_base = builder_tag(b, MB2_TAG_LOAD_BASE_ADDR, payload, 4);
+    at->cmdline = builder_string_tag(b, MB2_TAG_CMDLINE, SEABIOS_CMDLINE);
+    at->loader = builder_string_tag(b, MB2_TAG_BOOT_LOADER_NAME, SEABIOS_LOADER);
+    memset(payload, 0, 20); /* APM: version, cseg, offset, cseg_16, dseg, flags, lengths */
+    put_u32(payload, 0x0102);
+    at->apm = builder_tag(b, MB2_TAG_APM, payload, 20);
+    at->module[0] = builder_module_tag(b, 0x107000, 0x10a000, "bootfs type=tar");
+    at->module[1] = builder_module_tag(b, 0x10b000, 0x10b003, "tiny");
+    at->mmap = builder_mmap_tag(b, 24, seabios_mmap, 7);
+    memset(payload, 0, sizeof(payload)); /* ELF sections: num 3, entsize 64, shndx 2 */
+    put_u32(payload, 3);
+    put_u32(payload + 4, 64);
+    put_u32(payload + 8, 2);
+    at->elf = builder_tag(b, MB2_TAG_ELF_SECTIONS, payload, 12 + 3 * 64);
+    at->meminfo = builder_meminfo_tag(b, 639, 129920);
+    put_u32(payload, 0xe0);
+    put_u32(payload + 4, 0xffffffffu);
+    put_u32(payload + 8, 0xffffffffu);
+    at->bootdev = builder_tag(b, MB2_TAG_BOOTDEV, payload, 12);
+    memset(payload, 0, 24); /* EGA text: addr 0xb8000, pitch 160, 80x25, bpp 16, type 2 */
+    put_u64(payload, 0xb8000);
+    put_u32(payload + 8, 160);
+    put_u32(payload + 12, 80);
+    put_u32(payload + 16, 25);
+    payload[20] = 16;
+    payload[21] = 2;
+    at->framebuffer = builder_tag(b, MB2_TAG_FRAMEBUFFER, payload, 24);
+    at->rsdp = builder_rsdp_tag(b, MB2_TAG_ACPI_OLD_RSDP, MB2_ACPI_OLD_RSDP_BYTES);
+    at->end = b->len;
+    return builder_finish(b);
+}
+
+static bool inside(const void *p, size_t bytes, const uint8_t *base, size_t total) {
+    const uint8_t *q = p;
+    return q >= base && q <= base + total && bytes <= (size_t)(base + total - q);
+}
+
+static void check_tag_inside(const struct mb2_tag *tag, const uint8_t *base, uint32_t total) {
+    assert_true(inside(tag->payload, tag->payload_size, base, total));
+    assert_ptr_equal(tag->payload, base + tag->offset + 8);
+}
+
+static void check_string_inside(const char *text, const uint8_t *base, uint32_t total) {
+    assert_true(inside(text, 1, base, total));
+    size_t room = (size_t)(base + total - (const uint8_t *)text);
+    assert_non_null(memchr(text, 0, room));
+}
+
+static void check_error_text(const struct mb2_error *error, uint32_t total) {
+    assert_true(error->offset <= total);
+    assert_true(error->message[0] != '\0');
+    assert_non_null(memchr(error->message, 0, sizeof(error->message)));
+}
+
+/* Everything a summary points at lies inside the MBI [base, base + total_size) (a module name of
+ * "" from a tag without string bytes excepted), and every entry of its mmap can be read. */
+static void check_summary_inside(const struct mb2_summary *s, const uint8_t *base,
+                                 size_t available) {
+    uint32_t total = s->total_size;
+    assert_true(total >= 16 && total <= available);
+    if (s->cmdline) {
+        check_string_inside(s->cmdline, base, total);
+    }
+    if (s->boot_loader_name) {
+        check_string_inside(s->boot_loader_name, base, total);
+    }
+    assert_true(s->module_count <= MB2_MAX_MODULES);
+    assert_true(!s->modules_truncated || s->module_count == MB2_MAX_MODULES);
+    for (unsigned i = 0; i < s->module_count; i++) {
+        const struct mb2_module *m = &s->modules[i];
+        assert_true(m->start <= m->end);
+        assert_non_null(m->name);
+        if (!inside(m->name, 1, base, total)) {
+            assert_string_equal(m->name, "");
+        } else {
+            check_string_inside(m->name, base, total);
+        }
+    }
+    if (s->has_mmap) {
+        assert_int_equal(s->mmap.type, MB2_TAG_MMAP);
+        check_tag_inside(&s->mmap, base, total);
+        assert_int_equal(mb2_mmap_entry_count(&s->mmap, NULL), (int)s->mmap_entry_count);
+        assert_true(s->mmap_entry_count > 0);
+        for (uint32_t i = 0; i < s->mmap_entry_count; i++) {
+            struct mb2_mmap_entry entry;
+            assert_true(mb2_mmap_entry(&s->mmap, i, &entry));
+        }
+        struct mb2_mmap_entry untouched = {1, 2, 3};
+        assert_false(mb2_mmap_entry(&s->mmap, s->mmap_entry_count, &untouched));
+        assert_int_equal(untouched.type, 3);
+    } else {
+        assert_int_equal(s->mmap_entry_count, 0);
+    }
+    if (s->has_acpi_old_rsdp) {
+        check_tag_inside(&s->acpi_old_rsdp, base, total);
+        assert_true(s->acpi_old_rsdp.payload_size >= MB2_ACPI_OLD_RSDP_BYTES);
+    }
+    if (s->has_acpi_new_rsdp) {
+        check_tag_inside(&s->acpi_new_rsdp, base, total);
+        assert_true(s->acpi_new_rsdp.payload_size >= MB2_ACPI_NEW_RSDP_BYTES);
+    }
+    assert_true(s->tag_count <= total / 8);
+    if (s->warning_count > 0) {
+        check_error_text(&s->first_warning, total);
+    }
+    if (s->list_broken) {
+        check_error_text(&s->list_error, total);
+    }
+}
+
+/* The MBI is copied to an exact heap buffer, summarized (which must succeed) and checked; the
+ * buffer is kept in kept_buffer until the next call or the end of the test. */
+static uint8_t *summarize_bytes(const uint8_t *bytes, size_t available, struct mb2_summary *s) {
+    release_kept_buffer(NULL);
+    kept_buffer = exact_copy(bytes, available);
+    struct mb2_error error = {.offset = 0, .message = ""};
+    if (!mb2_summarize(kept_buffer, available, s, &error)) {
+        fail_msg("summarize failed at %u: %s", error.offset, error.message);
+    }
+    check_summary_inside(s, kept_buffer, available);
+    return kept_buffer;
+}
+
+static void expect_message(const struct mb2_error *error, uint32_t offset, const char *expected) {
+    assert_int_equal(error->offset, offset);
+    if (!strstr(error->message, expected)) {
+        fail_msg("message \"%s\" lacks \"%s\"", error->message, expected);
+    }
+}
+
+/* The one tag of a single-tag MBI built by the caller, walked from an exact buffer. */
+static struct mb2_tag only_tag(const struct mbi_builder *b, uint32_t total) {
+    struct walk walk;
+    walk_bytes(b->bytes, total, &walk);
+    assert_int_equal(walk.result, 0);
+    assert_int_equal(walk.count, 1);
+    return walk.tags[0];
+}
+
+static void test_summary_of_seabios_mbi(void **state) {
+    (void)state;
+    struct mbi_builder *b = malloc(sizeof(*b));
+    assert_non_null(b);
+    struct seabios_offsets at;
+    uint32_t total = build_seabios_mbi(b, &at);
+    struct mb2_summary s;
+    uint8_t *mbi = summarize_bytes(b->bytes, total, &s);
+
+    assert_int_equal(s.total_size, total);
+    assert_int_equal(s.tag_count, 12);
+    assert_int_equal(s.warning_count, 0);
+    assert_false(s.list_broken);
+    assert_ptr_equal(s.cmdline, mbi + at.cmdline + 8);
+    assert_string_equal(s.cmdline, SEABIOS_CMDLINE);
+    assert_ptr_equal(s.boot_loader_name, mbi + at.loader + 8);
+    assert_string_equal(s.boot_loader_name, SEABIOS_LOADER);
+
+    assert_int_equal(s.module_count, 2);
+    assert_false(s.modules_truncated);
+    assert_int_equal(s.modules[0].start, 0x107000);
+    assert_int_equal(s.modules[0].end, 0x10a000);
+    assert_ptr_equal(s.modules[0].name, mbi + at.module[0] + 16);
+    assert_string_equal(s.modules[0].name, "bootfs type=tar");
+    assert_int_equal(s.modules[1].start, 0x10b000);
+    assert_int_equal(s.modules[1].end, 0x10b003);
+    assert_string_equal(s.modules[1].name, "tiny");
+
+    assert_true(s.has_mmap);
+    assert_int_equal(s.mmap.offset, at.mmap);
+    assert_int_equal(s.mmap_entry_count, 7);
+    assert_int_equal(mb2_mmap_entry_count(&s.mmap, NULL), 7);
+    for (uint32_t i = 0; i < 7; i++) {
+        struct mb2_mmap_entry entry;
+        assert_true(mb2_mmap_entry(&s.mmap, i, &entry));
+        assert_int_equal(entry.base, seabios_mmap[i][0]);
+        assert_int_equal(entry.length, seabios_mmap[i][1]);
+        assert_int_equal(entry.type, seabios_mmap[i][2]);
+    }
+
+    assert_true(s.has_meminfo);
+    assert_int_equal(s.meminfo.mem_lower_kib, 639);
+    assert_int_equal(s.meminfo.mem_upper_kib, 129920);
+
+    assert_true(s.has_acpi_old_rsdp);
+    assert_false(s.has_acpi_new_rsdp);
+    assert_int_equal(s.acpi_old_rsdp.offset, at.rsdp);
+    assert_memory_equal(s.acpi_old_rsdp.payload, "RSD PTR ", 8);
+    assert_int_equal(at.end + 8, total);
+
+    /* Without an error pointer, and with more readable bytes than total_size: the same. */
+    struct mb2_summary again;
+    assert_true(mb2_summarize(mbi, total, &again, NULL));
+    assert_int_equal(again.tag_count, 12);
+    summarize_bytes(b->bytes, total + 40, &again);
+    assert_int_equal(again.total_size, total);
+    assert_int_equal(again.tag_count, 12);
+    assert_int_equal(again.mmap_entry_count, 7);
+    free(b);
+}
+
+static void test_summary_rejects_unusable_header(void **state) {
+    (void)state;
+    struct mbi_builder *b = malloc(sizeof(*b));
+    assert_non_null(b);
+    struct seabios_offsets at;
+    uint32_t total = build_seabios_mbi(b, &at);
+    uint8_t *mbi = exact_copy(b->bytes, total);
+    struct mb2_summary s;
+    memset(&s, 0x5a, sizeof(s));
+    struct mb2_error error = {.offset = 7, .message = ""};
+    /* total_size larger than what may be read */
+    assert_false(mb2_summarize(mbi, total - 8, &s, &error));
+    expect_message(&error, 0, "larger than");
+    assert_null(s.cmdline);
+    assert_int_equal(s.tag_count, 0);
+    assert_false(s.has_mmap);
+    /* misaligned */
+    assert_false(mb2_summarize(NULL, total, &s, &error));
+    expect_message(&error, 0, "aligned");
+    assert_false(mb2_summarize(NULL, total, &s, NULL));
+    free(mbi);
+    free(b);
+}
+
+static void test_mmap_entry_size_24_and_32(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    /* entry_size 32: the 8 bytes after each 24-byte entry (0xee here) are skipped. */
+    for (uint32_t entry_size = 24; entry_size <= 64; entry_size += 8) {
+        builder_init(&b, 0);
+        builder_mmap_tag(&b, entry_size, seabios_mmap, 4);
+        uint32_t total = builder_finish(&b);
+        struct mb2_tag tag = only_tag(&b, total);
+        struct mb2_error error = {.offset = 99, .message = "untouched"};
+        assert_int_equal(mb2_mmap_entry_count(&tag, &error), 4);
+        assert_int_equal(error.offset, 99);
+        for (uint32_t i = 0; i < 4; i++) {
+            struct mb2_mmap_entry entry;
+            assert_true(mb2_mmap_entry(&tag, i, &entry));
+            assert_int_equal(entry.base, seabios_mmap[i][0]);
+            assert_int_equal(entry.length, seabios_mmap[i][1]);
+            assert_int_equal(entry.type, seabios_mmap[i][2]);
+        }
+        struct mb2_mmap_entry entry = {.type = 42};
+        assert_false(mb2_mmap_entry(&tag, 4, &entry));
+        assert_false(mb2_mmap_entry(&tag, 0xffffffffu, &entry));
+        assert_int_equal(entry.type, 42);
+    }
+
+    /* An unaligned payload (a hand-made tag) is read byte by byte: UBSan would catch a
+     * misaligned u64 load. The last byte of the copy is the last byte of the entry. */
+    builder_init(&b, 0);
+    builder_mmap_tag(&b, 32, seabios_mmap + 6, 1);
+    uint8_t *odd = malloc(1 + 8 + 32);
+    assert_non_null(odd);
+    memcpy(odd + 1, b.bytes + 16, 8 + 32);
+    struct mb2_tag tag = {
+        .type = MB2_TAG_MMAP, .size = 48, .offset = 8, .payload = odd + 1, .payload_size = 40};
+    struct mb2_mmap_entry entry;
+    assert_int_equal(mb2_mmap_entry_count(&tag, NULL), 1);
+    assert_true(mb2_mmap_entry(&tag, 0, &entry));
+    assert_int_equal(entry.base, 0xfd00000000ull);
+    assert_int_equal(entry.length, 0x300000000ull);
+    assert_int_equal(entry.type, 2);
+    free(odd);
+}
+
+static void test_mmap_entry_size_16_and_28_rejected(void **state) {
+    (void)state;
+    static const struct {
+        uint32_t entry_size, payload;
+        const char *message;
+    } cases[] = {
+        {16, 8 + 3 * 16,
+         "tag 6 (memory map) at offset 8: entry_size 16 is not a multiple of 8 and at least 24"},
+        {28, 8 + 2 * 28,
+         "tag 6 (memory map) at offset 8: entry_size 28 is not a multiple of 8 and at least 24"},
+        {20, 8 + 2 * 20, "entry_size 20 is not a multiple of 8"},
+        {0, 8, "entry_size 0 is not"},
+        {25, 8 + 25, "entry_size 25 is not"},
+        {0xfffffff8u, 8, "entry_size 4294967288"}, /* huge but aligned: no entry fits */
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        uint8_t payload[128] = {0};
+        put_u32(payload, cases[c].entry_size);
+        struct mbi_builder b;
+        builder_init(&b, 0);
+        builder_tag(&b, MB2_TAG_MMAP, payload, cases[c].payload);
+        uint32_t total = builder_finish(&b);
+        struct mb2_tag tag = only_tag(&b, total);
+        struct mb2_error error;
+        int count = mb2_mmap_entry_count(&tag, &error);
+        if (cases[c].entry_size == 0xfffffff8u) {
+            assert_int_equal(count, 0); /* a valid size, and no entries */
+            continue;
+        }
+        assert_int_equal(count, -1);
+        expect_message(&error, 8, cases[c].message);
+        struct mb2_mmap_entry entry;
+        assert_false(mb2_mmap_entry(&tag, 0, &entry));
+        assert_int_equal(mb2_mmap_entry_count(&tag, NULL), -1);
+    }
+
+    /* In an MBI: skipped with a warning, the meminfo after it still read. */
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_string_tag(&b, MB2_TAG_CMDLINE, "x");
+    uint32_t mmap_at = builder_mmap_tag(&b, 16, seabios_mmap, 3);
+    builder_meminfo_tag(&b, 639, 2048);
+    uint32_t total = builder_finish(&b);
+    struct mb2_summary s;
+    summarize_bytes(b.bytes, total, &s);
+    assert_false(s.has_mmap);
+    assert_true(s.has_meminfo);
+    assert_int_equal(s.warning_count, 1);
+    expect_message(&s.first_warning, mmap_at,
+                   "entry_size 16 is not a multiple of 8 and at least 24");
+    assert_false(s.list_broken);
+    assert_int_equal(s.tag_count, 3);
+}
+
+static void test_mmap_partial_trailing_entry_rejected(void **state) {
+    (void)state;
+    uint8_t payload[8 + 2 * 24 + 16];
+    memset(payload, 0, sizeof(payload));
+    put_u32(payload, 24);
+    static const uint32_t extra[] = {1, 8, 16, 23};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        struct mbi_builder b;
+        builder_init(&b, 0);
+        builder_string_tag(&b, MB2_TAG_CMDLINE, "0123456789abcdef"); /* 8..33, mmap at 40 */
+        builder_tag(&b, MB2_TAG_MMAP, payload, 8 + 2 * 24 + (extra[i] > 16 ? 16 : extra[i]));
+        uint32_t total = builder_finish(&b);
+        struct walk walk;
+        walk_bytes(b.bytes, total, &walk);
+        assert_int_equal(walk.count, 2);
+        struct mb2_error error;
+        assert_int_equal(mb2_mmap_entry_count(&walk.tags[1], &error), -1);
+        expect_message(&error, 40, "tag 6 (memory map) at offset 40: ");
+        expect_message(&error, 40, "not a whole number of 24-byte entries");
+        struct mb2_mmap_entry entry;
+        assert_false(mb2_mmap_entry(&walk.tags[1], 0, &entry));
+    }
+    /* Payload shorter than entry_size + entry_version, and a tag that is not a map. */
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_tag(&b, MB2_TAG_MMAP, payload, 7);
+    uint32_t total = builder_finish(&b);
+    struct mb2_tag tag = only_tag(&b, total);
+    struct mb2_error error;
+    assert_int_equal(mb2_mmap_entry_count(&tag, &error), -1);
+    expect_message(&error, 8, "payload of 7 bytes has no room for entry_size");
+    tag.type = MB2_TAG_BASIC_MEMINFO;
+    assert_int_equal(mb2_mmap_entry_count(&tag, &error), -1);
+    expect_message(&error, 8, "tag 4 (basic meminfo) at offset 8: not a memory map");
+}
+
+static void test_mmap_with_zero_entries(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    uint32_t first = builder_mmap_tag(&b, 24, seabios_mmap, 0); /* just the 8-byte header */
+    builder_meminfo_tag(&b, 639, 129920);
+    uint32_t total = builder_finish(&b);
+    struct walk walk;
+    walk_bytes(b.bytes, total, &walk);
+    assert_int_equal(walk.tags[0].payload_size, 8);
+    struct mb2_error error = {.offset = 5, .message = "untouched"};
+    assert_int_equal(mb2_mmap_entry_count(&walk.tags[0], &error), 0); /* valid, just empty */
+    assert_string_equal(error.message, "untouched");
+    struct mb2_mmap_entry entry;
+    assert_false(mb2_mmap_entry(&walk.tags[0], 0, &entry));
+
+    /* The summary does not use it (the kernel falls back to meminfo), with a warning. */
+    struct mb2_summary s;
+    summarize_bytes(b.bytes, total, &s);
+    assert_false(s.has_mmap);
+    assert_true(s.has_meminfo);
+    assert_int_equal(s.warning_count, 1);
+    expect_message(&s.first_warning, first, "tag 6 (memory map) at offset 8: holds no entries");
+
+    /* A later, usable tag 6 is taken instead. */
+    builder_init(&b, 0);
+    builder_mmap_tag(&b, 24, seabios_mmap, 0);
+    uint32_t second = builder_mmap_tag(&b, 24, seabios_mmap, 2);
+    builder_mmap_tag(&b, 24, seabios_mmap, 5); /* a third one: ignored */
+    total = builder_finish(&b);
+    summarize_bytes(b.bytes, total, &s);
+    assert_true(s.has_mmap);
+    assert_int_equal(s.mmap.offset, second);
+    assert_int_equal(s.mmap_entry_count, 2);
+    assert_int_equal(s.warning_count, 1);
+}
+
+static void test_module_zero_length_and_name_forms(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_module_tag(&b, 0, 0, "empty.bin");    /* GRUB's zero-length module */
+    builder_module_tag(&b, 0x5000, 0x5000, "");   /* empty, at an address, empty name */
+    builder_module_tag(&b, 0x6000, 0x6003, NULL); /* payload of exactly 8: no string */
+    builder_tag(&b, MB2_TAG_MODULE, "\0\x10\0\0\0\x20\0\0name\0junk", 18); /* after the NUL */
+    uint32_t total = builder_finish(&b);
+    struct walk walk;
+    walk_bytes(b.bytes, total, &walk);
+    assert_int_equal(walk.count, 4);
+
+    struct mb2_module m;
+    assert_true(mb2_read_module(&walk.tags[0], &m, NULL));
+    assert_int_equal(m.start, 0);
+    assert_int_equal(m.end, 0);
+    assert_string_equal(m.name, "empty.bin");
+    assert_ptr_equal(m.name, walk.tags[0].payload + 8);
+    assert_true(mb2_read_module(&walk.tags[1], &m, NULL));
+    assert_int_equal(m.end - m.start, 0);
+    assert_ptr_equal(m.name, walk.tags[1].payload + 8);
+    assert_string_equal(m.name, "");
+    assert_true(mb2_read_module(&walk.tags[2], &m, NULL));
+    assert_int_equal(m.end, 0x6003);
+    assert_string_equal(m.name, "");
+    assert_true(mb2_read_module(&walk.tags[3], &m, NULL));
+    assert_int_equal(m.start, 0x1000);
+    assert_int_equal(m.end, 0x2000);
+    assert_string_equal(m.name, "name");
+
+    struct mb2_summary s;
+    summarize_bytes(b.bytes, total, &s);
+    assert_int_equal(s.module_count, 4);
+    assert_int_equal(s.warning_count, 0);
+    assert_int_equal(s.modules[0].start, 0);
+    assert_int_equal(s.modules[0].end, 0);
+}
+
+static void test_module_start_above_end_rejected(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_module_tag(&b, 0x107000, 0x10a000, "good");
+    uint32_t bad = builder_module_tag(&b, 0x10b000, 0x10afff, "backwards");
+    builder_module_tag(&b, 0x10c000, 0x10d000, "after");
+    uint32_t total = builder_finish(&b);
+    struct walk walk;
+    walk_bytes(b.bytes, total, &walk);
+    struct mb2_module m = {.start = 1, .end = 2, .name = "untouched"};
+    struct mb2_error error;
+    assert_false(mb2_read_module(&walk.tags[1], &m, &error));
+    expect_message(&error, bad,
+                   "tag 3 (module) at offset 32: mod_start 0x10b000 is above mod_end 0x10afff");
+    assert_string_equal(m.name, "untouched");
+    assert_false(mb2_read_module(&walk.tags[1], &m, NULL));
+
+    /* The summary skips it and goes on. */
+    struct mb2_summary s;
+    summarize_bytes(b.bytes, total, &s);
+    assert_int_equal(s.module_count, 2);
+    assert_string_equal(s.modules[0].name, "good");
+    assert_string_equal(s.modules[1].name, "after");
+    assert_int_equal(s.warning_count, 1);
+    expect_message(&s.first_warning, bad, "is above mod_end");
+    assert_false(s.list_broken);
+}
+
+static void test_module_name_without_nul_or_short_payload_rejected(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    uint8_t payload[16];
+    put_u32(payload, 0x1000);
+    put_u32(payload + 4, 0x2000);
+    memcpy(payload + 8, "abcdefgh", 8);
+    uint32_t unterminated = builder_tag(&b, MB2_TAG_MODULE, payload, 16);
+    uint32_t short_one = builder_tag(&b, MB2_TAG_MODULE, payload, 7);
+    uint32_t total = builder_set_total(&b); /* no end tag: the name runs to the buffer's end */
+    struct walk walk;
+    walk_bytes(b.bytes, total, &walk);
+    assert_int_equal(walk.count, 2);
+    struct mb2_module m;
+    struct mb2_error error;
+    assert_false(mb2_read_module(&walk.tags[0], &m, &error));
+    expect_message(&error, unterminated,
+                   "tag 3 (module) at offset 8: string of 8 bytes is not NUL-terminated");
+    assert_false(mb2_read_module(&walk.tags[1], &m, &error));
+    expect_message(&error, short_one, "payload of 7 bytes has no room for mod_start");
+    /* A tag of another type. */
+    struct mb2_tag other = walk.tags[0];
+    other.type = MB2_TAG_CMDLINE;
+    assert_false(mb2_read_module(&other, &m, &error));
+    expect_message(&error, 8, "tag 1 (command line) at offset 8: not a module");
+
+    struct mb2_summary s;
+    summarize_bytes(b.bytes, total, &s);
+    assert_int_equal(s.module_count, 0);
+    assert_int_equal(s.warning_count, 2);
+    expect_message(&s.first_warning, unterminated, "not NUL-terminated");
+    assert_true(s.list_broken);
+    expect_message(&s.list_error, total, "without an end tag");
+}
+
+static void test_more_modules_than_max_truncated(void **state) {
+    (void)state;
+    struct mbi_builder *b = malloc(sizeof(*b));
+    assert_non_null(b);
+    builder_init(b, 0);
+    for (uint32_t i = 0; i < MB2_MAX_MODULES + 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "mod%u", i);
+        builder_module_tag(b, 0x200000 + i * 0x1000, 0x200000 + i * 0x1000 + 100, name);
+    }
+    builder_meminfo_tag(b, 639, 4096); /* after the modules: still read */
+    uint32_t total = builder_finish(b);
+    struct mb2_summary s;
+    summarize_bytes(b->bytes, total, &s);
+    assert_int_equal(s.module_count, MB2_MAX_MODULES);
+    assert_true(s.modules_truncated);
+    assert_int_equal(s.warning_count, 0);
+    assert_string_equal(s.modules[MB2_MAX_MODULES - 1].name, "mod15");
+    assert_int_equal(s.modules[MB2_MAX_MODULES - 1].start, 0x200000 + 15 * 0x1000);
+    assert_true(s.has_meminfo);
+    assert_int_equal(s.tag_count, MB2_MAX_MODULES + 4);
+
+    /* Exactly the maximum: not truncated. */
+    builder_init(b, 0);
+    for (uint32_t i = 0; i < MB2_MAX_MODULES; i++) {
+        builder_module_tag(b, 0, 0, "");
+    }
+    total = builder_finish(b);
+    summarize_bytes(b->bytes, total, &s);
+    assert_int_equal(s.module_count, MB2_MAX_MODULES);
+    assert_false(s.modules_truncated);
+    free(b);
+}
+
+static void test_meminfo_and_fallback_map(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_string_tag(&b, MB2_TAG_CMDLINE, "no map");
+    builder_meminfo_tag(&b, 639, 129920);
+    uint32_t total = builder_finish(&b);
+    struct mb2_summary s;
+    summarize_bytes(b.bytes, total, &s);
+    assert_false(s.has_mmap);
+    assert_true(s.has_meminfo);
+    struct mb2_mmap_entry map[2];
+    assert_int_equal(mb2_meminfo_as_mmap(&s.meminfo, map), 2);
+    assert_int_equal(map[0].base, 0);
+    assert_int_equal(map[0].length, 639 * 1024);
+    assert_int_equal(map[0].type, MB2_MMAP_AVAILABLE);
+    assert_int_equal(map[1].base, 0x100000);
+    assert_int_equal(map[1].length, 129920ull * 1024);
+    assert_int_equal(map[1].base + map[1].length, 0x7fe0000);
+    assert_int_equal(map[1].type, MB2_MMAP_AVAILABLE);
+
+    /* -m 3M: the usable map is 0-0x9fc00 and 0x100000-0x2e0000. */
+    struct mb2_meminfo small = {639, 1920};
+    assert_int_equal(mb2_meminfo_as_mmap(&small, map), 2);
+    assert_int_equal(map[1].base + map[1].length, 0x2e0000);
+    /* Lower memory is clamped to 640 KiB; empty ranges are left out; no 32-bit overflow. */
+    struct mb2_meminfo odd = {4096, 0};
+    assert_int_equal(mb2_meminfo_as_mmap(&odd, map), 1);
+    assert_int_equal(map[0].length, 640 * 1024);
+    struct mb2_meminfo upper_only = {0, 0xffffffffu};
+    assert_int_equal(mb2_meminfo_as_mmap(&upper_only, map), 1);
+    assert_int_equal(map[0].base, 0x100000);
+    assert_int_equal(map[0].length, 0xffffffffull * 1024);
+    struct mb2_meminfo none = {0, 0};
+    assert_int_equal(mb2_meminfo_as_mmap(&none, map), 0);
+
+    /* A short tag 4: rejected, with a warning, and a later good one is used. */
+    builder_init(&b, 0);
+    uint32_t short_at = builder_tag(&b, MB2_TAG_BASIC_MEMINFO, "\x7f\x02\0\0", 4);
+    builder_meminfo_tag(&b, 600, 1000);
+    builder_meminfo_tag(&b, 1, 2); /* ignored: the first good one counts */
+    total = builder_finish(&b);
+    struct walk walk;
+    walk_bytes(b.bytes, total, &walk);
+    struct mb2_meminfo info = {11, 22};
+    struct mb2_error error;
+    assert_false(mb2_read_meminfo(&walk.tags[0], &info, &error));
+    expect_message(&error, short_at, "tag 4 (basic meminfo) at offset 8: payload of 4 bytes");
+    assert_int_equal(info.mem_lower_kib, 11);
+    assert_false(mb2_read_meminfo(&walk.tags[0], &info, NULL));
+    struct mb2_tag not_meminfo = walk.tags[1];
+    not_meminfo.type = MB2_TAG_MMAP;
+    assert_false(mb2_read_meminfo(&not_meminfo, &info, &error));
+    expect_message(&error, walk.tags[1].offset, "not basic meminfo");
+    summarize_bytes(b.bytes, total, &s);
+    assert_true(s.has_meminfo);
+    assert_int_equal(s.meminfo.mem_lower_kib, 600);
+    assert_int_equal(s.meminfo.mem_upper_kib, 1000);
+    assert_int_equal(s.warning_count, 1);
+}
+
+/* OVMF-like: tags 14 and 15 both present; modules below 1 MiB. */
+static void test_both_rsdp_tags(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_module_tag(&b, 0x5000, 0x6000, "m0");
+    builder_module_tag(&b, 0x6000, 0x8fff, "m1");
+    uint32_t old_at = builder_rsdp_tag(&b, MB2_TAG_ACPI_OLD_RSDP, 20);
+    uint32_t new_at = builder_rsdp_tag(&b, MB2_TAG_ACPI_NEW_RSDP, 36);
+    uint32_t total = builder_finish(&b);
+    struct mb2_summary s;
+    uint8_t *mbi = summarize_bytes(b.bytes, total, &s);
+    assert_true(s.has_acpi_old_rsdp);
+    assert_true(s.has_acpi_new_rsdp);
+    assert_int_equal(s.acpi_old_rsdp.offset, old_at);
+    assert_int_equal(s.acpi_new_rsdp.offset, new_at);
+    assert_int_equal(s.acpi_old_rsdp.payload_size, 20);
+    assert_int_equal(s.acpi_new_rsdp.payload_size, 36);
+    assert_ptr_equal(s.acpi_new_rsdp.payload, mbi + new_at + 8);
+    assert_int_equal(s.module_count, 2);
+    assert_int_equal(s.modules[1].end, 0x8fff);
+
+    /* Too short for an RSDP: skipped with a warning; a later good one is used. */
+    builder_init(&b, 0);
+    uint32_t short_new = builder_rsdp_tag(&b, MB2_TAG_ACPI_NEW_RSDP, 20);
+    builder_rsdp_tag(&b, MB2_TAG_ACPI_OLD_RSDP, 19);
+    uint32_t good_new = builder_rsdp_tag(&b, MB2_TAG_ACPI_NEW_RSDP, 36);
+    total = builder_finish(&b);
+    summarize_bytes(b.bytes, total, &s);
+    assert_false(s.has_acpi_old_rsdp);
+    assert_true(s.has_acpi_new_rsdp);
+    assert_int_equal(s.acpi_new_rsdp.offset, good_new);
+    assert_int_equal(s.warning_count, 2);
+    expect_message(&s.first_warning, short_new,
+                   "tag 15 (ACPI new RSDP) at offset 8: payload of 20 bytes is shorter than an "
+                   "RSDP (36)");
+}
+
+static void test_malformed_tag_in_middle_stops_walk(void **state) {
+    (void)state;
+    struct mbi_builder *b = malloc(sizeof(*b));
+    assert_non_null(b);
+    struct seabios_offsets at;
+    uint32_t total = build_seabios_mbi(b, &at);
+    /* The ELF sections tag (after the modules and the map) gets size 5. */
+    put_u32(b->bytes + at.elf + 4, 5);
+    struct mb2_summary s;
+    summarize_bytes(b->bytes, total, &s);
+    assert_true(s.list_broken);
+    expect_message(&s.list_error, at.elf, "tag 9 (ELF sections) at offset ");
+    expect_message(&s.list_error, at.elf, "size 5 is smaller than the tag header (8)");
+    /* Before it: kept. */
+    assert_string_equal(s.cmdline, SEABIOS_CMDLINE);
+    assert_string_equal(s.boot_loader_name, SEABIOS_LOADER);
+    assert_int_equal(s.module_count, 2);
+    assert_true(s.has_mmap);
+    assert_int_equal(s.mmap_entry_count, 7);
+    /* After it: never read. */
+    assert_false(s.has_meminfo);
+    assert_false(s.has_acpi_old_rsdp);
+    assert_int_equal(s.tag_count, 7);
+    assert_int_equal(s.warning_count, 0);
+
+    /* A size running past total_size, in the mmap tag itself. */
+    build_seabios_mbi(b, &at);
+    put_u32(b->bytes + at.mmap + 4, total);
+    summarize_bytes(b->bytes, total, &s);
+    assert_true(s.list_broken);
+    expect_message(&s.list_error, at.mmap, "tag 6 (memory map) at offset ");
+    expect_message(&s.list_error, at.mmap, "extends past total_size");
+    assert_false(s.has_mmap);
+    assert_int_equal(s.module_count, 2);
+    assert_int_equal(s.tag_count, 6);
+    free(b);
+}
+
+static void test_malformed_strings_and_duplicates(void **state) {
+    (void)state;
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    uint32_t bad_cmdline = builder_tag(&b, MB2_TAG_CMDLINE, "no NUL", 6);
+    builder_string_tag(&b, MB2_TAG_CMDLINE, "second");
+    builder_string_tag(&b, MB2_TAG_CMDLINE, "third: ignored");
+    builder_string_tag(&b, MB2_TAG_BOOT_LOADER_NAME, "first");
+    builder_tag(&b, MB2_TAG_BOOT_LOADER_NAME, "bad", 3); /* after a good one: not even looked at */
+    uint32_t total = builder_finish(&b);
+    struct mb2_summary s;
+    summarize_bytes(b.bytes, total, &s);
+    assert_string_equal(s.cmdline, "second");
+    assert_string_equal(s.boot_loader_name, "first");
+    assert_int_equal(s.warning_count, 1);
+    expect_message(&s.first_warning, bad_cmdline,
+                   "tag 1 (command line) at offset 8: payload of 6 bytes holds no NUL");
+    assert_int_equal(s.tag_count, 5);
+}
+
+static void test_tag_type_names_in_reader_errors(void **state) {
+    (void)state;
+    assert_string_equal(mb2_tag_type_name(MB2_TAG_MMAP), "memory map");
+    assert_string_equal(mb2_tag_type_name(MB2_TAG_MODULE), "module");
+    assert_string_equal(mb2_tag_type_name(MB2_TAG_LOAD_BASE_ADDR), "load base address");
+    assert_string_equal(mb2_tag_type_name(22), "unknown");
+    assert_string_equal(mb2_tag_type_name(0xffffffffu), "unknown");
+
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_raw_tag(&b, 0xffffffffu, 3, NULL, 0);
+    uint32_t total = builder_finish(&b);
+    struct walk walk;
+    walk_bytes(b.bytes, total, &walk);
+    expect_walk_error(&walk, 8, "tag 4294967295 (unknown) at offset 8: size 3 is smaller");
+}
+
+/* Random mutations of the SeaBIOS MBI: no crash, no read outside the buffer (ASan), and the
+ * summary points only inside the MBI. */
+static void test_summary_of_mutated_mbis_stays_in_bounds(void **state) {
+    (void)state;
+    rng_state = 0xfe2217e5u;
+    struct mbi_builder *b = malloc(sizeof(*b));
+    uint8_t *bytes = malloc(BUILDER_MAX);
+    assert_non_null(b);
+    assert_non_null(bytes);
+    struct seabios_offsets at;
+    uint32_t good_total = build_seabios_mbi(b, &at);
+    unsigned long summarized = 0, with_mmap = 0, with_warnings = 0, broken = 0, modules = 0;
+    for (int iteration = 0; iteration < 100000; iteration++) {
+        uint32_t len = good_total;
+        memcpy(bytes, b->bytes, len);
+        uint32_t mutations = 1 + rng_below(6);
+        for (uint32_t m = 0; m < mutations; m++) {
+            switch (rng_below(6)) {
+            case 0:
+                bytes[8 + rng_below(len - 8)] = (uint8_t)rng_next();
+                break;
+            case 1: /* a field inside a tag: size, entry_size, mod_start/end... */
+                put_u32(bytes + 8 + rng_below((len - 8) / 4) * 4, interesting_u32(len));
+                break;
+            case 2: /* a tag's size field */
+                put_u32(bytes + at.mmap + 4, 16 + rng_below(200));
+                break;
+            case 3: /* entry_size */
+                put_u32(bytes + at.mmap + 8, rng_below(8) ? rng_below(65) : interesting_u32(24));
+                break;
+            case 4: /* truncate, keeping total_size consistent */
+                len = 16 + rng_below(len - 15);
+                put_u32(bytes, len);
+                break;
+            default:
+                bytes[8 + rng_below(len - 8)] = 0;
+                break;
+            }
+        }
+        uint8_t *mbi = exact_copy(bytes, len);
+        struct mb2_summary s;
+        struct mb2_error error = {.offset = 0, .message = ""};
+        if (mb2_summarize(mbi, len, &s, &error)) {
+            summarized++;
+            check_summary_inside(&s, mbi, len);
+            with_mmap += s.has_mmap;
+            with_warnings += s.warning_count > 0;
+            broken += s.list_broken;
+            modules += s.module_count;
+        } else {
+            check_error_text(&error, len);
+        }
+        free(mbi);
+    }
+    /* The mutations must exercise every path. */
+    assert_true(summarized > 90000);
+    assert_true(with_mmap > 10000);
+    assert_true(with_warnings > 5000);
+    assert_true(broken > 10000);
+    assert_true(modules > 20000);
+    free(bytes);
+    free(b);
+}
+
 #define MB2_TEST(f) cmocka_unit_test_teardown(f, release_kept_buffer)
 
 int main(void) {
@@ -1054,6 +1905,22 @@ int main(void) {
         MB2_TEST(test_reader_stays_finished),
         MB2_TEST(test_null_error_pointer_and_reserved_field),
         MB2_TEST(test_randomized_mbis_stay_in_bounds),
+        MB2_TEST(test_summary_of_seabios_mbi),
+        MB2_TEST(test_summary_rejects_unusable_header),
+        MB2_TEST(test_mmap_entry_size_24_and_32),
+        MB2_TEST(test_mmap_entry_size_16_and_28_rejected),
+        MB2_TEST(test_mmap_partial_trailing_entry_rejected),
+        MB2_TEST(test_mmap_with_zero_entries),
+        MB2_TEST(test_module_zero_length_and_name_forms),
+        MB2_TEST(test_module_start_above_end_rejected),
+        MB2_TEST(test_module_name_without_nul_or_short_payload_rejected),
+        MB2_TEST(test_more_modules_than_max_truncated),
+        MB2_TEST(test_meminfo_and_fallback_map),
+        MB2_TEST(test_both_rsdp_tags),
+        MB2_TEST(test_malformed_tag_in_middle_stops_walk),
+        MB2_TEST(test_malformed_strings_and_duplicates),
+        MB2_TEST(test_tag_type_names_in_reader_errors),
+        MB2_TEST(test_summary_of_mutated_mbis_stays_in_bounds),
     };
     return RUN_AND_REPORT(tests);
 }

@@ -1,0 +1,408 @@
+/*
+ * memory.c: from the firmware's memory map to a running page allocator.
+ *
+ *   1. the map: multiboot2 tag 6 (or, failing that, the basic meminfo tag),
+ *      cleaned by mm/memmap: sorted, overlaps resolved, RAM cut to pages;
+ *   2. bootmem: every RAM page, and by name everything already in use
+ *      (page 0, the kernel's sections, the boot information, modules);
+ *   3. the kernel's page tables (kernel/paging.c), from bootmem;
+ *   4. the buddy allocator's metadata (16 bytes a page), from bootmem;
+ *   5. the hand-over: every page no reservation claims goes to the buddy;
+ *   6. per-CPU page caches in front of it.
+ *
+ * Every usable byte ends up in exactly one place, which `mem` shows.
+ */
+#include "kernel/memory.h"
+
+#include "kernel/console.h"
+#include "kernel/memlayout.h"
+#include "kernel/paging.h"
+#include "kernel/panic.h"
+#include "kernel/shell.h"
+#include "lib/args.h"
+#include "lib/format.h"
+#include "lib/string.h"
+#include "mm/bootmem.h"
+#include "mm/memmap.h"
+#include "mm/page_cache.h"
+
+#define KIB ((uint64_t)1024)
+#define MAX_RAW_ENTRIES 256
+
+extern const char __kernel_phys_start[], __text_start[], __rodata_start[], __data_start[];
+extern const char __bss_start[], __early_page_tables_start[], __early_page_tables_end[];
+extern const char __boot_stack_region_start[], __boot_stack_region_end[], boot_stack_guard[];
+extern const char __bss_rest_start[], __kernel_end[];
+
+/* Reservation names: each is one row of `mem`. */
+static const char NAME_PAGE0[] = "page 0 (kept unmapped: NULL faults)";
+static const char NAME_BOOT_CODE[] = "kernel .boot (32-bit entry)";
+static const char NAME_TEXT[] = "kernel text";
+static const char NAME_RODATA[] = "kernel rodata";
+static const char NAME_DATA[] = "kernel data";
+static const char NAME_EARLY_TABLES[] = "early page tables";
+static const char NAME_BOOT_STACK[] = "boot stack";
+static const char NAME_BSS[] = "kernel bss";
+static const char NAME_MBI[] = "boot information (MBI)";
+static const char NAME_MODULE[] = "boot module";
+static const char NAME_PAGE_TABLES[] = "page tables";
+static const char NAME_METADATA[] = "buddy metadata (struct page)";
+
+static struct memmap_entry raw_map[MAX_RAW_ENTRIES];
+static unsigned raw_count;
+static bool raw_from_meminfo;
+static struct memmap clean_map;
+static struct bootmem bootmem;
+static struct buddy buddy;
+static struct page_cache_set page_caches;
+static uint64_t handed_over_pages;
+
+static void read_firmware_map(const struct mb2_summary *boot)
+{
+    struct mb2_error error;
+    int count = boot->has_mmap ? mb2_mmap_entry_count(&boot->mmap, &error) : -1;
+    if (boot->has_mmap && count < 0)
+        log_warn("memory map: %s (tag at offset %u); trying the basic meminfo tag", error.message,
+                 error.offset);
+    if (count > MAX_RAW_ENTRIES) {
+        log_warn("memory map: %d entries, only the first %d are used", count, MAX_RAW_ENTRIES);
+        count = MAX_RAW_ENTRIES;
+    }
+    for (int i = 0; i < count; i++) {
+        struct mb2_mmap_entry entry;
+        if (mb2_mmap_entry(&boot->mmap, (uint32_t)i, &entry))
+            raw_map[raw_count++] = (struct memmap_entry){entry.base, entry.length, entry.type};
+    }
+    if (raw_count > 0)
+        return;
+    if (!boot->has_meminfo)
+        panic("the boot loader gave neither a memory map (tag 6) nor basic meminfo (tag 4)");
+    struct mb2_mmap_entry fallback[2];
+    unsigned fallback_count = mb2_meminfo_as_mmap(&boot->meminfo, fallback);
+    for (unsigned i = 0; i < fallback_count; i++)
+        raw_map[raw_count++] =
+            (struct memmap_entry){fallback[i].base, fallback[i].length, fallback[i].type};
+    raw_from_meminfo = true;
+    log_warn("memory map: using the basic meminfo tag (%u KiB low, %u KiB high)",
+             boot->meminfo.mem_lower_kib, boot->meminfo.mem_upper_kib);
+}
+
+static void reserve_kernel_image(void)
+{
+    uint64_t (*phys)(const void *) = kernel_image_virt_to_phys;
+    bootmem_reserve(&bootmem, 0, 0x1000, NAME_PAGE0);
+    bootmem_reserve(&bootmem, (uint64_t)__kernel_phys_start, phys(__text_start), NAME_BOOT_CODE);
+    bootmem_reserve(&bootmem, phys(__text_start), phys(__rodata_start), NAME_TEXT);
+    bootmem_reserve(&bootmem, phys(__rodata_start), phys(__data_start), NAME_RODATA);
+    bootmem_reserve(&bootmem, phys(__data_start), phys(__early_page_tables_start), NAME_DATA);
+    bootmem_reserve(&bootmem, phys(__early_page_tables_start), phys(__early_page_tables_end),
+                    NAME_EARLY_TABLES);
+    /* The guard page is left out: it is mapped nowhere in the kernel image,
+     * so its frame is free for the buddy like any other. */
+    bootmem_reserve(&bootmem, phys(boot_stack_guard) + 0x1000, phys(__boot_stack_region_end),
+                    NAME_BOOT_STACK);
+    bootmem_reserve(&bootmem, phys(__bss_rest_start), phys(__kernel_end), NAME_BSS);
+}
+
+static uint64_t page_table_page_from_bootmem(void)
+{
+    /* Below 4 GiB: until the switch, only the early direct map reaches it. */
+    return bootmem_alloc(&bootmem, 0x1000, 0x1000, EARLY_DIRECT_MAP_BYTES, NAME_PAGE_TABLES);
+}
+
+static uint64_t page_table_page_from_buddy(void)
+{
+    return memory_alloc_pages(0, BUDDY_ANY);
+}
+
+static void hand_over_range(void *ctx, uint64_t start, uint64_t end)
+{
+    (void)ctx;
+    buddy_free_range(&buddy, start >> 12, end >> 12);
+    handed_over_pages += (end - start) >> 12;
+}
+
+void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
+{
+    read_firmware_map(boot);
+    char error[128];
+    if (memmap_clean(raw_map, raw_count, &clean_map, error, sizeof(error)) != 0)
+        panic("memory map: %s", error);
+    if (clean_map.truncated)
+        log_warn("memory map: %s", error);
+
+    bootmem_init(&bootmem);
+    struct paging_ram_range ranges[BOOTMEM_MAX_RAM_RANGES];
+    struct buddy_range buddy_ranges[BOOTMEM_MAX_RAM_RANGES];
+    size_t range_count = 0;
+    uint64_t start, end;
+    for (size_t i = 0; memmap_page_range(&clean_map, i, &start, &end); i++) {
+        if (range_count == BOOTMEM_MAX_RAM_RANGES || !bootmem_add_ram(&bootmem, start, end)) {
+            log_warn("memory map: more than %d RAM ranges; the rest is not used",
+                     BOOTMEM_MAX_RAM_RANGES);
+            break;
+        }
+        ranges[range_count] = (struct paging_ram_range){start, end};
+        buddy_ranges[range_count++] = (struct buddy_range){start >> 12, end >> 12};
+    }
+
+    reserve_kernel_image();
+    bootmem_reserve(&bootmem, mbi_phys, mbi_phys + boot->total_size, NAME_MBI);
+    for (unsigned i = 0; i < boot->module_count; i++)
+        bootmem_reserve(&bootmem, boot->modules[i].start, boot->modules[i].end, NAME_MODULE);
+
+    paging_init(ranges, range_count, page_table_page_from_bootmem);
+    bootmem_release(&bootmem, NAME_EARLY_TABLES); /* CR3 points at ours now */
+    bootmem_release(&bootmem, NAME_BOOT_CODE);    /* nothing runs there again */
+
+    size_t metadata_bytes = buddy_metadata_bytes(buddy_ranges, range_count);
+    uint64_t metadata = bootmem_alloc(&bootmem, metadata_bytes, 0x1000, 0, NAME_METADATA);
+    if (!metadata)
+        panic("memory: no room for %zu bytes of page metadata", metadata_bytes);
+    if (buddy_init(&buddy, buddy_ranges, range_count, phys_to_virt(metadata), metadata_bytes) != 0)
+        panic("memory: the buddy allocator refused the memory map");
+
+    bootmem_for_each_free_range(&bootmem, hand_over_range, NULL); /* the hand-over point */
+    paging_set_page_source(page_table_page_from_buddy);
+    page_cache_init(&page_caches, &buddy, 1, handed_over_pages);
+
+    log_info("memory: %lu KiB usable, %lu KiB handed to the page allocator, %lu KiB free "
+             "below 1 MiB",
+             clean_map.usable_bytes / KIB, handed_over_pages * 4, 
+             buddy_free_pages(&buddy, ZONE_LOW) * 4);
+}
+
+uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
+{
+    uint64_t pfn;
+    int status = order == 0 ? page_cache_alloc(&page_caches, where, &pfn)
+                            : buddy_alloc(&buddy, order, where, &pfn);
+    return status == 0 ? pfn << 12 : 0;
+}
+
+void memory_free_pages(uint64_t phys, unsigned order)
+{
+    if (order == 0)
+        page_cache_free(&page_caches, phys >> 12);
+    else
+        buddy_free(&buddy, phys >> 12, order);
+}
+
+/* ---- shell commands ------------------------------------------------------ */
+
+static const char *zone_request_name(enum buddy_zone_request where)
+{
+    return where == BUDDY_BELOW_1M ? "low" : where == BUDDY_BELOW_4G ? "dma32" : "any";
+}
+
+static int command_e820(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        kprintf("usage: e820\n");
+        return 1;
+    }
+    kprintf("firmware memory map, as given%s (%u entries):\n",
+            raw_from_meminfo ? " (made from the basic meminfo tag)" : "", raw_count);
+    for (unsigned i = 0; i < raw_count; i++)
+        kprintf("  0x%012lx-0x%012lx %10lu KiB  %s\n", raw_map[i].base,
+                raw_map[i].base + raw_map[i].length, raw_map[i].length / KIB,
+                memmap_type_name(raw_map[i].type));
+    kprintf("cleaned (sorted, overlaps resolved, merged; %zu regions):\n", clean_map.region_count);
+    for (size_t i = 0; i < clean_map.region_count; i++) {
+        const struct memmap_region *region = &clean_map.regions[i];
+        kprintf("  0x%012lx-0x%012lx %10lu KiB  %s\n", region->start, region->end,
+                (region->end - region->start) / KIB, memmap_type_name(region->type));
+    }
+    kprintf("usable: %lu bytes, in whole pages: %lu bytes, lost to alignment: %lu bytes\n",
+            clean_map.usable_bytes, clean_map.page_bytes, clean_map.lost_to_alignment_bytes);
+    return 0;
+}
+
+static void print_row(const char *name, uint64_t bytes)
+{
+    kprintf("  %-38s %12lu bytes  %8lu KiB\n", name, bytes, bytes / KIB);
+}
+
+static int command_mem(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        kprintf("usage: mem\n");
+        return 1;
+    }
+    uint64_t usable = clean_map.usable_bytes, accounted = 0;
+    kprintf("where every usable byte of RAM is (usable: %lu bytes = %lu KiB):\n", usable,
+            usable / KIB);
+    for (size_t i = 0; i < bootmem.reserved_count; i++) {
+        uint64_t bytes = bootmem_claimed_bytes(&bootmem, i);
+        if (bytes == 0)
+            continue;
+        print_row(bootmem.reserved[i].name, bytes);
+        accounted += bytes;
+    }
+    print_row("lost to alignment (partial pages)", clean_map.lost_to_alignment_bytes);
+    accounted += clean_map.lost_to_alignment_bytes;
+    uint64_t cached = page_cache_total_pages(&page_caches) * 4096;
+    print_row("per-CPU page caches", cached);
+    accounted += cached;
+    uint64_t managed = 0, free_bytes = 0;
+    for (int zone = 0; zone < ZONE_COUNT; zone++) {
+        char name[48];
+        ksnprintf(name, sizeof(name), "free, zone %s", zone_name((enum zone_id)zone));
+        uint64_t bytes = buddy_free_pages(&buddy, (enum zone_id)zone) * 4096;
+        print_row(name, bytes);
+        free_bytes += bytes;
+        managed += buddy_managed_pages(&buddy, (enum zone_id)zone) * 4096;
+    }
+    accounted += free_bytes;
+    uint64_t in_use = managed - free_bytes - cached;
+    print_row("allocated from the page allocator", in_use);
+    accounted += in_use;
+    kprintf("accounted: %lu bytes, usable: %lu bytes%s\n", accounted, usable,
+            accounted == usable ? "" : "   <-- MISMATCH");
+    return accounted == usable ? 0 : 1;
+}
+
+static int command_buddy(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "check") == 0) {
+        char error[160];
+        if (buddy_check(&buddy, error, sizeof(error))) {
+            kprintf("buddy check: ok\n");
+            return 0;
+        }
+        kprintf("buddy check: FAILED: %s\n", error);
+        return 1;
+    }
+    if (argc != 1) {
+        kprintf("usage: buddy [check]\n");
+        return 1;
+    }
+    kprintf("free blocks per order (order n = 2^n pages of 4 KiB):\n");
+    kprintf("%-7s", "zone");
+    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
+        kprintf(" %6u", order);
+    kprintf("\n");
+    for (int zone = 0; zone < ZONE_COUNT; zone++) {
+        kprintf("%-7s", zone_name((enum zone_id)zone));
+        for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
+            kprintf(" %6lu", buddy_free_blocks(&buddy, (enum zone_id)zone, order));
+        kprintf("\n");
+    }
+    return 0;
+}
+
+static bool parse_zone(const char *text, enum buddy_zone_request *where)
+{
+    if (strcmp(text, "any") == 0 || strcmp(text, "normal") == 0)
+        *where = BUDDY_ANY;
+    else if (strcmp(text, "dma32") == 0)
+        *where = BUDDY_BELOW_4G;
+    else if (strcmp(text, "low") == 0)
+        *where = BUDDY_BELOW_1M;
+    else
+        return false;
+    return true;
+}
+
+static int command_alloc(int argc, char **argv)
+{
+    uint64_t order;
+    enum buddy_zone_request where = BUDDY_ANY;
+    if (argc < 2 || argc > 3 || !args_parse_u64(argv[1], &order) || order > BUDDY_MAX_ORDER ||
+        (argc == 3 && !parse_zone(argv[2], &where))) {
+        kprintf("usage: alloc ORDER [low|dma32|normal]   (ORDER 0-%d: 2^ORDER pages)\n",
+                BUDDY_MAX_ORDER);
+        return 1;
+    }
+    uint64_t phys = memory_alloc_pages((unsigned)order, where);
+    if (!phys) {
+        kprintf("alloc: no free block of order %lu (zone %s)\n", order, zone_request_name(where));
+        return 1;
+    }
+    kprintf("%#lx (%lu KiB, order %lu)\n", phys, ((uint64_t)4 << order), order);
+    return 0;
+}
+
+static int command_free(int argc, char **argv)
+{
+    uint64_t phys;
+    if (argc != 2 || !args_parse_u64(argv[1], &phys) || (phys & 0xFFF)) {
+        kprintf("usage: free ADDR   (an address that alloc printed)\n");
+        return 1;
+    }
+    struct page *page = buddy_pfn_to_page(&buddy, phys >> 12);
+    if (!page) {
+        kprintf("free: %#lx is not in RAM that the page allocator manages\n", phys);
+        return 1;
+    }
+    if (page->state != PAGE_ALLOCATED_HEAD) {
+        kprintf("free: %#lx is not the start of an allocated block (state %u); nothing freed\n",
+                phys, page->state);
+        return 1;
+    }
+    memory_free_pages(phys, page->order);
+    kprintf("freed %#lx (order %u)\n", phys, page->order);
+    return 0;
+}
+
+static int command_vtop(int argc, char **argv)
+{
+    uint64_t virt;
+    if (argc != 2 || !args_parse_u64(argv[1], &virt)) {
+        kprintf("usage: vtop ADDR   (a virtual address, e.g. 0x%lx)\n", (uint64_t)DIRECT_MAP_BASE);
+        return 1;
+    }
+    struct paging_walk walk;
+    paging_walk(virt, &walk);
+    for (unsigned i = 0; i < walk.step_count; i++) {
+        const struct paging_walk_step *step = &walk.steps[i];
+        uint64_t entry = step->entry;
+        kprintf("  %-4s[%3u] = %#018lx  %s%s%s%s%s\n", step->level, step->index, entry,
+                entry & 1 ? "present" : "not present", entry & 2 ? " writable" : "",
+                entry & 4 ? " user" : "", (entry & 0x80) && i < 3 ? " huge" : "",
+                entry >> 63 ? " no-execute" : "");
+    }
+    if (!walk.mapped) {
+        kprintf("%#lx is not mapped\n", virt);
+        return 1;
+    }
+    kprintf("%#lx -> physical %#lx (in a %lu KiB page)\n", virt, walk.phys, walk.page_bytes / KIB);
+    return 0;
+}
+
+static int command_phys(int argc, char **argv)
+{
+    uint64_t phys, length = 64;
+    if (argc < 2 || argc > 3 || !args_parse_u64(argv[1], &phys) ||
+        (argc == 3 && !args_parse_u64(argv[2], &length)) || length == 0 || length > 4096) {
+        kprintf("usage: phys ADDR [LEN]   (hex dump of physical memory, LEN up to 4096)\n");
+        return 1;
+    }
+    for (uint64_t offset = 0; offset < length; offset += 16) {
+        uint64_t line = phys + offset;
+        struct paging_walk walk;
+        paging_walk(DIRECT_MAP_BASE + line, &walk);
+        if (!walk.mapped) {
+            kprintf("phys: %#lx is not in the direct map (not RAM, or page 0)\n", line);
+            return 1;
+        }
+        const uint8_t *bytes = phys_to_virt(line);
+        kprintf("%012lx ", line);
+        for (unsigned i = 0; i < 16 && offset + i < length; i++)
+            kprintf(" %02x", bytes[i]);
+        kprintf("\n");
+    }
+    return 0;
+}
+
+SHELL_COMMAND(e820, "e820", "the firmware's memory map, as given and cleaned", command_e820);
+SHELL_COMMAND(mem, "mem", "where every usable byte of RAM is", command_mem);
+SHELL_COMMAND(buddy, "buddy [check]", "free blocks per order and zone; check every invariant",
+              command_buddy);
+SHELL_COMMAND(alloc, "alloc ORDER [low|dma32|normal]", "allocate 2^ORDER pages, print the address",
+              command_alloc);
+SHELL_COMMAND(free, "free ADDR", "give back a block that alloc printed", command_free);
+SHELL_COMMAND(vtop, "vtop ADDR", "walk the page tables for a virtual address", command_vtop);
+SHELL_COMMAND(phys, "phys ADDR [LEN]", "hex dump of physical memory", command_phys);

@@ -1,0 +1,61 @@
+/*
+ * paging.h: the kernel's page tables, built in C once the memory map is known.
+ *
+ *   direct map      DIRECT_MAP_BASE + phys -> phys, for every RAM page but
+ *                   page 0; 1 GiB pages where the CPU has them, else 2 MiB,
+ *                   4 KiB at the edges; read-write, no-execute
+ *   kernel image    KERNEL_VIRT_BASE + phys, 4 KiB pages by section:
+ *                   text read+execute, rodata read-only, data and bss
+ *                   read-write no-execute; the boot stack's guard page and the
+ *                   early page tables left out
+ *   devices         paging_map_device(): uncached, in the direct map
+ */
+#ifndef KERNEL_PAGING_H
+#define KERNEL_PAGING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where page-table pages come from: returns the physical address of a page
+ * (reachable through the current direct map), or 0 when memory is out. */
+typedef uint64_t (*paging_page_source_fn)(void);
+
+struct paging_ram_range {
+    uint64_t start, end; /* page-aligned physical range */
+};
+
+struct paging_stats {
+    uint64_t direct_map_1g_pages, direct_map_2m_pages, direct_map_4k_pages;
+    uint64_t table_pages;     /* pages holding page tables */
+    bool has_1g_pages, has_nx;
+};
+
+/* Build the tables for ram[] and switch CR3 to them. */
+void paging_init(const struct paging_ram_range *ram, size_t count, paging_page_source_fn source);
+/* Change where later table pages come from (after the buddy exists). */
+void paging_set_page_source(paging_page_source_fn source);
+/* Map device memory (or firmware tables) into the direct map, uncached.
+ * false if out of memory for tables. */
+bool paging_map_device(uint64_t phys, uint64_t bytes);
+const struct paging_stats *paging_stats(void);
+
+/* One step of a page-table walk, for `vtop`. */
+struct paging_walk_step {
+    const char *level;    /* "PML4", "PDPT", "PD", "PT" */
+    unsigned index;
+    uint64_t entry;
+    uint64_t table_phys;  /* the table this entry is in */
+};
+
+struct paging_walk {
+    struct paging_walk_step steps[4];
+    unsigned step_count;
+    bool mapped;
+    uint64_t phys;        /* if mapped */
+    uint64_t page_bytes;  /* 4 KiB, 2 MiB or 1 GiB */
+};
+
+void paging_walk(uint64_t virt, struct paging_walk *walk);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * page.h: the physical page and its 16 bytes of metadata, shared by the buddy
+ * allocator (mm/buddy.c), the per-CPU page caches (mm/page_cache.c) and, later,
+ * the slab allocator.
+ *
+ * Every page of RAM has one struct page, and nothing else does: the buddy keeps
+ * them in one array that covers the RAM ranges back to back (see buddy.h), so
+ * the metadata costs 16 / 4096 = 0.39% of RAM and holes cost nothing.
+ */
+#ifndef MM_PAGE_H
+#define MM_PAGE_H
+
+#include <stdint.h>
+
+#define PAGE_SHIFT 12 /* a page is 4 KiB */
+#ifndef PAGE_SIZE
+#define PAGE_SIZE 4096u /* bytes; other headers may define it too, with this same value */
+#endif
+
+/* A link that points nowhere: the end of a free list. */
+#define PAGE_INDEX_NONE UINT32_MAX
+
+/*
+ * What a page is doing. Each page is in exactly one state:
+ *
+ *   RESERVED        not managed by the buddy: kernel image, boot information,
+ *                   metadata... Every page starts here; buddy_free_range() is
+ *                   the only way out, and nothing comes back.
+ *   FREE_HEAD       first page of a free block of 2^order pages, linked into
+ *                   its zone's free list for that order.
+ *   FREE_TAIL       any other page of a free block.
+ *   ALLOCATED_HEAD  first page of an allocated block; order is the block's.
+ *   ALLOCATED_TAIL  any other page of an allocated block.
+ *   CACHED          a free order-0 page held by a per-CPU page cache: the
+ *                   buddy does not see it as free (it is not in a free list,
+ *                   it never coalesces) until the cache gives it back.
+ *
+ * The transitions: RESERVED -> FREE (hand-over), FREE <-> ALLOCATED (buddy,
+ * under the zone lock), FREE <-> CACHED (buddy, in batches, under the zone
+ * lock), CACHED <-> ALLOCATED_HEAD of order 0 (a page cache, with no lock: the
+ * CPU that holds the page owns it, and neither state is FREE_HEAD, the only
+ * state the buddy acts on when it looks at a page it does not own).
+ */
+enum page_state {
+    PAGE_RESERVED = 0, /* so that zeroed metadata means "not managed" */
+    PAGE_FREE_HEAD,
+    PAGE_FREE_TAIL,
+    PAGE_ALLOCATED_HEAD,
+    PAGE_ALLOCATED_TAIL,
+    PAGE_CACHED,
+    PAGE_STATE_COUNT
+};
+
+/*
+ * struct page: 16 bytes, laid out as
+ *
+ *   offset  0  uint32_t next     free list: index of the next free block's head page
+ *   offset  4  uint32_t prev     free list: index of the previous one
+ *   offset  8  uint8_t  state    enum page_state
+ *   offset  9  uint8_t  order    heads only: the block is 2^order pages
+ *   offset 10  uint8_t  zone     enum zone_id, fixed at buddy_init
+ *   offset 11  uint8_t  section  index in the buddy's section table, fixed at buddy_init
+ *   offset 12  uint32_t owner    reserved for the slab allocator (e.g. its slab index);
+ *                                the buddy never reads or writes it after buddy_init
+ *
+ * Links are 32-bit indices into the page array, not pointers: half the size,
+ * and they mean the same thing in the kernel, on the host and in GDB. 2^32 - 1
+ * pages (16 TiB of RAM) is the limit this sets.
+ *
+ * Invariants (buddy_check() verifies them all):
+ *   - next/prev are meaningful only in a FREE_HEAD (PAGE_INDEX_NONE at the list
+ *     ends); elsewhere they are stale.
+ *   - order is meaningful only in a head (FREE_HEAD, ALLOCATED_HEAD) and in a
+ *     CACHED page (always 0); a head's pfn is a multiple of 2^order.
+ *   - zone and section never change after buddy_init.
+ */
+struct page {
+    uint32_t next;
+    uint32_t prev;
+    uint8_t state;
+    uint8_t order;
+    uint8_t zone;
+    uint8_t section;
+    uint32_t owner;
+};
+
+_Static_assert(sizeof(struct page) == 16, "struct page must stay 16 bytes: 0.39% of RAM");
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * page_cache.c: per-CPU caches of order-0 pages (see page_cache.h for the
+ * design and the watermark formula).
+ *
+ * The fast path is a push or a pop on an array that only this CPU touches,
+ * with interrupts off so that an interrupt handler allocating a page cannot
+ * run in the middle of it. The slow path is one call into the buddy for a
+ * whole batch.
+ */
+#include "mm/page_cache.h"
+
+#include "lib/string.h"
+
+static unsigned clamp_unsigned(uint64_t value, unsigned low, unsigned high)
+{
+    if (value < low)
+        return low;
+    return value > high ? high : (unsigned)value;
+}
+
+void page_cache_init(struct page_cache_set *set, struct buddy *buddy, unsigned cpu_count,
+                     uint64_t total_pages)
+{
+    if (cpu_count == 0)
+        cpu_count = 1;
+    if (cpu_count > PAGE_CACHE_MAX_CPUS) {
+        platform_print("page cache: %u CPUs, only the first %u get a cache; the others use the "
+                       "buddy directly\n",
+                       cpu_count, PAGE_CACHE_MAX_CPUS);
+        cpu_count = PAGE_CACHE_MAX_CPUS;
+    }
+    memset(set, 0, sizeof(*set));
+    set->buddy = buddy;
+    set->cpu_count = cpu_count;
+
+    unsigned high = clamp_unsigned(total_pages / (128ull * cpu_count), 4, PAGE_CACHE_CAPACITY);
+    unsigned batch = high / 4 > 2 ? high / 4 : 2;
+    for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
+        set->caches[cpu].low = 0;
+        set->caches[cpu].high = high;
+        set->caches[cpu].batch = batch;
+    }
+}
+
+/* The current CPU's cache, or NULL for a CPU past the clamp. Interrupts must
+ * be off, so that the CPU cannot change under us. */
+static struct page_cache *this_cpu_cache(struct page_cache_set *set)
+{
+    unsigned cpu = platform_cpu_id();
+    return cpu < set->cpu_count ? &set->caches[cpu] : NULL;
+}
+
+/* Gives the count most recently cached pages back to the buddy. */
+static void drain(struct page_cache_set *set, struct page_cache *cache, unsigned count)
+{
+    if (count > cache->count)
+        count = cache->count;
+    if (count == 0)
+        return;
+    cache->count -= count;
+    buddy_free_cached_batch(set->buddy, &cache->pfns[cache->count], count);
+    cache->drains++;
+}
+
+/* A zone-constrained request: straight to the buddy. If that fails, this
+ * CPU's cache may hold the very pages wanted (low ones): give them back and
+ * try once more. */
+static int alloc_bypassing_cache(struct page_cache_set *set, enum buddy_zone_request where,
+                                 uint64_t *pfn)
+{
+    if (buddy_alloc(set->buddy, 0, where, pfn) == 0)
+        return 0;
+    page_cache_drain_this_cpu(set);
+    return buddy_alloc(set->buddy, 0, where, pfn);
+}
+
+int page_cache_alloc(struct page_cache_set *set, enum buddy_zone_request where, uint64_t *pfn)
+{
+    if (where != BUDDY_ANY)
+        return alloc_bypassing_cache(set, where, pfn);
+
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct page_cache *cache = this_cpu_cache(set);
+    if (!cache) {
+        platform_interrupts_restore(interrupts);
+        return buddy_alloc(set->buddy, 0, where, pfn);
+    }
+    if (cache->count <= cache->low) {
+        unsigned got = buddy_alloc_cached_batch(set->buddy, BUDDY_ANY, &cache->pfns[cache->count],
+                                                cache->batch);
+        cache->count += got;
+        if (got > 0)
+            cache->refills++;
+    }
+    if (cache->count == 0) {
+        platform_interrupts_restore(interrupts);
+        return -1;
+    }
+    uint64_t taken = cache->pfns[--cache->count];
+    cache->allocs++;
+    platform_interrupts_restore(interrupts);
+
+    /* The page is ours now: no lock needed to change its state. */
+    buddy_pfn_to_page(set->buddy, taken)->state = PAGE_ALLOCATED_HEAD;
+    *pfn = taken;
+    return 0;
+}
+
+void page_cache_free(struct page_cache_set *set, uint64_t pfn)
+{
+    struct page *page = buddy_pfn_to_page(set->buddy, pfn);
+    if (!page || page->state != PAGE_ALLOCATED_HEAD || page->order != 0) {
+        buddy_free(set->buddy, pfn, 0); /* not a page we may cache: the buddy's checks panic */
+        return;
+    }
+
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct page_cache *cache = this_cpu_cache(set);
+    if (!cache) {
+        platform_interrupts_restore(interrupts);
+        buddy_free(set->buddy, pfn, 0);
+        return;
+    }
+    if (cache->count >= cache->high)
+        drain(set, cache, cache->batch);
+    page->state = PAGE_CACHED;
+    cache->pfns[cache->count++] = pfn;
+    cache->frees++;
+    platform_interrupts_restore(interrupts);
+}
+
+void page_cache_drain_this_cpu(struct page_cache_set *set)
+{
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct page_cache *cache = this_cpu_cache(set);
+    if (cache)
+        drain(set, cache, cache->count);
+    platform_interrupts_restore(interrupts);
+}
+
+void page_cache_drain_all(struct page_cache_set *set)
+{
+    for (unsigned cpu = 0; cpu < set->cpu_count; cpu++)
+        drain(set, &set->caches[cpu], set->caches[cpu].count);
+}
+
+void page_cache_get_stats(const struct page_cache_set *set, unsigned cpu,
+                          struct page_cache_stats *stats)
+{
+    memset(stats, 0, sizeof(*stats));
+    if (cpu >= set->cpu_count)
+        return;
+    const struct page_cache *cache = &set->caches[cpu];
+    stats->pages = cache->count;
+    stats->low = cache->low;
+    stats->high = cache->high;
+    stats->batch = cache->batch;
+    stats->allocs = cache->allocs;
+    stats->frees = cache->frees;
+    stats->refills = cache->refills;
+    stats->drains = cache->drains;
+}
+
+uint64_t page_cache_total_pages(const struct page_cache_set *set)
+{
+    uint64_t total = 0;
+    for (unsigned cpu = 0; cpu < set->cpu_count; cpu++)
+        total += set->caches[cpu].count;
+    return total;
+}
