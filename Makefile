@@ -23,9 +23,11 @@ ISO := $(BUILD)/ferrite.iso
 # ---- kernel flags ---------------------------------------------------------------
 CC := gcc
 NASM := nasm
+# Frame pointers and no tail calls: every caller shows in a backtrace.
 KERNEL_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-pic -fno-pie \
     -mcmodel=kernel -mno-red-zone -mgeneral-regs-only \
     -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+    -fno-optimize-sibling-calls \
     -fno-tree-loop-distribute-patterns \
     -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
     -I. -MMD -MP
@@ -119,6 +121,9 @@ test-gdb: deps-test $(ISO)
 
 clean:
 	rm -rf $(BUILD)
+
+# A change of flags rebuilds everything.
+$(KERNEL_OBJECTS) $(BUILD)/ksyms-empty.o $(BUILD)/ksyms-final.o: Makefile
 
 FORCE:
 -include $(KERNEL_OBJECTS:.o=.d)

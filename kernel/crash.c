@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kernel/console.h"
+#include "kernel/memory.h"
 #include "kernel/shell.h"
 #include "lib/string.h"
 
@@ -63,6 +64,14 @@ static NOINLINE void crash_stack_overflow(void)
     (void)crash_recurse_forever(0);
 }
 
+static NOINLINE void crash_double_free(void)
+{
+    uint64_t phys = memory_alloc_pages(1, BUDDY_ANY);
+    kprintf("crash: freeing the 2-page block at %#lx twice\n", phys);
+    memory_free_pages(phys, 1);
+    memory_free_pages(phys, 1); /* the page allocator must refuse, loudly */
+}
+
 struct crash_kind {
     const char *name;
     void (*crash)(void);
@@ -75,6 +84,7 @@ static const struct crash_kind crash_kinds[] = {
     {"ud", crash_invalid_opcode, "invalid opcode (#UD)"},
     {"gp", crash_general_protection, "general protection fault (#GP)"},
     {"stack", crash_stack_overflow, "stack overflow: a double fault (#DF) on its own stack"},
+    {"double-free", crash_double_free, "free a page block twice: the buddy allocator panics"},
 };
 
 static int command_crash(int argc, char **argv)
@@ -92,5 +102,5 @@ static int command_crash(int argc, char **argv)
     return 1;
 }
 
-SHELL_COMMAND(crash, "crash null|div0|ud|gp|stack",
+SHELL_COMMAND(crash, "crash null|div0|ud|gp|stack|double-free",
               "raise a CPU exception on purpose (the report, then a panic)", command_crash);

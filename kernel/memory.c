@@ -205,8 +205,8 @@ static int command_e820(int argc, char **argv)
     kprintf("firmware memory map, as given%s (%u entries):\n",
             raw_from_meminfo ? " (made from the basic meminfo tag)" : "", raw_count);
     for (unsigned i = 0; i < raw_count; i++)
-        kprintf("  0x%012lx-0x%012lx %10lu KiB  %s\n", raw_map[i].base,
-                raw_map[i].base + raw_map[i].length, raw_map[i].length / KIB,
+        kprintf("  0x%012lx-0x%012lx %10lu KiB  type %u %s\n", raw_map[i].base,
+                raw_map[i].base + raw_map[i].length, raw_map[i].length / KIB, raw_map[i].type,
                 memmap_type_name(raw_map[i].type));
     kprintf("cleaned (sorted, overlaps resolved, merged; %zu regions):\n", clean_map.region_count);
     for (size_t i = 0; i < clean_map.region_count; i++) {
@@ -264,6 +264,8 @@ static int command_mem(int argc, char **argv)
     return accounted == usable ? 0 : 1;
 }
 
+static int buddy_exhaust(void);
+
 static int command_buddy(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "check") == 0) {
@@ -275,8 +277,10 @@ static int command_buddy(int argc, char **argv)
         kprintf("buddy check: FAILED: %s\n", error);
         return 1;
     }
+    if (argc == 2 && strcmp(argv[1], "exhaust") == 0)
+        return buddy_exhaust();
     if (argc != 1) {
-        kprintf("usage: buddy [check]\n");
+        kprintf("usage: buddy [check|exhaust]\n");
         return 1;
     }
     kprintf("free blocks per order (order n = 2^n pages of 4 KiB):\n");
@@ -291,6 +295,51 @@ static int command_buddy(int argc, char **argv)
         kprintf("\n");
     }
     return 0;
+}
+
+/* Free blocks per zone and order, after emptying the page caches. */
+struct free_lists_snapshot {
+    uint64_t blocks[ZONE_COUNT][BUDDY_MAX_ORDER + 1];
+};
+
+static void take_snapshot(struct free_lists_snapshot *snapshot)
+{
+    page_cache_drain_all(&page_caches);
+    for (int zone = 0; zone < ZONE_COUNT; zone++)
+        for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
+            snapshot->blocks[zone][order] = buddy_free_blocks(&buddy, (enum zone_id)zone, order);
+}
+
+/* Allocate every free page (through the page caches, as the kernel does),
+ * write to each, free them all: the free lists must come back as they were.
+ * The allocated pages are chained through their own first 8 bytes, so the
+ * test needs no memory of its own. */
+static int buddy_exhaust(void)
+{
+    struct free_lists_snapshot before, after;
+    take_snapshot(&before);
+    uint64_t chain = 0, pages = 0, below_1m = 0;
+    for (uint64_t phys; (phys = memory_alloc_pages(0, BUDDY_ANY)) != 0; pages++) {
+        uint64_t *words = phys_to_virt(phys);
+        words[0] = chain;                    /* the link */
+        words[511] = phys ^ 0x5A5A5A5A5A5A5A5Aull; /* a pattern at the far end */
+        chain = phys;
+        below_1m += phys < 0x100000;
+    }
+    uint64_t broken = 0;
+    while (chain) {
+        uint64_t *words = phys_to_virt(chain);
+        uint64_t next = words[0];
+        broken += words[511] != (chain ^ 0x5A5A5A5A5A5A5A5Aull);
+        memory_free_pages(chain, 0);
+        chain = next;
+    }
+    take_snapshot(&after);
+    bool identical = memcmp(&before, &after, sizeof(before)) == 0;
+    kprintf("buddy exhaust: allocated, wrote and freed %lu pages (%lu KiB; %lu below 1 MiB); "
+            "patterns broken: %lu; free lists identical: %s\n",
+            pages, pages * 4, below_1m, broken, identical ? "yes" : "NO");
+    return identical && broken == 0 ? 0 : 1;
 }
 
 static bool parse_zone(const char *text, enum buddy_zone_request *where)
@@ -399,7 +448,8 @@ static int command_phys(int argc, char **argv)
 
 SHELL_COMMAND(e820, "e820", "the firmware's memory map, as given and cleaned", command_e820);
 SHELL_COMMAND(mem, "mem", "where every usable byte of RAM is", command_mem);
-SHELL_COMMAND(buddy, "buddy [check]", "free blocks per order and zone; check every invariant",
+SHELL_COMMAND(buddy, "buddy [check|exhaust]",
+              "free blocks per order and zone; check the invariants; use up every page and free it",
               command_buddy);
 SHELL_COMMAND(alloc, "alloc ORDER [low|dma32|normal]", "allocate 2^ORDER pages, print the address",
               command_alloc);

@@ -28,6 +28,16 @@ fi
 if [ "$job" = test ]; then
     need_command python3 python3
     need_file /usr/include/cmocka.h libcmocka-dev
+    need_command clang clang
+    # libFuzzer's runtime comes in a package named after clang's major version.
+    if command -v clang >/dev/null 2>&1; then
+        major="$(clang -dumpversion | cut -d. -f1)"
+        probe="$(mktemp -d)"
+        printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' > "$probe/p.c"
+        clang -fsanitize=fuzzer "$probe/p.c" -o "$probe/p" >/dev/null 2>&1 ||
+            missing+=("libclang-rt-$major-dev")
+        rm -rf "$probe"
+    fi
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

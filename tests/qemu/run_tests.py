@@ -44,6 +44,7 @@ class QemuTest:
     end_on: str = ""                 # stop QEMU when this regex shows (no exit device)
     timeout: float = 60.0
     check: object = None             # extra check: function(log) -> error or None
+    seabios_log: bool = False        # capture SeaBIOS's debug log; check(log, seabios) gets it
 
 
 def count_at_least(minimum):
@@ -58,6 +59,22 @@ def count_at_least(minimum):
 
 
 NO_PANIC = [r"KERNEL PANIC"]
+
+
+def e820_matches_seabios(log, seabios):
+    """The kernel's `e820` (the map as given) equals SeaBIOS's last e820 dump."""
+    dumps = re.findall(r"e820 map has \d+ items:\n((?:\s+\d+: .*\n)+)", seabios)
+    if not dumps:
+        return "no e820 dump in SeaBIOS's log"
+    firmware = [(int(a, 16), int(b, 16), int(t)) for a, b, t in
+                re.findall(r"\d+: ([0-9a-f]+) - ([0-9a-f]+) = (\d+)", dumps[-1])]
+    kernel = [(int(a, 16), int(b, 16), int(t)) for a, b, t in
+              re.findall(r"^  0x([0-9a-f]+)-0x([0-9a-f]+) +\d+ KiB  type (\d+)", log, re.M)]
+    if not kernel:
+        return "no e820 listing from the kernel"
+    if kernel != firmware:
+        return f"kernel's map {kernel} differs from SeaBIOS's {firmware}"
+    return None
 CRASH_COMMON = [r"\*\*\* CPU exception", r"rip 0x[0-9a-f]{16}  [\w.]+\+0x", r"backtrace:",
                 r"KERNEL PANIC: unhandled", r"ferrite: exit status 127"]
 
@@ -144,6 +161,20 @@ TESTS = [
     QemuTest("memory_accounting_exact_4G", 'run="mem; buddy check; exit 0"', 0, mem="4G",
              expect=[r"^accounted: (\d+) bytes, usable: \1 bytes\r?$", r"^buddy check: ok",
                      r"^  free, zone normal +[1-9]"], forbid=NO_PANIC + [r"MISMATCH"]),
+    *[QemuTest(f"e820_equals_seabios_{machine}_{mem}", 'run="e820; mem; buddy check; exit 0"', 0,
+               mem=mem, machine=machine, seabios_log=True, check=e820_matches_seabios,
+               expect=[r"^accounted: (\d+) bytes, usable: \1 bytes\r?$", r"^buddy check: ok"],
+               forbid=NO_PANIC)
+      for machine, mem in [("pc", "128M"), ("pc", "4G"), ("pc", "8G"), ("q35", "4G")]],
+    *[QemuTest(f"buddy_exhaust_restores_free_lists_{mem}",
+               'run="buddy; buddy exhaust; buddy; buddy check; mem; exit 0"', 0, mem=mem,
+               expect=[r"free lists identical: yes", r"patterns broken: 0;", r"^buddy check: ok",
+                       r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
+               check=lambda log: None if len(set(re.findall(
+                   r"(zone +0.*\n(?:.*\n){3})", log))) == 1 else "buddy output changed",
+               forbid=NO_PANIC) for mem in ["3M", "128M", "4G"]],
+    QemuTest("crash_double_free_panics", 'run="crash double-free"', PANIC_STATUS,
+             expect=[r"KERNEL PANIC: .*pfn", r"crash_double_free"]),
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,
              end_on=r"halted", expect=[r"no isa-debug-exit device at port 0xf4"]),
 ]
@@ -188,6 +219,10 @@ def run_one(test):
     env = dict(os.environ, MEM=test.mem, MACHINE=test.machine, SMP=str(test.smp),
                ACCEL="tcg", SERIAL_LOG=log_path, GUI="0")
     command = [os.path.join(ROOT, "tools", "qemu-run.sh"), iso]
+    seabios_path = os.path.join(OUT, test.name + ".seabios.log")
+    if test.seabios_log:  # SeaBIOS writes its debug output to port 0x402
+        command += ["-chardev", f"file,id=seabios,path={seabios_path}",
+                    "-device", "isa-debugcon,iobase=0x402,chardev=seabios"]
     env["EXIT_DEVICE"] = "1" if test.exit_device else "0"
     start = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE,
@@ -242,7 +277,12 @@ def run_one(test):
     for pattern in test.forbid:
         if re.search(pattern, log, re.M):
             problems.append(f"unexpected /{pattern}/")
-    if test.check:
+    if test.check and test.seabios_log:
+        with open(seabios_path, errors="replace") as seabios:
+            error = test.check(log, seabios.read())
+        if error:
+            problems.append(error)
+    elif test.check:
         error = test.check(log)
         if error:
             problems.append(error)
