@@ -221,7 +221,13 @@ static int command_e820(int argc, char **argv)
 
 static void print_row(const char *name, uint64_t bytes)
 {
-    kprintf("  %-38s %12lu bytes  %8lu KiB\n", name, bytes, bytes / KIB);
+    kprintf("  %-38s %12lu bytes %8lu KiB\n", name, bytes, bytes / KIB);
+}
+
+static void print_reservation_row(const struct bootmem_reservation *reservation, uint64_t bytes)
+{
+    kprintf("  %-38s %12lu bytes %8lu KiB  at %#lx-%#lx\n", reservation->name, bytes,
+            bytes / KIB, reservation->start, reservation->end);
 }
 
 static int command_mem(int argc, char **argv)
@@ -238,7 +244,7 @@ static int command_mem(int argc, char **argv)
         uint64_t bytes = bootmem_claimed_bytes(&bootmem, i);
         if (bytes == 0)
             continue;
-        print_row(bootmem.reserved[i].name, bytes);
+        print_reservation_row(&bootmem.reserved[i], bytes);
         accounted += bytes;
     }
     print_row("lost to alignment (partial pages)", clean_map.lost_to_alignment_bytes);
