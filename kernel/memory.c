@@ -324,13 +324,15 @@ static int buddy_exhaust(void)
 {
     struct free_lists_snapshot before, after;
     take_snapshot(&before);
-    uint64_t chain = 0, pages = 0, below_1m = 0;
+    uint64_t chain = 0, pages = 0, below_1m = 0, from_1m_to_2m = 0, above_4g = 0;
     for (uint64_t phys; (phys = memory_alloc_pages(0, BUDDY_ANY)) != 0; pages++) {
         uint64_t *words = phys_to_virt(phys);
         words[0] = chain;                    /* the link */
         words[511] = phys ^ 0x5A5A5A5A5A5A5A5Aull; /* a pattern at the far end */
         chain = phys;
         below_1m += phys < 0x100000;
+        from_1m_to_2m += phys >= 0x100000 && phys < 0x200000;
+        above_4g += phys >= 0x100000000ull;
     }
     uint64_t broken = 0;
     while (chain) {
@@ -342,9 +344,11 @@ static int buddy_exhaust(void)
     }
     take_snapshot(&after);
     bool identical = memcmp(&before, &after, sizeof(before)) == 0;
-    kprintf("buddy exhaust: allocated, wrote and freed %lu pages (%lu KiB; %lu below 1 MiB); "
-            "patterns broken: %lu; free lists identical: %s\n",
-            pages, pages * 4, below_1m, broken, identical ? "yes" : "NO");
+    kprintf("buddy exhaust: allocated, wrote and freed %lu pages (%lu KiB): %lu below 1 MiB, "
+            "%lu in [1 MiB, 2 MiB), %lu above 4 GiB; patterns broken: %lu; free lists "
+            "identical: %s\n",
+            pages, pages * 4, below_1m, from_1m_to_2m, above_4g, broken,
+            identical ? "yes" : "NO");
     return identical && broken == 0 ? 0 : 1;
 }
 
