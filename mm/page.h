@@ -68,8 +68,9 @@ enum page_state {
  * pages (16 TiB of RAM) is the limit this sets.
  *
  * Invariants (buddy_check() verifies them all):
- *   - next/prev are meaningful only in a FREE_HEAD (PAGE_INDEX_NONE at the list
- *     ends); elsewhere they are stale.
+ *   - next/prev are meaningful in a FREE_HEAD (its buddy free list) and in a
+ *     CACHED page (its CPU's page-cache list), PAGE_INDEX_NONE at the list
+ *     ends; elsewhere they are stale.
  *   - order is meaningful only in a head (FREE_HEAD, ALLOCATED_HEAD) and in a
  *     CACHED page (always 0); a head's pfn is a multiple of 2^order.
  *   - zone and section never change after buddy_init.

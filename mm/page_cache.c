@@ -2,14 +2,19 @@
  * page_cache.c: per-CPU caches of order-0 pages (see page_cache.h for the
  * design and the watermark formula).
  *
- * The fast path is a push or a pop on an array that only this CPU touches,
- * with interrupts off so that an interrupt handler allocating a page cannot
- * run in the middle of it. The slow path is one call into the buddy for a
- * whole batch.
+ * The fast path is a push or a pop at the head of a list that only this CPU
+ * touches, linked through the pages' struct page, with interrupts off so that
+ * an interrupt handler allocating a page cannot run in the middle of it. The
+ * slow path is one call into the buddy for a whole batch; the buddy's batch
+ * calls take pfn arrays, so a batch goes through a small array on the stack
+ * (PAGE_CACHE_MAX_BATCH pfns: 512 bytes at most).
  */
 #include "mm/page_cache.h"
 
 #include "lib/string.h"
+
+_Static_assert(PAGE_CACHE_MAX_BATCH * sizeof(uint64_t) <= 512,
+               "a batch of pfns goes on the kernel stack: keep it small");
 
 static unsigned clamp_unsigned(uint64_t value, unsigned low, unsigned high)
 {
@@ -33,12 +38,16 @@ void page_cache_init(struct page_cache_set *set, struct buddy *buddy, unsigned c
     set->buddy = buddy;
     set->cpu_count = cpu_count;
 
+    /* high <= PAGE_CACHE_CAPACITY, so batch <= PAGE_CACHE_MAX_BATCH. */
     unsigned high = clamp_unsigned(total_pages / (128ull * cpu_count), 4, PAGE_CACHE_CAPACITY);
     unsigned batch = high / 4 > 2 ? high / 4 : 2;
     for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
-        set->caches[cpu].low = 0;
-        set->caches[cpu].high = high;
-        set->caches[cpu].batch = batch;
+        struct page_cache *cache = &set->caches[cpu];
+        cache->first = PAGE_INDEX_NONE;
+        cache->last = PAGE_INDEX_NONE;
+        cache->low = 0;
+        cache->high = high;
+        cache->batch = batch;
     }
 }
 
@@ -50,17 +59,82 @@ static struct page_cache *this_cpu_cache(struct page_cache_set *set)
     return cpu < set->cpu_count ? &set->caches[cpu] : NULL;
 }
 
-/* Gives the count most recently cached pages back to the buddy. */
+/* ---- the list, through struct page's next/prev --------------------------- */
+
+/* Makes page (PAGE_CACHED, in no list) the head of cache's list: the hottest. */
+static void push_head(struct buddy *buddy, struct page_cache *cache, struct page *page)
+{
+    uint32_t index = (uint32_t)(page - buddy->pages);
+    page->prev = PAGE_INDEX_NONE;
+    page->next = cache->first;
+    if (cache->first != PAGE_INDEX_NONE)
+        buddy->pages[cache->first].prev = index;
+    else
+        cache->last = index;
+    cache->first = index;
+    cache->count++;
+}
+
+/* Unlinks the head of cache's list (not empty): the most recently freed page. */
+static struct page *pop_head(struct buddy *buddy, struct page_cache *cache)
+{
+    struct page *page = &buddy->pages[cache->first];
+    cache->first = page->next;
+    if (cache->first != PAGE_INDEX_NONE)
+        buddy->pages[cache->first].prev = PAGE_INDEX_NONE;
+    else
+        cache->last = PAGE_INDEX_NONE;
+    cache->count--;
+    return page;
+}
+
+/* Unlinks the tail of cache's list (not empty): the page cached longest ago. */
+static struct page *pop_tail(struct buddy *buddy, struct page_cache *cache)
+{
+    struct page *page = &buddy->pages[cache->last];
+    cache->last = page->prev;
+    if (cache->last != PAGE_INDEX_NONE)
+        buddy->pages[cache->last].next = PAGE_INDEX_NONE;
+    else
+        cache->first = PAGE_INDEX_NONE;
+    cache->count--;
+    return page;
+}
+
+/* ---- trips to the buddy ---------------------------------------------------- */
+
+/* Takes up to batch pages from the buddy (they come back CACHED). The page the
+ * buddy gave last ends up at the head, handed out first. */
+static void refill(struct page_cache_set *set, struct page_cache *cache)
+{
+    uint64_t pfns[PAGE_CACHE_MAX_BATCH];
+    unsigned got = buddy_alloc_cached_batch(set->buddy, BUDDY_ANY, pfns, cache->batch);
+    for (unsigned i = 0; i < got; i++)
+        push_head(set->buddy, cache, buddy_pfn_to_page(set->buddy, pfns[i]));
+    if (got > 0)
+        cache->refills++;
+}
+
+/* Gives the count coldest cached pages (from the tail) back to the buddy, up
+ * to PAGE_CACHE_MAX_BATCH per call into it. One drain in the stats. */
 static void drain(struct page_cache_set *set, struct page_cache *cache, unsigned count)
 {
     if (count > cache->count)
         count = cache->count;
     if (count == 0)
         return;
-    cache->count -= count;
-    buddy_free_cached_batch(set->buddy, &cache->pfns[cache->count], count);
+    while (count > 0) {
+        uint64_t pfns[PAGE_CACHE_MAX_BATCH];
+        unsigned chunk = count < PAGE_CACHE_MAX_BATCH ? count : PAGE_CACHE_MAX_BATCH;
+        for (unsigned i = 0; i < chunk; i++)
+            pfns[i] = buddy_page_to_pfn(set->buddy, pop_tail(set->buddy, cache));
+        buddy_free_cached_batch(set->buddy, pfns, chunk);
+        count -= chunk;
+    }
     cache->drains++;
 }
+
+/* ---- the API ----------------------------------------------------------------- */
 
 /* A zone-constrained request: straight to the buddy. If that fails, this
  * CPU's cache may hold the very pages wanted (low ones): give them back and
@@ -85,24 +159,19 @@ int page_cache_alloc(struct page_cache_set *set, enum buddy_zone_request where, 
         platform_interrupts_restore(interrupts);
         return buddy_alloc(set->buddy, 0, where, pfn);
     }
-    if (cache->count <= cache->low) {
-        unsigned got = buddy_alloc_cached_batch(set->buddy, BUDDY_ANY, &cache->pfns[cache->count],
-                                                cache->batch);
-        cache->count += got;
-        if (got > 0)
-            cache->refills++;
-    }
+    if (cache->count <= cache->low)
+        refill(set, cache);
     if (cache->count == 0) {
         platform_interrupts_restore(interrupts);
         return -1;
     }
-    uint64_t taken = cache->pfns[--cache->count];
+    struct page *page = pop_head(set->buddy, cache);
     cache->allocs++;
     platform_interrupts_restore(interrupts);
 
     /* The page is ours now: no lock needed to change its state. */
-    buddy_pfn_to_page(set->buddy, taken)->state = PAGE_ALLOCATED_HEAD;
-    *pfn = taken;
+    page->state = PAGE_ALLOCATED_HEAD;
+    *pfn = buddy_page_to_pfn(set->buddy, page);
     return 0;
 }
 
@@ -124,7 +193,7 @@ void page_cache_free(struct page_cache_set *set, uint64_t pfn)
     if (cache->count >= cache->high)
         drain(set, cache, cache->batch);
     page->state = PAGE_CACHED;
-    cache->pfns[cache->count++] = pfn;
+    push_head(set->buddy, cache, page);
     cache->frees++;
     platform_interrupts_restore(interrupts);
 }

@@ -4,19 +4,41 @@
  *
  * Most page allocations are single pages, and with one lock per zone every
  * CPU would fight over the same lock for each of them. So each CPU keeps a
- * small stack of free pages of its own, used with interrupts off and no lock
+ * small list of free pages of its own, used with interrupts off and no lock
  * at all; it goes to the buddy only in batches, one lock acquisition for
  * `batch` pages:
  *
- *   alloc: pop from this CPU's cache; if it is empty (count <= low), first
- *          refill `batch` pages from the buddy in one call.
- *   free:  push on this CPU's cache; if it is full (count >= high), first
- *          drain `batch` pages back to the buddy in one call.
+ *   alloc: pop the head of this CPU's list; if it is empty (count <= low),
+ *          first refill `batch` pages from the buddy in one call.
+ *   free:  push on the head of this CPU's list; if it is full (count >= high),
+ *          first drain `batch` pages, from the tail, back to the buddy.
+ *
+ * The list runs through the pages' own struct page (mm/page.h), the way
+ * Linux's per-CPU page lists do, so a cache costs no memory for what it
+ * holds: a cached page is on no buddy free list, so its next/prev links
+ * (page indexes) are unused, and the cache borrows them. The page itself is
+ * never touched (it may not even be mapped); its 16 bytes of metadata exist
+ * anyway, one per page of RAM. What is left per CPU is the list's two ends,
+ * a count, the watermarks and the counters: one cache line. (The alternative,
+ * an array of pfns per CPU, costs 8 bytes per page the cache *might* hold,
+ * for every CPU the kernel *might* have: 132 KiB of bss for 64 x 256 pages.)
+ *
+ *      cache: first ----> [page 812] <--> [page 77] <--> [page 503] <---- last
+ *                          hot: freed                      cold: freed
+ *                          last, handed                    first, drained
+ *                          out first                       first
+ *
+ * The head is the most recently freed page, whose contents and metadata are
+ * most likely still in this CPU's caches: handing it out first (LIFO) reuses
+ * warm memory. A drain gives back the coldest pages, from the tail, and keeps
+ * the warm ones; that is why the list is doubly linked (prev) and keeps its
+ * tail. Every operation is O(1) per page: no walk, ever.
  *
  * Only order 0 and BUDDY_ANY go through the caches; other orders (call
  * buddy_alloc/buddy_free directly) and zone-constrained requests go to the
  * buddy. Pages in a cache are PAGE_CACHED in their struct page: not free in
- * the buddy's eyes, not allocated either (buddy_check counts them apart).
+ * the buddy's eyes, not allocated either (buddy_check counts them apart), and
+ * the buddy never reads or writes a CACHED page's links.
  *
  * Watermarks, the same for every CPU, sized at init from the RAM and the CPUs:
  *
@@ -28,13 +50,13 @@
  * for low memory, so all caches together keep at most 1/128 of RAM (0.8%),
  * or 4 pages per CPU if that is more: a 3 MiB machine (about 650 pages) with
  * one CPU keeps 5 pages, not OSv's fixed 512 KiB per CPU. The floor of 4
- * keeps a cache useful on the smallest machine; the ceiling is the array's
- * size (256 pages = 1 MiB, reached from 128 MiB per CPU), past which a bigger
- * cache saves no more lock acquisitions worth the memory. A batch of a quarter of high means at most one trip to the buddy
- * every batch operations, and leaves room on both sides after a refill or a
- * drain, so alternating alloc/free at a watermark does not ping-pong. low = 0
- * refills only an empty cache: no page waits in a cache for a use that never
- * comes.
+ * keeps a cache useful on the smallest machine; the ceiling,
+ * PAGE_CACHE_CAPACITY (256 pages = 1 MiB, reached from 128 MiB per CPU), is
+ * where a bigger cache saves no more lock acquisitions worth the memory. A
+ * batch of a quarter of high means at most one trip to the buddy every batch
+ * operations, and leaves room on both sides after a refill or a drain, so
+ * alternating alloc/free at a watermark does not ping-pong. low = 0 refills
+ * only an empty cache: no page waits in a cache for a use that never comes.
  *
  * Out of memory: when the buddy has no page for a refill, page_cache_alloc
  * fails (-1) even if other CPUs' caches hold pages: taking them would need
@@ -45,7 +67,9 @@
  * hold low pages) and tries once more.
  *
  * Concurrency: a cache is touched only by its own CPU with interrupts off
- * (platform_interrupts_save_disable), so the fast path takes no lock. The
+ * (platform_interrupts_save_disable), so the fast path takes no lock; the
+ * links of a cached page belong to that cache, and only its CPU writes them
+ * (the buddy acts only on FREE pages, see mm/page.h). The
  * calls that touch other CPUs' caches (page_cache_drain_all, the stats of
  * another CPU) are exact only while those CPUs do not use their caches.
  */
@@ -56,22 +80,32 @@
 
 #include "mm/buddy.h"
 
-/* The arrays are static: a struct page_cache_set takes
- * PAGE_CACHE_MAX_CPUS * (PAGE_CACHE_CAPACITY * 8 + 64) bytes = 132 KiB,
- * whatever the machine (kernel bss, in the accounting table). */
+/* Sizes. The per-CPU heads are a static array of PAGE_CACHE_MAX_CPUS cache
+ * lines: 64 x 64 bytes = 4 KiB of bss (sizeof(struct page_cache_set) is 4160),
+ * whatever the machine, while the cached pages themselves cost nothing (see
+ * above). Sizing the array at init for the CPUs found would save at most
+ * those 4 KiB but needs an allocator before the allocator; a bound of small
+ * heads is the simpler trade. */
 #define PAGE_CACHE_CAPACITY 256 /* pages per CPU at most: the largest high */
+#define PAGE_CACHE_MAX_BATCH (PAGE_CACHE_CAPACITY / 4) /* the largest batch: 64 */
 #define PAGE_CACHE_MAX_CPUS 64
 
 /* One CPU's cache, aligned to a cache line so that two CPUs never share one.
- * Invariants: low + batch <= high <= PAGE_CACHE_CAPACITY; count <= high;
- * pfns[0 .. count) are PAGE_CACHED pages, the most recently freed last. */
+ * Invariants: low + batch <= high <= PAGE_CACHE_CAPACITY;
+ * batch <= PAGE_CACHE_MAX_BATCH; count <= high; the list from first (through
+ * struct page's next) to last (through prev) holds exactly count pages, each
+ * PAGE_CACHED and of order 0, each in this list only; first and last are
+ * PAGE_INDEX_NONE iff count is 0. */
 struct page_cache {
-    _Alignas(64) unsigned count;
-    unsigned low, high, batch; /* watermarks, in pages */
-    uint64_t allocs, frees;    /* order-0 requests served by this cache */
-    uint64_t refills, drains;  /* trips to the buddy (each moved up to batch pages) */
-    uint64_t pfns[PAGE_CACHE_CAPACITY];
+    _Alignas(64) uint32_t first; /* page index of the hottest page (freed last), or NONE */
+    uint32_t last;               /* page index of the coldest page, or PAGE_INDEX_NONE */
+    unsigned count;              /* pages in the list */
+    unsigned low, high, batch;   /* watermarks, in pages */
+    uint64_t allocs, frees;      /* order-0 requests served by this cache */
+    uint64_t refills, drains;    /* trips to the buddy (each moved up to batch pages) */
 };
+
+_Static_assert(sizeof(struct page_cache) == 64, "one cache line per CPU");
 
 struct page_cache_set {
     struct buddy *buddy;

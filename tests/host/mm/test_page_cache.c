@@ -24,7 +24,7 @@
 struct fixture {
     struct buddy buddy;
     void *metadata;
-    struct page_cache_set set; /* 132 KiB: fixtures are static or heap, never on the stack */
+    struct page_cache_set set; /* cache-line aligned: fixtures are on the heap, aligned */
 };
 
 static struct fixture *make_fixture(const struct buddy_range *ram, size_t count)
@@ -74,7 +74,41 @@ static uint64_t blocks_signature(const struct buddy *buddy)
     return signature;
 }
 
-/* buddy_check passes, and the census agrees with the caches and the counters. */
+/* Every CPU's list, walked both ways, holds exactly count pages, each
+ * PAGE_CACHED of order 0 and linked exactly once in all the lists together. */
+static void assert_lists_sound(struct fixture *f)
+{
+    const struct buddy *buddy = &f->buddy;
+    uint8_t *seen = calloc(buddy->page_count ? buddy->page_count : 1, 1);
+    assert_non_null(seen);
+    for (unsigned cpu = 0; cpu < f->set.cpu_count; cpu++) {
+        const struct page_cache *cache = &f->set.caches[cpu];
+        assert_int_equal(cache->first == PAGE_INDEX_NONE, cache->count == 0);
+        assert_int_equal(cache->last == PAGE_INDEX_NONE, cache->count == 0);
+        unsigned walked = 0;
+        uint32_t previous = PAGE_INDEX_NONE;
+        for (uint32_t index = cache->first; index != PAGE_INDEX_NONE;
+             index = buddy->pages[index].next) {
+            if (index >= buddy->page_count || walked >= cache->count)
+                fail_msg("cpu %u: list longer than its count %u (or a cycle)", cpu, cache->count);
+            const struct page *page = &buddy->pages[index];
+            if (seen[index])
+                fail_msg("cpu %u: page index %u linked twice", cpu, index);
+            seen[index] = 1;
+            assert_int_equal(page->state, PAGE_CACHED);
+            assert_int_equal(page->order, 0);
+            assert_int_equal(page->prev, previous);
+            previous = index;
+            walked++;
+        }
+        assert_int_equal(walked, cache->count);
+        assert_int_equal(previous, cache->last);
+    }
+    free(seen);
+}
+
+/* buddy_check passes, the lists are sound, and the census agrees with the
+ * caches and the counters. */
 static void assert_consistent(struct fixture *f)
 {
     struct buddy_census census;
@@ -87,7 +121,8 @@ static void assert_consistent(struct fixture *f)
         free_total += census.free_pages[z];
         allocated += census.allocated_pages[z];
     }
-    assert_int_equal(cached, page_cache_total_pages(&f->set));
+    assert_int_equal(cached, page_cache_total_pages(&f->set)); /* no CACHED page outside a list */
+    assert_lists_sound(f);
     assert_int_equal(free_total, free_pages(&f->buddy));
     assert_int_equal(free_total + cached + allocated, managed_pages(&f->buddy));
 }
@@ -102,6 +137,19 @@ static struct page_cache_stats stats_of(const struct page_cache_set *set, unsign
 static const struct buddy_range pc_3m[] = {{1, 0x9f}, {0x100, 0x2e0}}; /* 638 pages */
 static const struct buddy_range pc_128m[] = {{0x100, 0x8100}};         /* 32768 pages */
 
+/* ---- memory ------------------------------------------------------------------- */
+
+static void the_set_costs_a_cache_line_per_cpu_not_its_pages(void **state)
+{
+    (void)state;
+    /* The pages are linked through their own struct page: a cache's size does
+     * not depend on what it may hold. */
+    assert_int_equal(sizeof(struct page_cache), 64);
+    assert_true(sizeof(struct page_cache_set) < 8 * 1024);
+    print_message("sizeof(struct page_cache_set) = %zu bytes, %zu per CPU\n",
+                  sizeof(struct page_cache_set), sizeof(struct page_cache));
+}
+
 /* ---- watermarks ----------------------------------------------------------------- */
 
 static void watermarks_for_a_3m_machine_keep_a_few_pages(void **state)
@@ -114,6 +162,8 @@ static void watermarks_for_a_3m_machine_keep_a_few_pages(void **state)
     assert_int_equal(stats.batch, 2);
     assert_int_equal(stats.low, 0);
     assert_int_equal(stats.pages, 0);
+    assert_int_equal(set.caches[0].first, PAGE_INDEX_NONE); /* an empty list */
+    assert_int_equal(set.caches[0].last, PAGE_INDEX_NONE);
     /* Never below the floor of 4, however small the machine. */
     page_cache_init(&set, NULL, 4, 650);
     assert_int_equal(stats_of(&set, 3).high, 4);
@@ -218,6 +268,72 @@ static void drain_happens_at_the_high_watermark(void **state)
     assert_consistent(f);
     page_cache_drain_all(&f->set);
     assert_int_equal(free_pages(&f->buddy), 32768);
+    free_fixture(f);
+}
+
+static void the_page_freed_last_is_handed_out_first(void **state)
+{
+    (void)state;
+    struct fixture *f = make_fixture(pc_128m, 1);
+    host_set_cpu(0, 1);
+    page_cache_init(&f->set, &f->buddy, 1, 16384); /* high 128, batch 32 */
+    uint64_t a, b, c, again;
+    assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &a), 0);
+    assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &b), 0);
+    assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &c), 0);
+    page_cache_free(&f->set, b);
+    page_cache_free(&f->set, c);
+    page_cache_free(&f->set, a);
+    assert_consistent(f);
+    /* LIFO: a, then c, then b, the warmest first. */
+    assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &again), 0);
+    assert_int_equal(again, a);
+    assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &again), 0);
+    assert_int_equal(again, c);
+    page_cache_free(&f->set, c); /* freed again: on top again */
+    assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &again), 0);
+    assert_int_equal(again, c);
+    assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &again), 0);
+    assert_int_equal(again, b);
+    page_cache_free(&f->set, a);
+    page_cache_free(&f->set, b);
+    page_cache_free(&f->set, c);
+    page_cache_drain_all(&f->set);
+    assert_int_equal(free_pages(&f->buddy), 32768);
+    assert_consistent(f);
+    free_fixture(f);
+}
+
+static void a_drain_gives_back_the_coldest_pages(void **state)
+{
+    (void)state;
+    struct fixture *f = make_fixture(pc_128m, 1);
+    host_set_cpu(0, 1);
+    page_cache_init(&f->set, &f->buddy, 1, 16384); /* high 128, batch 32 */
+    uint64_t pfns[129];
+    for (int i = 0; i < 129; i++)
+        assert_int_equal(buddy_alloc(&f->buddy, 0, BUDDY_ANY, &pfns[i]), 0);
+    for (int i = 0; i < 129; i++) /* the last one drains 32 first */
+        page_cache_free(&f->set, pfns[i]);
+    assert_int_equal(stats_of(&f->set, 0).drains, 1);
+    assert_consistent(f);
+    for (int i = 0; i < 32; i++) /* the 32 freed first went back to the buddy */
+        assert_int_not_equal(buddy_pfn_to_page(&f->buddy, pfns[i])->state, PAGE_CACHED);
+    for (int i = 32; i < 129; i++) /* the warm ones stayed */
+        assert_int_equal(buddy_pfn_to_page(&f->buddy, pfns[i])->state, PAGE_CACHED);
+    for (int i = 128; i >= 32; i--) { /* and come back newest first */
+        uint64_t pfn;
+        assert_int_equal(page_cache_alloc(&f->set, BUDDY_ANY, &pfn), 0);
+        assert_int_equal(pfn, pfns[i]);
+    }
+    assert_int_equal(stats_of(&f->set, 0).pages, 0);
+    assert_int_equal(stats_of(&f->set, 0).refills, 0);
+    assert_consistent(f);
+    for (int i = 32; i < 129; i++)
+        page_cache_free(&f->set, pfns[i]);
+    page_cache_drain_all(&f->set);
+    assert_int_equal(free_pages(&f->buddy), 32768);
+    assert_consistent(f);
     free_fixture(f);
 }
 
@@ -474,11 +590,14 @@ static void cpus_in_threads_share_the_buddy_safely(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_set_costs_a_cache_line_per_cpu_not_its_pages),
         cmocka_unit_test(watermarks_for_a_3m_machine_keep_a_few_pages),
         cmocka_unit_test(watermarks_for_128m_and_one_cpu_reach_the_capacity),
         cmocka_unit_test(watermarks_for_8g_and_eight_cpus_are_capped),
         cmocka_unit_test(refill_happens_when_the_cache_is_empty),
         cmocka_unit_test(drain_happens_at_the_high_watermark),
+        cmocka_unit_test(the_page_freed_last_is_handed_out_first),
+        cmocka_unit_test(a_drain_gives_back_the_coldest_pages),
         cmocka_unit_test(drain_all_gives_everything_back),
         cmocka_unit_test(zone_requests_bypass_the_cache),
         cmocka_unit_test(out_of_memory_returns_minus_one),
