@@ -166,6 +166,12 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
     paging_set_page_source(page_table_page_from_buddy);
     page_cache_init(&page_caches, &buddy, 1, handed_over_pages);
 
+    const struct paging_stats *paging = paging_stats();
+    log_info("paging: direct map in %lu x 1 GiB, %lu x 2 MiB, %lu x 4 KiB pages (1 GiB pages: "
+             "%s; no-execute: %s); %lu page-table pages",
+             paging->direct_map_1g_pages, paging->direct_map_2m_pages,
+             paging->direct_map_4k_pages, paging->has_1g_pages ? "yes" : "no CPU support",
+             paging->has_nx ? "on" : "no CPU support", paging->table_pages);
     log_info("memory: %lu KiB usable, %lu KiB handed to the page allocator, %lu KiB free "
              "below 1 MiB",
              clean_map.usable_bytes / KIB, handed_over_pages * 4, 
@@ -250,7 +256,12 @@ static int command_mem(int argc, char **argv)
     print_row("lost to alignment (partial pages)", clean_map.lost_to_alignment_bytes);
     accounted += clean_map.lost_to_alignment_bytes;
     uint64_t cached = page_cache_total_pages(&page_caches) * 4096;
-    print_row("per-CPU page caches", cached);
+    struct page_cache_stats cache;
+    page_cache_get_stats(&page_caches, 0, &cache);
+    char cache_row[64];
+    ksnprintf(cache_row, sizeof(cache_row), "per-CPU page caches (high %u, batch %u)", cache.high,
+              cache.batch);
+    print_row(cache_row, cached);
     accounted += cached;
     uint64_t managed = 0, free_bytes = 0;
     for (int zone = 0; zone < ZONE_COUNT; zone++) {
@@ -271,6 +282,7 @@ static int command_mem(int argc, char **argv)
 }
 
 static int buddy_exhaust(void);
+static int buddy_storm(uint64_t operations);
 
 static int command_buddy(int argc, char **argv)
 {
@@ -285,8 +297,12 @@ static int command_buddy(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "exhaust") == 0)
         return buddy_exhaust();
+    uint64_t operations = 20000;
+    if (argc >= 2 && strcmp(argv[1], "storm") == 0 &&
+        (argc == 2 || (argc == 3 && args_parse_u64(argv[2], &operations))))
+        return buddy_storm(operations);
     if (argc != 1) {
-        kprintf("usage: buddy [check|exhaust]\n");
+        kprintf("usage: buddy [check | exhaust | storm [OPERATIONS]]\n");
         return 1;
     }
     kprintf("free blocks per order (order n = 2^n pages of 4 KiB):\n");
@@ -350,6 +366,66 @@ static int buddy_exhaust(void)
             pages, pages * 4, below_1m, from_1m_to_2m, above_4g, broken,
             identical ? "yes" : "NO");
     return identical && broken == 0 ? 0 : 1;
+}
+
+/* A random storm of allocations and frees of mixed orders and zones, through
+ * the same paths the kernel uses; each block is stamped and checked before it
+ * is freed. At the end everything is freed and the invariants checked. */
+#define STORM_MAX_LIVE 512
+
+static uint64_t storm_random(uint64_t *state)
+{
+    *state ^= *state << 13; /* xorshift64: small and good enough to shuffle */
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+static int buddy_storm(uint64_t operations)
+{
+    static struct {
+        uint64_t phys;
+        unsigned order;
+    } live[STORM_MAX_LIVE];
+    struct free_lists_snapshot before, after;
+    take_snapshot(&before);
+    uint64_t state = 0x9E3779B97F4A7C15ull, failed = 0, broken = 0;
+    unsigned live_count = 0;
+    for (uint64_t i = 0; i < operations; i++) {
+        uint64_t roll = storm_random(&state);
+        if (live_count > 0 && (live_count == STORM_MAX_LIVE || roll % 3 == 0)) {
+            unsigned victim = (unsigned)(roll >> 8) % live_count;
+            uint64_t *stamp = phys_to_virt(live[victim].phys);
+            broken += *stamp != (live[victim].phys | live[victim].order);
+            memory_free_pages(live[victim].phys, live[victim].order);
+            live[victim] = live[--live_count];
+            continue;
+        }
+        unsigned order = (unsigned)(roll >> 16) % 6; /* up to 128 KiB blocks */
+        enum buddy_zone_request where = (roll >> 24) % 8 == 0   ? BUDDY_BELOW_1M
+                                        : (roll >> 24) % 8 == 1 ? BUDDY_BELOW_4G
+                                                                : BUDDY_ANY;
+        uint64_t phys = memory_alloc_pages(order, where);
+        if (!phys) {
+            failed++;
+            continue;
+        }
+        *(uint64_t *)phys_to_virt(phys) = phys | order;
+        live[live_count].phys = phys;
+        live[live_count++].order = order;
+    }
+    while (live_count > 0) {
+        live_count--;
+        memory_free_pages(live[live_count].phys, live[live_count].order);
+    }
+    take_snapshot(&after);
+    char error[160];
+    bool consistent = buddy_check(&buddy, error, sizeof(error));
+    bool identical = memcmp(&before, &after, sizeof(before)) == 0;
+    kprintf("buddy storm: %lu operations, %lu allocations refused (out of memory), stamps "
+            "broken: %lu; free lists back as before: %s; invariants: %s\n",
+            operations, failed, broken, identical ? "yes" : "NO", consistent ? "ok" : error);
+    return identical && consistent && broken == 0 ? 0 : 1;
 }
 
 static bool parse_zone(const char *text, enum buddy_zone_request *where)
@@ -458,8 +534,8 @@ static int command_phys(int argc, char **argv)
 
 SHELL_COMMAND(e820, "e820", "the firmware's memory map, as given and cleaned", command_e820);
 SHELL_COMMAND(mem, "mem", "where every usable byte of RAM is", command_mem);
-SHELL_COMMAND(buddy, "buddy [check|exhaust]",
-              "free blocks per order and zone; check the invariants; use up every page and free it",
+SHELL_COMMAND(buddy, "buddy [check|exhaust|storm [N]]",
+              "free lists per zone; check invariants; use up all pages; random alloc/free storm",
               command_buddy);
 SHELL_COMMAND(alloc, "alloc ORDER [low|dma32|normal]", "allocate 2^ORDER pages, print the address",
               command_alloc);

@@ -44,6 +44,7 @@ class QemuTest:
     end_on: str = ""                 # stop QEMU when this regex shows (no exit device)
     timeout: float = 60.0
     check: object = None             # extra check: function(log) -> error or None
+    qemu_args: list = field(default_factory=list)  # more QEMU options (e.g. -cpu max)
     seabios_log: bool = False        # capture SeaBIOS's debug log; check(log, seabios) gets it
 
 
@@ -166,16 +167,24 @@ TESTS = [
     # The firmware's map as the kernel sees it equals SeaBIOS's own e820 dump; every usable
     # byte is accounted for; using up every page and freeing it restores the free lists.
     *[QemuTest(f"memory_{machine}_{mem}",
-               'run="e820; buddy; buddy exhaust; buddy; buddy check; mem; exit 0"', 0,
+               'run="e820; buddy; buddy exhaust; buddy storm 30000; buddy; buddy check; mem; exit 0"', 0,
                mem=mem, machine=machine, seabios_log=True, check=memory_checks,
                expect=[r"^accounted: (\d+) bytes, usable: \1 bytes\r?$", r"^buddy check: ok",
                        r"free lists identical: yes", r"patterns broken: 0;",
+                       r"stamps broken: 0; free lists back as before: yes; invariants: ok",
                        r": [1-9]\d* below 1 MiB, [1-9]\d* in \[1 MiB, 2 MiB\)",
                        r"[1-9]\d* above 4 GiB" if mem in ("4G", "8G") else r"0 above 4 GiB",
                        r"^  free, zone normal +[1-9]" if mem in ("4G", "8G") else r"normal +0 "],
                forbid=NO_PANIC + [r"MISMATCH"], timeout=120)
       for machine, mem in [("pc", "3M"), ("pc", "32M"), ("pc", "128M"), ("pc", "4G"), ("pc", "8G"),
                            ("q35", "4G")]],
+    # A CPU with 1 GiB pages (qemu64 has none): the direct map of 8 GiB uses them.
+    QemuTest("direct_map_uses_1g_pages_when_the_cpu_has_them",
+             'run="ktest memory; vtop 0xffff800100000000; mem; exit 0"', 0, mem="8G",
+             qemu_args=["-cpu", "max"],
+             expect=[r"paging: direct map in [1-9]\d* x 1 GiB", r"1 GiB pages: yes",
+                     r"in a 1048576 KiB page", r"^\d+ passed, 0 failed",
+                     r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"], forbid=NO_PANIC),
     QemuTest("crash_double_free_panics", 'run="crash double-free"', PANIC_STATUS,
              expect=[r"KERNEL PANIC: .*pfn", r"crash_double_free"]),
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,
@@ -222,6 +231,7 @@ def run_one(test):
     env = dict(os.environ, MEM=test.mem, MACHINE=test.machine, SMP=str(test.smp),
                ACCEL="tcg", SERIAL_LOG=log_path, GUI="0")
     command = [os.path.join(ROOT, "tools", "qemu-run.sh"), iso]
+    command += test.qemu_args
     seabios_path = os.path.join(OUT, test.name + ".seabios.log")
     if test.seabios_log:  # SeaBIOS writes its debug output to port 0x402
         command += ["-chardev", f"file,id=seabios,path={seabios_path}",

@@ -1,0 +1,63 @@
+/* test_memory.c: the kernel's own page tables and the page allocator, live. */
+#include "kernel/ktest.h"
+#include "kernel/memlayout.h"
+#include "kernel/memory.h"
+#include "kernel/paging.h"
+
+#define PTE_WRITABLE (1ull << 1)
+#define PTE_NO_EXECUTE (1ull << 63)
+
+extern const char __text_start[], __rodata_start[], __data_start[], __bss_rest_start[];
+extern const char __early_page_tables_start[], __kernel_end[];
+
+static uint64_t leaf_entry(const void *virt, bool *mapped)
+{
+    struct paging_walk walk;
+    paging_walk((uint64_t)virt, &walk);
+    *mapped = walk.mapped;
+    return walk.steps[walk.step_count - 1].entry;
+}
+
+KTEST(memory_kernel_sections_are_w_xor_x)
+{
+    bool mapped;
+    uint64_t text = leaf_entry(__text_start, &mapped);
+    KTEST_EXPECT(mapped && !(text & PTE_WRITABLE) && !(text & PTE_NO_EXECUTE));
+    uint64_t rodata = leaf_entry(__rodata_start, &mapped);
+    KTEST_EXPECT(mapped && !(rodata & PTE_WRITABLE));
+    uint64_t data = leaf_entry(__data_start, &mapped);
+    KTEST_EXPECT(mapped && (data & PTE_WRITABLE));
+    uint64_t bss = leaf_entry(__bss_rest_start, &mapped);
+    KTEST_EXPECT(mapped && (bss & PTE_WRITABLE));
+    if (paging_stats()->has_nx) {
+        KTEST_EXPECT(rodata & PTE_NO_EXECUTE);
+        KTEST_EXPECT(data & PTE_NO_EXECUTE);
+        KTEST_EXPECT(bss & PTE_NO_EXECUTE);
+    }
+}
+
+KTEST(memory_page_zero_and_freed_boot_pieces_are_unmapped)
+{
+    bool mapped;
+    leaf_entry((const void *)DIRECT_MAP_BASE, &mapped);
+    KTEST_EXPECT(!mapped);                              /* page 0, even in the direct map */
+    leaf_entry(__early_page_tables_start, &mapped);
+    KTEST_EXPECT(!mapped);                              /* freed to the buddy */
+    leaf_entry((const void *)(KERNEL_VIRT_BASE + KERNEL_PHYS_BASE), &mapped);
+    KTEST_EXPECT(!mapped);                              /* .boot: dead after boot */
+    leaf_entry((const void *)(DIRECT_MAP_BASE + 0x1000), &mapped);
+    KTEST_EXPECT(mapped);                               /* low RAM is in the direct map */
+}
+
+KTEST(memory_pages_come_from_the_zone_asked_for)
+{
+    uint64_t low = memory_alloc_pages(0, BUDDY_BELOW_1M);
+    KTEST_EXPECT(low != 0 && low < 0x100000);
+    uint64_t dma32 = memory_alloc_pages(2, BUDDY_BELOW_4G);
+    KTEST_EXPECT(dma32 != 0 && dma32 < 0x100000000ull && dma32 % (4 * 4096) == 0);
+    uint64_t *through_direct_map = phys_to_virt(dma32);
+    through_direct_map[0] = 0x1234;
+    KTEST_EXPECT_EQ(through_direct_map[0], 0x1234);
+    memory_free_pages(low, 0);
+    memory_free_pages(dma32, 2);
+}
