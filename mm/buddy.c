@@ -419,6 +419,72 @@ void buddy_free(struct buddy *buddy, uint64_t pfn, unsigned order)
     platform_lock_release(&zone->lock);
 }
 
+/* ---- runs of an exact number of pages ------------------------------------ */
+
+static unsigned order_for_pages(uint64_t pages)
+{
+    unsigned order = 0;
+    while (block_pages(order) < pages)
+        order++;
+    return order;
+}
+
+/*
+ * A run of `pages` pages starting at a pfn aligned to the next power of two
+ * is kept as allocated blocks whose sizes are the binary digits of `pages`,
+ * largest first: 5 pages = a block of 4, then a block of 1. Each is aligned
+ * to its own size, so each is a proper buddy block.
+ */
+int buddy_alloc_run(struct buddy *buddy, uint64_t pages, enum buddy_zone_request where,
+                    uint64_t *pfn)
+{
+    if (pages == 0 || pages > block_pages(BUDDY_MAX_ORDER))
+        return -1;
+    unsigned order = order_for_pages(pages);
+    uint64_t start;
+    if (buddy_alloc(buddy, order, where, &start) != 0)
+        return -1;
+    *pfn = start;
+    if (pages == block_pages(order))
+        return 0;
+    const struct buddy_section *section = section_of_pfn(buddy, start);
+    struct buddy_zone *zone = &buddy->zones[section->zone];
+    platform_lock_acquire(&zone->lock);
+    uint64_t offset = 0;
+    for (int bit = (int)order - 1; bit >= 0; bit--) { /* the kept pieces */
+        if (pages & block_pages((unsigned)bit)) {
+            mark_block(&buddy->pages[page_index(section, start + offset)], (unsigned)bit,
+                       PAGE_ALLOCATED_HEAD, PAGE_ALLOCATED_TAIL);
+            offset += block_pages((unsigned)bit);
+        }
+    }
+    while (offset < block_pages(order)) { /* the tail goes straight back */
+        unsigned piece = (unsigned)__builtin_ctzll(start + offset);
+        while (offset + block_pages(piece) > block_pages(order))
+            piece--;
+        struct page *head = &buddy->pages[page_index(section, start + offset)];
+        mark_block(head, piece, PAGE_FREE_TAIL, PAGE_FREE_TAIL);
+        free_block_locked(buddy, section, start + offset, piece);
+        offset += block_pages(piece);
+    }
+    platform_lock_release(&zone->lock);
+    return 0;
+}
+
+void buddy_free_run(struct buddy *buddy, uint64_t pfn, uint64_t pages)
+{
+    if (pages == 0 || pages > block_pages(BUDDY_MAX_ORDER))
+        platform_panic("buddy_free_run: pfn %#llx: a run of %llu pages cannot exist",
+                       (unsigned long long)pfn, (unsigned long long)pages);
+    uint64_t offset = 0;
+    for (int bit = (int)order_for_pages(pages); bit >= 0; bit--) {
+        if (pages & block_pages((unsigned)bit)) {
+            buddy_free(buddy, pfn + offset, (unsigned)bit);
+            offset += block_pages((unsigned)bit);
+        }
+    }
+}
+
 /* ---- batches for the page caches ------------------------------------------ */
 
 unsigned buddy_alloc_cached_batch(struct buddy *buddy, enum buddy_zone_request where,

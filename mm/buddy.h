@@ -148,6 +148,14 @@ int buddy_alloc(struct buddy *buddy, unsigned order, enum buddy_zone_request whe
  */
 void buddy_free(struct buddy *buddy, uint64_t pfn, unsigned order);
 
+/* Exactly `pages` contiguous pages (1 .. 2^BUDDY_MAX_ORDER), not rounded up to
+ * a power of two: a 20 KiB request takes 5 pages, and the other 3 of the
+ * 8-page block go straight back. Free with buddy_free_run() and the same count
+ * (each piece is checked like any buddy_free). */
+int buddy_alloc_run(struct buddy *buddy, uint64_t pages, enum buddy_zone_request where,
+                    uint64_t *pfn);
+void buddy_free_run(struct buddy *buddy, uint64_t pfn, uint64_t pages);
+
 /*
  * What a walk of the whole page array finds, per zone (buddy_check_census).
  * The page caches' pages are counted apart: they are neither free (the buddy
