@@ -438,9 +438,17 @@ static unsigned order_for_pages(uint64_t pages)
 int buddy_alloc_run(struct buddy *buddy, uint64_t pages, enum buddy_zone_request where,
                     uint64_t *pfn)
 {
-    if (pages == 0 || pages > block_pages(BUDDY_MAX_ORDER))
+    return buddy_alloc_run_aligned(buddy, pages, 0, where, pfn);
+}
+
+int buddy_alloc_run_aligned(struct buddy *buddy, uint64_t pages, unsigned align_order,
+                            enum buddy_zone_request where, uint64_t *pfn)
+{
+    if (pages == 0 || pages > block_pages(BUDDY_MAX_ORDER) || align_order > BUDDY_MAX_ORDER)
         return -1;
     unsigned order = order_for_pages(pages);
+    if (order < align_order)
+        order = align_order; /* a bigger block for its alignment; the tail goes back */
     uint64_t start;
     if (buddy_alloc(buddy, order, where, &start) != 0)
         return -1;

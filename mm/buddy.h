@@ -154,6 +154,9 @@ void buddy_free(struct buddy *buddy, uint64_t pfn, unsigned order);
  * (each piece is checked like any buddy_free). */
 int buddy_alloc_run(struct buddy *buddy, uint64_t pages, enum buddy_zone_request where,
                     uint64_t *pfn);
+/* The same, starting at a pfn that is a multiple of 2^align_order. */
+int buddy_alloc_run_aligned(struct buddy *buddy, uint64_t pages, unsigned align_order,
+                            enum buddy_zone_request where, uint64_t *pfn);
 void buddy_free_run(struct buddy *buddy, uint64_t pfn, uint64_t pages);
 
 /*

@@ -95,6 +95,20 @@ static void random_runs_keep_every_invariant(void **state)
     assert_true(buddy_check(&buddy, error, sizeof(error)));
 }
 
+static void aligned_runs_start_on_their_alignment(void **state)
+{
+    (void)state;
+    setup_buddy();
+    uint64_t before = free_pages(), pfn;
+    assert_int_equal(buddy_alloc_run_aligned(&buddy, 2, 4, BUDDY_ANY, &pfn), 0);
+    assert_int_equal(pfn % 16, 0);
+    assert_int_equal(free_pages(), before - 2);
+    buddy_free_run(&buddy, pfn, 2);
+    assert_int_equal(free_pages(), before);
+    char error[160];
+    assert_true(buddy_check(&buddy, error, sizeof(error)));
+}
+
 static void impossible_runs_are_refused(void **state)
 {
     (void)state;
@@ -112,6 +126,7 @@ int main(void)
         cmocka_unit_test(a_run_takes_exactly_its_pages),
         cmocka_unit_test(five_pages_are_a_block_of_four_and_one),
         cmocka_unit_test(random_runs_keep_every_invariant),
+        cmocka_unit_test(aligned_runs_start_on_their_alignment),
         cmocka_unit_test(impossible_runs_are_refused),
     };
     return RUN_AND_REPORT(tests);
