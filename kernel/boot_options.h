@@ -24,6 +24,12 @@ struct boot_option {
         __attribute__((used, section(".boot_options"), aligned(8))) = {                        \
             #ident, takes_value_flag, help_text, function}
 
+/* For names that are not C identifiers ("malloc.track"). */
+#define BOOT_OPTION_NAMED(ident, name_text, takes_value_flag, help_text, function)             \
+    static const struct boot_option boot_option_##ident                                        \
+        __attribute__((used, section(".boot_options"), aligned(8))) = {                        \
+            name_text, takes_value_flag, help_text, function}
+
 #define BOOT_CMDLINE_MAX 1024
 
 /* Keep a copy of the command line and apply each option; unknown or

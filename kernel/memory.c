@@ -186,6 +186,28 @@ uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
     return status == 0 ? pfn << 12 : 0;
 }
 
+uint64_t memory_alloc_run(uint64_t pages, unsigned align_order)
+{
+    if (pages == 1 && align_order == 0)
+        return memory_alloc_pages(0, BUDDY_ANY); /* the per-CPU page cache */
+    uint64_t pfn;
+    return buddy_alloc_run_aligned(&buddy, pages, align_order, BUDDY_ANY, &pfn) == 0 ? pfn << 12
+                                                                                     : 0;
+}
+
+void memory_free_run(uint64_t phys, uint64_t pages)
+{
+    if (pages == 1)
+        memory_free_pages(phys, 0);
+    else
+        buddy_free_run(&buddy, phys >> 12, pages);
+}
+
+struct page *memory_page_of(uint64_t phys)
+{
+    return buddy_pfn_to_page(&buddy, phys >> 12);
+}
+
 void memory_free_pages(uint64_t phys, unsigned order)
 {
     if (order == 0)

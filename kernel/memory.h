@@ -19,4 +19,14 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys);
 uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where);
 void memory_free_pages(uint64_t phys, unsigned order);
 
+/* Exactly `pages` contiguous pages, starting at a multiple of 2^align_order
+ * pages (one page goes through the page cache). 0 on out of memory. */
+uint64_t memory_alloc_run(uint64_t pages, unsigned align_order);
+void memory_free_run(uint64_t phys, uint64_t pages);
+/* The metadata of a physical page the page allocator manages, or NULL. */
+struct page *memory_page_of(uint64_t phys);
+
+/* kernel/malloc.c: malloc is ready from the buddy hand-over point on. */
+void malloc_init(void);
+
 #endif
