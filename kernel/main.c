@@ -53,6 +53,7 @@ void kernel_main(phys_addr_t mbi_phys)
     if (!boot_info.valid)
         panic("no usable boot information: cannot find the machine's memory");
     memory_init(&boot_info.summary, boot_info.mbi_phys); // memory map, page tables, buddy
+    malloc_init();                          // per-CPU malloc pools, from here on
     pic_init();                             // legacy PIC moved to vectors 32-47
     enable_console_input();                 // serial and keyboard interrupts on
 

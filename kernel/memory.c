@@ -338,6 +338,8 @@ static int command_buddy(int argc, char **argv)
             kprintf(" %6lu", buddy_free_blocks(&buddy, (enum zone_id)zone, order));
         kprintf("\n");
     }
+    kprintf("(and %lu free pages in the per-CPU page caches, not in these lists)\n",
+            page_cache_total_pages(&page_caches));
     return 0;
 }
 

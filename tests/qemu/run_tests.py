@@ -65,7 +65,7 @@ NO_PANIC = [r"KERNEL PANIC"]
 def memory_checks(log, seabios):
     """The e820 listing matches SeaBIOS, and `buddy` printed the same before and after."""
     tables = re.findall(r"(^low .*\n^dma32 .*\n^normal .*\n)", log, re.M)
-    if len(tables) != 2 or tables[0] != tables[1]:
+    if len(tables) != 2 or tables[0] != tables[1]:  # both after the page caches were drained
         return f"the buddy tables before and after exhaust differ: {tables}"
     return e820_matches_seabios(log, seabios)
 
@@ -167,7 +167,8 @@ TESTS = [
     # The firmware's map as the kernel sees it equals SeaBIOS's own e820 dump; every usable
     # byte is accounted for; using up every page and freeing it restores the free lists.
     *[QemuTest(f"memory_{machine}_{mem}",
-               'run="e820; buddy; buddy exhaust; buddy storm 30000; buddy; buddy check; mem; exit 0"', 0,
+               'run="e820; buddy exhaust; buddy; buddy exhaust; buddy storm 30000; buddy; buddy check; mem; exit 0"',
+               0,
                mem=mem, machine=machine, seabios_log=True, check=memory_checks,
                expect=[r"^accounted: (\d+) bytes, usable: \1 bytes\r?$", r"^buddy check: ok",
                        r"free lists identical: yes", r"patterns broken: 0;",
@@ -185,6 +186,20 @@ TESTS = [
              expect=[r"paging: direct map in [1-9]\d* x 1 GiB", r"1 GiB pages: yes",
                      r"in a 1048576 KiB page", r"^\d+ passed, 0 failed",
                      r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"], forbid=NO_PANIC),
+    # malloc (issue 4): the mixed workload and a million random operations.
+    QemuTest("malloc_workload_efficiency", 'run="malloc classes; malloc workload; malloc check; buddy check; exit 0"', 0,
+             expect=[r"^efficiency: \d+\.\d+% overall", r"^malloc check: ok", r"^buddy check: ok"],
+             check=lambda log: (lambda m: None if m and float(m.group(1)) >= 85 and float(m.group(2)) >= 80
+                                else f"efficiency below 85%/80%: {m.group(0) if m else 'none'}")(
+                 re.search(r"efficiency: (\d+\.\d+)% overall, (\d+\.\d+)% for 1025-4096 B", log)),
+             forbid=NO_PANIC),
+    QemuTest("malloc_million_operation_storm", 'run="mem; malloc storm 1000000; buddy check; mem; exit 0"', 0,
+             expect=[r"stamps or alignment broken: 0; pages held before \d+; after freeing all: "
+                     r"0 slab and large pages, \d+ metadata pages; check: ok",
+                     r"^buddy check: ok", r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
+             forbid=NO_PANIC, timeout=300),
+    QemuTest("malloc_track_names_call_sites", 'malloc.track run="malloc workload; malloc top; exit 0"', 0,
+             expect=[r"^efficiency:", r"malloc_workload\+0x"], forbid=NO_PANIC),
     QemuTest("crash_double_free_panics", 'run="crash double-free"', PANIC_STATUS,
              expect=[r"KERNEL PANIC: .*pfn", r"crash_double_free"]),
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,

@@ -1,0 +1,1366 @@
+/*
+ * malloc.c: size-classed slabs in per-CPU pools over a page source (the
+ * design is in malloc.h; the classes in size_class.h).
+ *
+ * The file reads top-down: the slab descriptor and its invariants, the
+ * per-CPU pools, the descriptor pool, slab creation and retirement, remote
+ * frees, the fast paths (take and give back a bit), finding what a pointer
+ * is, large runs, the public calls, then statistics and km_check.
+ *
+ * Concurrency, in one paragraph. A CPU's pool (struct km_cpu) and the owner
+ * side of its slabs are touched only by that CPU, with interrupts off, and no
+ * lock. Other CPUs touch a slab only through its remote half (remote_bits,
+ * remote_state, remote_next) and the owner's remote queues, all with atomics.
+ * The descriptor pool, the side-table pool and the call-site table are shared
+ * and take a lock, off the fast path. Counters and the free bitmap use relaxed
+ * atomic loads and stores (plain moves on x86-64, never a locked instruction)
+ * so that km_stats and the remote double-free check may read them from other
+ * CPUs without a data race.
+ */
+#include "mm/malloc.h"
+
+#include "lib/format.h"
+#include "lib/platform.h"
+#include "lib/string.h"
+
+#define KM_PAGE_BYTES 4096u
+#define BITMAP_WORDS (SIZE_CLASS_MAX_OBJECTS / 64)
+
+/* ---- the slab descriptor ------------------------------------------------- */
+
+/* Which list a slab is on, from its owner's point of view. */
+enum slab_list {
+    SLAB_UNUSED = 0, /* a free descriptor, in the descriptor pool */
+    SLAB_CURRENT,    /* its owner's current slab for its class: in no list */
+    SLAB_PARTIAL,    /* in its owner's partial list: has free objects */
+    SLAB_FULL,       /* no free object (remote frees may be pending): in no list */
+    SLAB_KEPT,       /* fully free, kept for reuse: its owner's `kept` */
+};
+
+/* remote_state: bit 0 is QUEUED, the rest counts PINs (see below). */
+#define REMOTE_QUEUED 1u
+#define REMOTE_PIN 2u
+
+/* The tracker's record of one live object (km_track_enable). */
+struct track_entry {
+    uint16_t requested_bytes;
+    uint16_t site;
+};
+
+#define TRACK_TABLE_BYTES (SIZE_CLASS_MAX_OBJECTS * sizeof(struct track_entry)) /* 1 KiB */
+
+/*
+ * struct km_slab: the descriptor of one slab, 128 bytes, in a descriptor page
+ * (never inside the slab). Two cache lines: the first is the owner's, the
+ * second is where other CPUs write, so remote frees do not keep stealing the
+ * line the owner's fast path uses.
+ *
+ * Invariants (km_check verifies them where all CPUs are quiet):
+ *   - base, object_count, class_index and owner_cpu are fixed from the
+ *     slab's creation to its retirement; objects are at base + i * object
+ *     bytes, i < object_count = size_classes[class_index].objects.
+ *   - every page of the slab has owner word index + 1, and only its pages do.
+ *   - free_bits: bit i set <=> object i is free in the owner's eyes; no bit at
+ *     or past object_count; free_count = the number of set bits.
+ *   - remote_bits: bit i set <=> object i was freed by another CPU and the
+ *     owner has not folded it in yet. free_bits & remote_bits == 0 (a common
+ *     bit is a double free).
+ *   - list says where the slab is (enum slab_list): CURRENT is the pool's
+ *     current, KEPT its kept slab, PARTIAL in its partial list (free_count >
+ *     0), FULL in no list (free_count == 0).
+ *   - remote_state: QUEUED while the slab is on its owner's remote queue for
+ *     its class, or while the owner, having taken it off, is folding its
+ *     remote bits in: whoever sets QUEUED (a remote freer whose free found it
+ *     clear) pushes the slab, and only the owner clears it. PINs count remote
+ *     frees in progress: a freer pins before it sets its remote bit, and
+ *     unpins (setting QUEUED if it was clear) after.
+ *   - The owner retires a fully free slab only when remote_state is 0. That
+ *     is what makes retirement safe: a remote freer of a live object has
+ *     pinned the slab before its bit could be folded in, so until it is done
+ *     (and its push, if it queued the slab, has been taken off the queue) the
+ *     state is not 0. A fully free slab whose state is not 0 waits in its list
+ *     (PARTIAL or KEPT, possibly breaking the keep limit) until its queue entry
+ *     comes round, and is looked at again then.
+ */
+struct km_slab {
+    /* Written by the owner CPU only. */
+    _Alignas(64) uint64_t free_bits[BITMAP_WORDS];
+    struct km_slab *next; /* partial list, or the descriptor pool's free list */
+    struct km_slab *prev; /* partial list */
+    char *base;
+    uint16_t free_count;
+    uint16_t object_count;
+    uint8_t class_index;
+    uint8_t owner_cpu;
+    uint8_t list; /* enum slab_list */
+    uint8_t unused;
+    /* Written by other CPUs (atomics) and by the owner when folding in. */
+    _Alignas(64) uint64_t remote_bits[BITMAP_WORDS];
+    struct km_slab *remote_next; /* the owner's remote queue for the class */
+    struct track_entry *track;   /* side table of object_count entries, or NULL */
+    uint32_t remote_state;
+    uint32_t index; /* in the descriptor pool: fixed for the descriptor's life */
+};
+
+_Static_assert(sizeof(struct km_slab) == 128, "two cache lines: 32 descriptors per page");
+_Static_assert(SIZE_CLASS_MAX_OBJECTS % 64 == 0, "whole bitmap words");
+
+/* ---- global state ---------------------------------------------------------- */
+
+/*
+ * The descriptor pool: descriptor pages, found from a descriptor index through
+ * a two-level directory (index -> directory page -> descriptor page -> slot):
+ * 512 x 512 x 32 = 8 Mi descriptors at most, enough for 32 GiB of one-page
+ * slabs; past that new slabs fail like out of memory. The top level is a
+ * static array (4 KiB of bss); directory and descriptor pages come from the
+ * page source and are never given back: one descriptor page per 32 slabs of
+ * the peak (about 1% of the slab pages for one-page slabs, less for larger).
+ */
+#define DESCRIPTORS_PER_PAGE (KM_PAGE_BYTES / sizeof(struct km_slab)) /* 32 */
+#define POINTERS_PER_PAGE (KM_PAGE_BYTES / sizeof(void *))            /* 512 */
+#define DIRECTORY_ENTRIES 512
+#define MAX_DESCRIPTORS (DIRECTORY_ENTRIES * POINTERS_PER_PAGE * DESCRIPTORS_PER_PAGE)
+
+_Static_assert(MAX_DESCRIPTORS - 1 < KM_OWNER_INDEX_MASK, "owner words hold index + 1");
+
+/* Per CPU, per class. Only its CPU writes it. Counters are signed: a remote
+ * free counts on the CPU that frees, so one CPU's count may go negative; the
+ * sum over CPUs is right. */
+struct km_class_pool {
+    struct km_slab *current; /* allocations come from here; NULL before the first */
+    struct km_slab *partial; /* head of the partial list (doubly linked) */
+    struct km_slab *kept;    /* a fully free slab kept for reuse, or NULL */
+    int64_t live_objects;
+    int64_t live_requested_bytes; /* tracked objects only */
+    int64_t tracked_live_objects;
+    int64_t slabs;
+    int64_t slab_pages;
+    int64_t allocations;
+    int64_t requested_bytes_total;
+    int64_t remote_frees;
+};
+
+/* One CPU's state, in a page of its own. */
+struct km_cpu {
+    struct km_class_pool classes[SIZE_CLASS_COUNT];
+    int64_t large_live;
+    int64_t large_pages;
+    int64_t large_allocations;
+    int64_t large_requested_bytes_total;
+    /* Slabs of this CPU with remote frees to fold in: pushed by other CPUs
+     * (compare-and-swap), taken whole by this CPU (exchange). Its own lines. */
+    _Alignas(64) struct km_slab *remote_queue[SIZE_CLASS_COUNT];
+};
+
+_Static_assert(sizeof(struct km_cpu) <= KM_PAGE_BYTES, "one page per CPU");
+
+static const struct malloc_page_source *source;
+static struct km_cpu *cpus[KM_MAX_CPUS]; /* [0, cpu_count) are set */
+static unsigned cpu_count; /* grows only (km_set_cpu_count) */
+
+/* The CPUs with a pool, for readers on any CPU (stats). */
+static unsigned cpus_with_pools(void)
+{
+    return __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE);
+}
+
+/* The shared pools, under pool_lock. */
+static struct platform_lock pool_lock = PLATFORM_LOCK_INIT;
+static struct km_slab **directory[DIRECTORY_ENTRIES];
+static uint32_t descriptors_made; /* written under the lock, read atomically */
+static struct km_slab *free_descriptors;
+static void *free_track_tables; /* a list through the tables' first bytes */
+
+/* Metadata pages, by kind (written under pool_lock, read atomically). */
+static int64_t cpu_pages, directory_pages, descriptor_pages, track_pages;
+
+static bool tracking; /* read at slab creation */
+
+/* The call-site table (index 0: every site past the table's capacity). */
+static struct platform_lock site_lock = PLATFORM_LOCK_INIT;
+static struct km_site_stats sites[KM_TRACK_SITES];
+
+/* ---- small helpers --------------------------------------------------------- */
+
+/* A counter only its CPU writes: load, add, store. Atomic loads and stores so
+ * that readers on other CPUs do not race, but no read-modify-write. */
+static inline void counter_add(int64_t *counter, int64_t delta)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + delta,
+                     __ATOMIC_RELAXED);
+}
+
+static inline int64_t counter_read(const int64_t *counter)
+{
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t load_relaxed(const uint64_t *word)
+{
+    return __atomic_load_n(word, __ATOMIC_RELAXED);
+}
+
+static inline void store_relaxed(uint64_t *word, uint64_t value)
+{
+    __atomic_store_n(word, value, __ATOMIC_RELAXED);
+}
+
+/* Set bits in a word. Not __builtin_popcountll: without -mpopcnt GCC turns it
+ * into a call to libgcc's __popcountdi2, and the kernel links without libgcc. */
+static unsigned bit_count(uint64_t bits)
+{
+    bits = bits - ((bits >> 1) & 0x5555555555555555ull);
+    bits = (bits & 0x3333333333333333ull) + ((bits >> 2) & 0x3333333333333333ull);
+    bits = (bits + (bits >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((bits * 0x0101010101010101ull) >> 56);
+}
+
+static inline uint32_t state_of(struct km_slab *slab)
+{
+    return __atomic_load_n(&slab->remote_state, __ATOMIC_ACQUIRE);
+}
+
+static const struct size_class *class_of(const struct km_slab *slab)
+{
+    return &size_classes[slab->class_index];
+}
+
+static char *object_address(const struct km_slab *slab, unsigned object)
+{
+    return slab->base + (size_t)object * class_of(slab)->object_bytes;
+}
+
+static void set_owner(const void *page, uint32_t value)
+{
+    uint32_t *owner = source->page_owner(page);
+    if (!owner)
+        platform_panic("malloc: page %p from the page source has no owner word", page);
+    *owner = value;
+}
+
+/* The current CPU's id; interrupts must be off. Panics for a CPU without a
+ * pool: km_init or km_set_cpu_count was told too few CPUs. */
+static unsigned this_cpu_id(void)
+{
+    unsigned cpu = platform_cpu_id();
+    if (cpu >= KM_MAX_CPUS || !cpus[cpu])
+        platform_panic("malloc: CPU %u has no pool (km_init/km_set_cpu_count: %u CPUs)", cpu,
+                       cpus_with_pools());
+    return cpu;
+}
+
+/* ---- the descriptor pool and the side-table pool -------------------------- */
+
+static struct km_slab *descriptor_at(uint32_t index)
+{
+    struct km_slab **pages = directory[index / (POINTERS_PER_PAGE * DESCRIPTORS_PER_PAGE)];
+    return &pages[index / DESCRIPTORS_PER_PAGE % POINTERS_PER_PAGE][index % DESCRIPTORS_PER_PAGE];
+}
+
+static void *metadata_page(int64_t *kind)
+{
+    void *page = source->alloc_pages(1, 1);
+    if (!page)
+        return NULL;
+    memset(page, 0, KM_PAGE_BYTES);
+    __atomic_store_n(kind, *kind + 1, __ATOMIC_RELAXED);
+    return page;
+}
+
+/* One more page of descriptors on the free list. Under pool_lock. */
+static bool grow_descriptors(void)
+{
+    uint32_t made = descriptors_made;
+    if (made >= MAX_DESCRIPTORS)
+        return false;
+    uint32_t page_number = made / DESCRIPTORS_PER_PAGE;
+    uint32_t top = page_number / POINTERS_PER_PAGE;
+    if (!directory[top]) {
+        directory[top] = metadata_page(&directory_pages);
+        if (!directory[top])
+            return false;
+    }
+    struct km_slab *page = metadata_page(&descriptor_pages);
+    if (!page)
+        return false;
+    directory[top][page_number % POINTERS_PER_PAGE] = page;
+    for (uint32_t i = DESCRIPTORS_PER_PAGE; i-- > 0;) {
+        page[i].index = made + i;
+        page[i].list = SLAB_UNUSED;
+        page[i].next = free_descriptors;
+        free_descriptors = &page[i];
+    }
+    __atomic_store_n(&descriptors_made, made + DESCRIPTORS_PER_PAGE, __ATOMIC_RELEASE);
+    return true;
+}
+
+static struct km_slab *descriptor_alloc(void)
+{
+    platform_lock_acquire(&pool_lock);
+    struct km_slab *slab = NULL;
+    if (free_descriptors || grow_descriptors()) {
+        slab = free_descriptors;
+        free_descriptors = slab->next;
+    }
+    platform_lock_release(&pool_lock);
+    return slab;
+}
+
+static void descriptor_free(struct km_slab *slab)
+{
+    slab->list = SLAB_UNUSED;
+    platform_lock_acquire(&pool_lock);
+    slab->next = free_descriptors;
+    free_descriptors = slab;
+    platform_lock_release(&pool_lock);
+}
+
+/* A side table for a new slab while tracking is on; NULL (the slab goes
+ * untracked) when there is no page for it. */
+static struct track_entry *track_table_alloc(void)
+{
+    platform_lock_acquire(&pool_lock);
+    if (!free_track_tables) {
+        char *page = metadata_page(&track_pages);
+        for (size_t offset = 0; page && offset < KM_PAGE_BYTES; offset += TRACK_TABLE_BYTES) {
+            *(void **)(page + offset) = free_track_tables;
+            free_track_tables = page + offset;
+        }
+    }
+    void *table = free_track_tables;
+    if (table)
+        free_track_tables = *(void **)table;
+    platform_lock_release(&pool_lock);
+    return table;
+}
+
+static void track_table_free(struct track_entry *table)
+{
+    platform_lock_acquire(&pool_lock);
+    *(void **)table = free_track_tables;
+    free_track_tables = table;
+    platform_lock_release(&pool_lock);
+}
+
+/* ---- the tracker's call sites --------------------------------------------- */
+
+/* The site slot of caller (0 when the table is full). */
+static uint16_t site_of(const void *caller)
+{
+    uintptr_t hash = ((uintptr_t)caller >> 2) * 0x9e3779b97f4a7c15ull;
+    unsigned start = 1 + (unsigned)(hash >> 58) % (KM_TRACK_SITES - 1);
+    unsigned slot = start;
+    do {
+        if (sites[slot].caller == caller)
+            return (uint16_t)slot;
+        if (!sites[slot].caller) {
+            sites[slot].caller = caller;
+            return (uint16_t)slot;
+        }
+        slot = slot + 1 < KM_TRACK_SITES ? slot + 1 : 1;
+    } while (slot != start);
+    return 0;
+}
+
+static void track_alloc(struct km_class_pool *pool, struct km_slab *slab, unsigned object,
+                        size_t size, const void *caller)
+{
+    platform_lock_acquire(&site_lock);
+    uint16_t site = caller ? site_of(caller) : 0;
+    sites[site].allocations++;
+    sites[site].live_objects++;
+    sites[site].live_requested_bytes += size;
+    platform_lock_release(&site_lock);
+    slab->track[object].requested_bytes = (uint16_t)size;
+    slab->track[object].site = site;
+    counter_add(&pool->live_requested_bytes, (int64_t)size);
+    counter_add(&pool->tracked_live_objects, 1);
+}
+
+/* Called by whichever CPU frees the object, before the object can be reused. */
+static void track_free(struct km_class_pool *pool, struct km_slab *slab, unsigned object)
+{
+    struct track_entry entry = slab->track[object];
+    platform_lock_acquire(&site_lock);
+    sites[entry.site].live_objects--;
+    sites[entry.site].live_requested_bytes -= entry.requested_bytes;
+    platform_lock_release(&site_lock);
+    counter_add(&pool->live_requested_bytes, -(int64_t)entry.requested_bytes);
+    counter_add(&pool->tracked_live_objects, -1);
+}
+
+/* ---- lists (owner only) ---------------------------------------------------- */
+
+static void partial_add(struct km_class_pool *pool, struct km_slab *slab)
+{
+    slab->list = SLAB_PARTIAL;
+    slab->prev = NULL;
+    slab->next = pool->partial;
+    if (pool->partial)
+        pool->partial->prev = slab;
+    pool->partial = slab;
+}
+
+static void partial_remove(struct km_class_pool *pool, struct km_slab *slab)
+{
+    if (slab->prev)
+        slab->prev->next = slab->next;
+    else
+        pool->partial = slab->next;
+    if (slab->next)
+        slab->next->prev = slab->prev;
+    slab->next = slab->prev = NULL;
+}
+
+static bool fully_free(const struct km_slab *slab)
+{
+    return slab->free_count == slab->object_count;
+}
+
+/* ---- slabs: creation and retirement (owner only, interrupts off) ---------- */
+
+static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsigned index)
+{
+    const struct size_class *class = &size_classes[index];
+    struct km_slab *slab = descriptor_alloc();
+    if (!slab)
+        return NULL;
+    char *base = source->alloc_pages(class->slab_pages, 1);
+    if (!base) {
+        descriptor_free(slab);
+        return NULL;
+    }
+    slab->track = __atomic_load_n(&tracking, __ATOMIC_RELAXED) ? track_table_alloc() : NULL;
+    for (unsigned word = 0; word < BITMAP_WORDS; word++) {
+        unsigned first = word * 64;
+        uint64_t bits = 0;
+        if (class->objects >= first + 64)
+            bits = ~0ull;
+        else if (class->objects > first)
+            bits = (1ull << (class->objects - first)) - 1;
+        store_relaxed(&slab->free_bits[word], bits);
+        __atomic_store_n(&slab->remote_bits[word], 0, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&slab->remote_state, 0, __ATOMIC_RELAXED);
+    slab->base = base;
+    slab->free_count = class->objects;
+    slab->object_count = class->objects;
+    slab->class_index = (uint8_t)index;
+    slab->owner_cpu = (uint8_t)cpu;
+    slab->next = slab->prev = slab->remote_next = NULL;
+    for (unsigned page = 0; page < class->slab_pages; page++)
+        set_owner(base + (size_t)page * KM_PAGE_BYTES, slab->index + 1);
+    counter_add(&pool->slabs, 1);
+    counter_add(&pool->slab_pages, class->slab_pages);
+    return slab;
+}
+
+/* Gives a fully free slab, in no list and with remote_state 0, back. */
+static void retire(struct km_class_pool *pool, struct km_slab *slab)
+{
+    const struct size_class *class = class_of(slab);
+    for (unsigned page = 0; page < class->slab_pages; page++)
+        set_owner(slab->base + (size_t)page * KM_PAGE_BYTES, 0);
+    source->free_pages(slab->base, class->slab_pages);
+    if (slab->track)
+        track_table_free(slab->track);
+    slab->track = NULL;
+    counter_add(&pool->slabs, -1);
+    counter_add(&pool->slab_pages, -(int64_t)class->slab_pages);
+    descriptor_free(slab);
+}
+
+/*
+ * The keep rule, applied to a slab that just became fully free (or is looked
+ * at again): a CPU keeps at most KM_EMPTY_SLABS_KEPT fully free slab per class,
+ * its current slab included; the others go back to the source, unless remote
+ * frees are still in flight (remote_state != 0: see struct km_slab).
+ */
+static void on_fully_free(struct km_class_pool *pool, struct km_slab *slab)
+{
+    struct km_slab *current = pool->current;
+    bool current_free = current && current != slab && fully_free(current);
+    switch (slab->list) {
+    case SLAB_CURRENT:
+        if (pool->kept && state_of(pool->kept) == 0) {
+            retire(pool, pool->kept);
+            pool->kept = NULL;
+        }
+        return;
+    case SLAB_PARTIAL:
+        if (!pool->kept && !current_free) {
+            partial_remove(pool, slab);
+            slab->list = SLAB_KEPT;
+            pool->kept = slab;
+        } else if (state_of(slab) == 0) {
+            partial_remove(pool, slab);
+            retire(pool, slab);
+        }
+        return;
+    case SLAB_KEPT:
+        if (current_free && state_of(slab) == 0) {
+            pool->kept = NULL;
+            retire(pool, slab);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+/* ---- remote frees ------------------------------------------------------------ */
+
+static _Noreturn void double_free_panic(const char *what, const void *ptr, struct km_slab *slab,
+                                        unsigned object, const char *how)
+{
+    platform_panic("%s(%p): double free (%s): object %u of class %u (%u bytes), slab %p "
+                   "(descriptor %u, CPU %u)",
+                   what, ptr, how, object, slab->class_index, class_of(slab)->object_bytes,
+                   (void *)slab->base, slab->index, slab->owner_cpu);
+}
+
+/* True if we took the QUEUED token (it was clear); false if another CPU holds
+ * it, which means that CPU pushes (or has pushed) the slab. */
+static bool take_queue_token(struct km_slab *slab)
+{
+    uint32_t state = __atomic_load_n(&slab->remote_state, __ATOMIC_RELAXED);
+    while (!(state & REMOTE_QUEUED))
+        if (__atomic_compare_exchange_n(&slab->remote_state, &state, state | REMOTE_QUEUED, true,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return true;
+    return false;
+}
+
+static bool remote_bits_pending(struct km_slab *slab)
+{
+    for (unsigned word = 0; word < BITMAP_WORDS; word++)
+        if (__atomic_load_n(&slab->remote_bits[word], __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}
+
+/* The owner folds a slab's remote frees into its free bitmap; it holds the
+ * QUEUED token on entry (it took the slab off its queue). */
+static void fold_remote_frees(struct km_class_pool *pool, struct km_slab *slab)
+{
+    for (;;) {
+        for (unsigned word = 0; word < BITMAP_WORDS; word++) {
+            uint64_t freed = __atomic_exchange_n(&slab->remote_bits[word], 0, __ATOMIC_ACQ_REL);
+            if (!freed)
+                continue;
+            uint64_t bits = load_relaxed(&slab->free_bits[word]);
+            if (bits & freed) {
+                unsigned object = word * 64 + (unsigned)__builtin_ctzll(bits & freed);
+                double_free_panic("km_free", object_address(slab, object), slab, object,
+                                  "found when the owner reclaimed a remote free");
+            }
+            store_relaxed(&slab->free_bits[word], bits | freed);
+            slab->free_count = (uint16_t)(slab->free_count + bit_count(freed));
+        }
+        __atomic_fetch_and(&slab->remote_state, ~REMOTE_QUEUED, __ATOMIC_ACQ_REL);
+        /* A freer that set its bit after our exchange but saw QUEUED still set
+         * did not push: look again, and go round if we get the token back. */
+        if (!remote_bits_pending(slab) || !take_queue_token(slab))
+            break;
+    }
+    if (slab->list == SLAB_FULL && slab->free_count > 0)
+        partial_add(pool, slab);
+    if (fully_free(slab))
+        on_fully_free(pool, slab);
+}
+
+/* Takes this CPU's remote queue for a class and folds in every slab on it. */
+static void reclaim_remote_frees(struct km_cpu *cpu, unsigned index)
+{
+    struct km_slab *slab = __atomic_exchange_n(&cpu->remote_queue[index], NULL, __ATOMIC_ACQUIRE);
+    while (slab) {
+        struct km_slab *next = slab->remote_next; /* before the token is let go */
+        fold_remote_frees(&cpu->classes[index], slab);
+        slab = next;
+    }
+}
+
+/* A free of object (live, in slab) from a CPU that does not own the slab. */
+static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsigned object,
+                        const void *ptr)
+{
+    unsigned word = object / 64;
+    uint64_t mask = 1ull << (object % 64);
+    if (load_relaxed(&slab->free_bits[word]) & mask)
+        double_free_panic("km_free", ptr, slab, object, "the object is free");
+    if (slab->track)
+        track_free(pool, slab, object); /* before the bit: then the owner may reuse it */
+    __atomic_fetch_add(&slab->remote_state, REMOTE_PIN, __ATOMIC_ACQ_REL);
+    uint64_t before = __atomic_fetch_or(&slab->remote_bits[word], mask, __ATOMIC_ACQ_REL);
+    if (before & mask) {
+        __atomic_fetch_sub(&slab->remote_state, REMOTE_PIN, __ATOMIC_ACQ_REL);
+        double_free_panic("km_free", ptr, slab, object, "already freed from another CPU");
+    }
+    uint32_t state = __atomic_load_n(&slab->remote_state, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&slab->remote_state, &state,
+                                        (state - REMOTE_PIN) | REMOTE_QUEUED, true,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        ;
+    if (!(state & REMOTE_QUEUED)) {
+        /* We set QUEUED: push the slab on its owner's queue. Only the owner
+         * takes from it, all at once, so there is no ABA problem. */
+        struct km_slab **queue = &cpus[slab->owner_cpu]->remote_queue[slab->class_index];
+        struct km_slab *head = __atomic_load_n(queue, __ATOMIC_RELAXED);
+        do
+            slab->remote_next = head;
+        while (!__atomic_compare_exchange_n(queue, &head, slab, true, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED));
+    }
+    counter_add(&pool->live_objects, -1);
+    counter_add(&pool->remote_frees, 1);
+}
+
+/* ---- the fast paths ----------------------------------------------------------- */
+
+/* Makes a slab with a free object this CPU's current one for the class: the
+ * current slab's remote frees, then a partial slab, then the kept one, then a
+ * new one. NULL when out of memory. */
+static struct km_slab *refill(struct km_cpu *cpu, unsigned cpu_id, unsigned index)
+{
+    struct km_class_pool *pool = &cpu->classes[index];
+    reclaim_remote_frees(cpu, index);
+    if (pool->current && pool->current->free_count > 0)
+        return pool->current;
+    struct km_slab *slab = pool->partial;
+    if (slab) {
+        partial_remove(pool, slab);
+    } else if (pool->kept) {
+        slab = pool->kept;
+        pool->kept = NULL;
+    } else {
+        slab = new_slab(pool, cpu_id, index);
+        if (!slab)
+            return NULL;
+    }
+    if (pool->current)
+        pool->current->list = SLAB_FULL;
+    slab->list = SLAB_CURRENT;
+    pool->current = slab;
+    return slab;
+}
+
+/* Clears the lowest set free bit of a slab with free_count > 0. */
+static unsigned take_free_object(struct km_slab *slab)
+{
+    unsigned word = 0;
+    uint64_t bits;
+    while (!(bits = load_relaxed(&slab->free_bits[word])))
+        word++;
+    store_relaxed(&slab->free_bits[word], bits & (bits - 1));
+    slab->free_count--;
+    return word * 64 + (unsigned)__builtin_ctzll(bits);
+}
+
+static void *small_alloc(unsigned index, size_t size, const void *caller)
+{
+    uint64_t interrupts = platform_interrupts_save_disable();
+    unsigned cpu_id = this_cpu_id();
+    struct km_cpu *cpu = cpus[cpu_id];
+    struct km_class_pool *pool = &cpu->classes[index];
+    struct km_slab *slab = pool->current;
+    if (!slab || slab->free_count == 0) {
+        slab = refill(cpu, cpu_id, index);
+        if (!slab) {
+            platform_interrupts_restore(interrupts);
+            return NULL;
+        }
+    }
+    unsigned object = take_free_object(slab);
+    counter_add(&pool->live_objects, 1);
+    counter_add(&pool->allocations, 1);
+    counter_add(&pool->requested_bytes_total, (int64_t)size);
+    if (slab->track)
+        track_alloc(pool, slab, object, size, caller);
+    platform_interrupts_restore(interrupts);
+    return object_address(slab, object);
+}
+
+static void local_free(struct km_class_pool *pool, struct km_slab *slab, unsigned object,
+                       const void *ptr)
+{
+    unsigned word = object / 64;
+    uint64_t mask = 1ull << (object % 64);
+    uint64_t bits = load_relaxed(&slab->free_bits[word]);
+    if (bits & mask)
+        double_free_panic("km_free", ptr, slab, object, "the object is free");
+    if (__atomic_load_n(&slab->remote_bits[word], __ATOMIC_RELAXED) & mask)
+        double_free_panic("km_free", ptr, slab, object, "already freed from another CPU");
+    if (slab->track)
+        track_free(pool, slab, object);
+    store_relaxed(&slab->free_bits[word], bits | mask);
+    slab->free_count++;
+    counter_add(&pool->live_objects, -1);
+    if (slab->list == SLAB_FULL)
+        partial_add(pool, slab);
+    if (fully_free(slab))
+        on_fully_free(pool, slab);
+}
+
+/* ---- finding what a pointer is -------------------------------------------- */
+
+/* The owner word of ptr's page; panics if malloc does not own that page. */
+static uint32_t owner_word(const char *what, const void *ptr)
+{
+    uint32_t *owner = source->page_owner(ptr);
+    uint32_t word = owner ? *owner : 0;
+    if (word == 0)
+        platform_panic("%s(%p): never returned by malloc (class none, slab none): %s", what, ptr,
+                       owner ? "its page is not malloc's (owner word 0): a foreign pointer, or "
+                               "a large run freed twice"
+                             : "not a page of malloc's page source");
+    return word;
+}
+
+/* The slab of a slab page's owner word. */
+static struct km_slab *slab_of(const char *what, const void *ptr, uint32_t word)
+{
+    uint32_t index = (word & KM_OWNER_INDEX_MASK) - 1;
+    if (index >= __atomic_load_n(&descriptors_made, __ATOMIC_ACQUIRE))
+        platform_panic("%s(%p): corrupt owner word %#x (class unknown, no descriptor %u)", what,
+                       ptr, word, index);
+    return descriptor_at(index);
+}
+
+/* The index of the object ptr points at; panics unless ptr is its first byte. */
+static unsigned object_of(const char *what, const void *ptr, struct km_slab *slab)
+{
+    const struct size_class *class = class_of(slab);
+    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)slab->base;
+    if ((uintptr_t)ptr < (uintptr_t)slab->base ||
+        offset >= (uintptr_t)class->slab_pages * KM_PAGE_BYTES)
+        platform_panic("%s(%p): outside its slab %p (class %u, %u bytes): corrupt owner word",
+                       what, ptr, (void *)slab->base, slab->class_index, class->object_bytes);
+    unsigned object = size_class_object_index(slab->class_index, (uint32_t)offset);
+    if (object >= slab->object_count)
+        platform_panic("%s(%p): in the tail of slab %p past its %u objects (class %u, %u bytes): "
+                       "never returned by malloc",
+                       what, ptr, (void *)slab->base, slab->object_count, slab->class_index,
+                       class->object_bytes);
+    uint32_t into = (uint32_t)offset - object * class->object_bytes;
+    if (into)
+        platform_panic("%s(%p): interior pointer, %u bytes into object %u at %p of class %u "
+                       "(%u bytes), slab %p",
+                       what, ptr, into, object, (void *)object_address(slab, object),
+                       slab->class_index, class->object_bytes, (void *)slab->base);
+    return object;
+}
+
+/* The page count of the large run starting at ptr; panics unless it starts one. */
+static size_t large_pages_of(const char *what, const void *ptr, uint32_t word)
+{
+    if (word & KM_OWNER_LARGE_TAIL) {
+        size_t page = word & KM_OWNER_INDEX_MASK;
+        const char *head = (const char *)((uintptr_t)ptr & ~(uintptr_t)(KM_PAGE_BYTES - 1)) -
+                           page * KM_PAGE_BYTES;
+        platform_panic("%s(%p): interior pointer into the large run at %p (class large, page %zu "
+                       "of the run)",
+                       what, ptr, (const void *)head, page);
+    }
+    size_t pages = word & KM_OWNER_INDEX_MASK;
+    if ((uintptr_t)ptr % KM_PAGE_BYTES)
+        platform_panic("%s(%p): interior pointer into the large run at %p (class large, %zu pages)",
+                       what, ptr, (void *)((uintptr_t)ptr & ~(uintptr_t)(KM_PAGE_BYTES - 1)),
+                       pages);
+    return pages;
+}
+
+/* ---- large runs ----------------------------------------------------------- */
+
+static void *large_alloc(size_t size, size_t align)
+{
+    if (size > (size_t)KM_OWNER_INDEX_MASK * KM_PAGE_BYTES) /* also keeps size + 4095 in range */
+        return NULL;
+    size_t pages = size ? (size + KM_PAGE_BYTES - 1) / KM_PAGE_BYTES : 1;
+    size_t align_pages = align > KM_PAGE_BYTES ? align / KM_PAGE_BYTES : 1;
+    if (align_pages > KM_OWNER_INDEX_MASK)
+        return NULL;
+    char *start = source->alloc_pages(pages, align_pages);
+    if (!start)
+        return NULL;
+    set_owner(start, KM_OWNER_LARGE | (uint32_t)pages);
+    for (size_t page = 1; page < pages; page++)
+        set_owner(start + page * KM_PAGE_BYTES,
+                  KM_OWNER_LARGE | KM_OWNER_LARGE_TAIL | (uint32_t)page);
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct km_cpu *cpu = cpus[this_cpu_id()];
+    counter_add(&cpu->large_live, 1);
+    counter_add(&cpu->large_pages, (int64_t)pages);
+    counter_add(&cpu->large_allocations, 1);
+    counter_add(&cpu->large_requested_bytes_total, (int64_t)size);
+    platform_interrupts_restore(interrupts);
+    return start;
+}
+
+static void large_free(void *ptr, size_t pages)
+{
+    for (size_t page = 0; page < pages; page++)
+        set_owner((char *)ptr + page * KM_PAGE_BYTES, 0);
+    source->free_pages(ptr, pages);
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct km_cpu *cpu = cpus[this_cpu_id()];
+    counter_add(&cpu->large_live, -1);
+    counter_add(&cpu->large_pages, -(int64_t)pages);
+    platform_interrupts_restore(interrupts);
+}
+
+/* ---- the public calls ------------------------------------------------------ */
+
+static int add_cpus(unsigned count)
+{
+    for (unsigned cpu = cpu_count; cpu < count; cpu++) {
+        platform_lock_acquire(&pool_lock);
+        struct km_cpu *state = metadata_page(&cpu_pages);
+        platform_lock_release(&pool_lock);
+        if (!state)
+            return -1;
+        cpus[cpu] = state;
+        __atomic_store_n(&cpu_count, cpu + 1, __ATOMIC_RELEASE); /* after cpus[cpu] */
+    }
+    return 0;
+}
+
+int km_init(const struct malloc_page_source *page_source, unsigned count)
+{
+    if (count == 0)
+        count = 1;
+    if (count > KM_MAX_CPUS || !page_source || !page_source->alloc_pages ||
+        !page_source->free_pages || !page_source->page_owner)
+        return -1;
+    source = page_source;
+    memset(cpus, 0, sizeof(cpus));
+    cpu_count = 0;
+    memset(directory, 0, sizeof(directory));
+    descriptors_made = 0;
+    free_descriptors = NULL;
+    free_track_tables = NULL;
+    cpu_pages = directory_pages = descriptor_pages = track_pages = 0;
+    tracking = false;
+    memset(sites, 0, sizeof(sites));
+    return add_cpus(count);
+}
+
+int km_set_cpu_count(unsigned count)
+{
+    if (count > KM_MAX_CPUS)
+        return -1;
+    return add_cpus(count);
+}
+
+/* Every allocation comes here: a class that fits size and align, or pages. */
+static void *allocate(size_t size, size_t align, const void *caller)
+{
+    unsigned index = size_class_for(size, align);
+    if (index == SIZE_CLASS_NONE)
+        return large_alloc(size, align);
+    return small_alloc(index, size, caller);
+}
+
+void *km_malloc_at(size_t size, const void *caller)
+{
+    return allocate(size, 0, caller);
+}
+
+void *km_malloc(size_t size)
+{
+    return km_malloc_at(size, __builtin_return_address(0));
+}
+
+void km_free(void *ptr)
+{
+    if (!ptr)
+        return;
+    uint32_t word = owner_word("km_free", ptr);
+    if (word & KM_OWNER_LARGE) {
+        large_free(ptr, large_pages_of("km_free", ptr, word));
+        return;
+    }
+    struct km_slab *slab = slab_of("km_free", ptr, word);
+    unsigned object = object_of("km_free", ptr, slab);
+    uint64_t interrupts = platform_interrupts_save_disable();
+    unsigned cpu_id = this_cpu_id();
+    struct km_class_pool *pool = &cpus[cpu_id]->classes[slab->class_index];
+    if (slab->owner_cpu == cpu_id)
+        local_free(pool, slab, object, ptr);
+    else
+        remote_free(pool, slab, object, ptr);
+    platform_interrupts_restore(interrupts);
+}
+
+void *km_calloc(size_t count, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes))
+        return NULL;
+    void *ptr = allocate(bytes, 0, __builtin_return_address(0));
+    if (ptr)
+        memset(ptr, 0, bytes);
+    return ptr;
+}
+
+size_t km_malloc_usable_size(const void *ptr)
+{
+    if (!ptr)
+        return 0;
+    uint32_t word = owner_word("km_malloc_usable_size", ptr);
+    if (word & KM_OWNER_LARGE)
+        return large_pages_of("km_malloc_usable_size", ptr, word) * KM_PAGE_BYTES;
+    struct km_slab *slab = slab_of("km_malloc_usable_size", ptr, word);
+    unsigned object = object_of("km_malloc_usable_size", ptr, slab);
+    if (load_relaxed(&slab->free_bits[object / 64]) & (1ull << (object % 64)))
+        platform_panic("km_malloc_usable_size(%p): object %u of class %u (%u bytes), slab %p, "
+                       "is free",
+                       ptr, object, slab->class_index, class_of(slab)->object_bytes,
+                       (void *)slab->base);
+    return class_of(slab)->object_bytes;
+}
+
+void *km_realloc(void *ptr, size_t size)
+{
+    const void *caller = __builtin_return_address(0);
+    if (!ptr)
+        return allocate(size, 0, caller);
+    if (size == 0) {
+        km_free(ptr);
+        return NULL;
+    }
+    size_t old_bytes;
+    uint32_t word = owner_word("km_realloc", ptr);
+    if (word & KM_OWNER_LARGE) {
+        size_t pages = large_pages_of("km_realloc", ptr, word);
+        if (size > SIZE_CLASS_MAX_BYTES && (size + KM_PAGE_BYTES - 1) / KM_PAGE_BYTES == pages)
+            return ptr;
+        old_bytes = pages * KM_PAGE_BYTES;
+    } else {
+        struct km_slab *slab = slab_of("km_realloc", ptr, word);
+        unsigned object = object_of("km_realloc", ptr, slab);
+        if (size_class_of(size) == slab->class_index) {
+            if (slab->track) {
+                /* The object is the caller's: its entry is ours to update. */
+                uint64_t interrupts = platform_interrupts_save_disable();
+                struct km_class_pool *pool = &cpus[this_cpu_id()]->classes[slab->class_index];
+                int64_t delta = (int64_t)size - slab->track[object].requested_bytes;
+                slab->track[object].requested_bytes = (uint16_t)size;
+                counter_add(&pool->live_requested_bytes, delta);
+                platform_lock_acquire(&site_lock);
+                sites[slab->track[object].site].live_requested_bytes += (uint64_t)delta;
+                platform_lock_release(&site_lock);
+                platform_interrupts_restore(interrupts);
+            }
+            return ptr;
+        }
+        old_bytes = class_of(slab)->object_bytes;
+    }
+    void *moved = allocate(size, 0, caller);
+    if (!moved)
+        return NULL;
+    memcpy(moved, ptr, old_bytes < size ? old_bytes : size);
+    km_free(ptr);
+    return moved;
+}
+
+void *km_aligned_alloc(size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1)))
+        return NULL;
+    return allocate(size, align, __builtin_return_address(0));
+}
+
+int km_posix_memalign(void **out, size_t align, size_t size)
+{
+    if (align < sizeof(void *) || (align & (align - 1)))
+        return KM_EINVAL;
+    void *ptr = allocate(size, align, __builtin_return_address(0));
+    if (!ptr)
+        return KM_ENOMEM;
+    *out = ptr;
+    return 0;
+}
+
+void km_flush_cpu(void)
+{
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct km_cpu *cpu = cpus[this_cpu_id()];
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
+        struct km_class_pool *pool = &cpu->classes[index];
+        reclaim_remote_frees(cpu, index);
+        if (pool->kept && state_of(pool->kept) == 0) {
+            retire(pool, pool->kept);
+            pool->kept = NULL;
+        }
+        struct km_slab *slab = pool->partial;
+        while (slab) {
+            struct km_slab *next = slab->next;
+            if (fully_free(slab) && state_of(slab) == 0) {
+                partial_remove(pool, slab);
+                retire(pool, slab);
+            }
+            slab = next;
+        }
+        slab = pool->current;
+        if (slab && fully_free(slab) && state_of(slab) == 0) {
+            pool->current = NULL;
+            retire(pool, slab);
+        }
+    }
+    platform_interrupts_restore(interrupts);
+}
+
+/* ---- statistics --------------------------------------------------------------- */
+
+static uint64_t non_negative(int64_t value)
+{
+    return value > 0 ? (uint64_t)value : 0;
+}
+
+static uint64_t metadata_page_count(void)
+{
+    return non_negative(counter_read(&cpu_pages) + counter_read(&directory_pages) +
+                        counter_read(&descriptor_pages) + counter_read(&track_pages));
+}
+
+void km_stats(struct km_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    unsigned cpu_total = cpus_with_pools();
+    int64_t large_live = 0, large_pages = 0, large_allocations = 0, large_requested = 0;
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
+        const struct size_class *class = &size_classes[index];
+        int64_t sums[8] = {0};
+        for (unsigned cpu = 0; cpu < cpu_total; cpu++) {
+            const struct km_class_pool *pool = &cpus[cpu]->classes[index];
+            sums[0] += counter_read(&pool->live_objects);
+            sums[1] += counter_read(&pool->live_requested_bytes);
+            sums[2] += counter_read(&pool->tracked_live_objects);
+            sums[3] += counter_read(&pool->slabs);
+            sums[4] += counter_read(&pool->slab_pages);
+            sums[5] += counter_read(&pool->allocations);
+            sums[6] += counter_read(&pool->requested_bytes_total);
+            sums[7] += counter_read(&pool->remote_frees);
+        }
+        struct km_class_stats *row = &out->classes[index];
+        row->object_bytes = class->object_bytes;
+        row->slab_pages_each = class->slab_pages;
+        row->live_objects = non_negative(sums[0]);
+        row->live_object_bytes = row->live_objects * class->object_bytes;
+        row->live_requested_bytes = non_negative(sums[1]);
+        row->tracked_live_objects = non_negative(sums[2]);
+        row->slabs = non_negative(sums[3]);
+        row->slab_pages = non_negative(sums[4]);
+        row->allocations = non_negative(sums[5]);
+        row->requested_bytes_total = non_negative(sums[6]);
+        row->object_bytes_total = row->allocations * class->object_bytes;
+        row->remote_frees = non_negative(sums[7]);
+        out->live_objects += row->live_objects;
+        out->live_object_bytes += row->live_object_bytes;
+        out->slab_pages += row->slab_pages;
+    }
+    for (unsigned cpu = 0; cpu < cpu_total; cpu++) {
+        large_live += counter_read(&cpus[cpu]->large_live);
+        large_pages += counter_read(&cpus[cpu]->large_pages);
+        large_allocations += counter_read(&cpus[cpu]->large_allocations);
+        large_requested += counter_read(&cpus[cpu]->large_requested_bytes_total);
+    }
+    out->large_live = non_negative(large_live);
+    out->large_pages = non_negative(large_pages);
+    out->large_allocations = non_negative(large_allocations);
+    out->large_requested_bytes_total = non_negative(large_requested);
+    out->metadata_pages = metadata_page_count();
+    out->pages_held = out->slab_pages + out->large_pages + out->metadata_pages;
+}
+
+size_t km_pages_held(void)
+{
+    int64_t pages = 0;
+    unsigned cpu_total = cpus_with_pools();
+    for (unsigned cpu = 0; cpu < cpu_total; cpu++) {
+        pages += counter_read(&cpus[cpu]->large_pages);
+        for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++)
+            pages += counter_read(&cpus[cpu]->classes[index].slab_pages);
+    }
+    return (size_t)(non_negative(pages) + metadata_page_count());
+}
+
+void km_track_enable(bool on)
+{
+    __atomic_store_n(&tracking, on, __ATOMIC_RELAXED);
+}
+
+size_t km_track_sites(struct km_site_stats *out, size_t max)
+{
+    platform_lock_acquire(&site_lock);
+    size_t count = 0;
+    for (unsigned slot = 0; slot < KM_TRACK_SITES; slot++) {
+        if (!sites[slot].caller && !sites[slot].allocations)
+            continue;
+        /* Insertion into out, most live bytes first. */
+        size_t at = count < max ? count : max;
+        while (at > 0 && out[at - 1].live_requested_bytes < sites[slot].live_requested_bytes) {
+            if (at < max)
+                out[at] = out[at - 1];
+            at--;
+        }
+        if (at < max)
+            out[at] = sites[slot];
+        count++;
+    }
+    platform_lock_release(&site_lock);
+    return count;
+}
+
+/* ---- km_check ----------------------------------------------------------------- */
+
+/* Per CPU and class, what the walk of all descriptors finds. */
+struct check_tally {
+    int64_t slabs, slab_pages, listed, queued;
+};
+
+static unsigned bitmap_count(const uint64_t *bits)
+{
+    unsigned count = 0;
+    for (unsigned word = 0; word < BITMAP_WORDS; word++)
+        count += bit_count(load_relaxed(&bits[word]));
+    return count;
+}
+
+/* One in-use descriptor on its own: fields, bitmaps, owner words. */
+static bool check_slab(struct km_slab *slab, char *error, size_t size)
+{
+    if (slab->class_index >= SIZE_CLASS_COUNT || slab->owner_cpu >= cpu_count) {
+        ksnprintf(error, size, "descriptor %u: class %u, CPU %u out of range", slab->index,
+                  slab->class_index, slab->owner_cpu);
+        return false;
+    }
+    const struct size_class *class = class_of(slab);
+    if (slab->object_count != class->objects || (uintptr_t)slab->base % KM_PAGE_BYTES) {
+        ksnprintf(error, size, "slab %p (descriptor %u): %u objects (class has %u), base unaligned?",
+                  (void *)slab->base, slab->index, slab->object_count, class->objects);
+        return false;
+    }
+    for (unsigned word = 0; word < BITMAP_WORDS; word++) {
+        uint64_t local = slab->free_bits[word], remote = slab->remote_bits[word];
+        uint64_t valid = 0;
+        if (slab->object_count >= (word + 1) * 64)
+            valid = ~0ull;
+        else if (slab->object_count > word * 64)
+            valid = (1ull << (slab->object_count - word * 64)) - 1;
+        if ((local | remote) & ~valid || local & remote) {
+            ksnprintf(error, size,
+                      "slab %p (class %u): bitmap word %u: free %#llx, remote %#llx, valid %#llx",
+                      (void *)slab->base, slab->class_index, word, (unsigned long long)local,
+                      (unsigned long long)remote, (unsigned long long)valid);
+            return false;
+        }
+    }
+    if (bitmap_count(slab->free_bits) != slab->free_count) {
+        ksnprintf(error, size, "slab %p (class %u): free_count %u, but %u free bits",
+                  (void *)slab->base, slab->class_index, slab->free_count,
+                  bitmap_count(slab->free_bits));
+        return false;
+    }
+    bool list_ok = true;
+    switch (slab->list) {
+    case SLAB_CURRENT:
+        list_ok = cpus[slab->owner_cpu]->classes[slab->class_index].current == slab;
+        break;
+    case SLAB_PARTIAL:
+        list_ok = slab->free_count > 0;
+        break;
+    case SLAB_FULL:
+        list_ok = slab->free_count == 0;
+        break;
+    case SLAB_KEPT:
+        list_ok = fully_free(slab) && cpus[slab->owner_cpu]->classes[slab->class_index].kept == slab;
+        break;
+    default:
+        list_ok = false;
+    }
+    if (!list_ok) {
+        ksnprintf(error, size, "slab %p (class %u, CPU %u): list state %u with %u of %u free",
+                  (void *)slab->base, slab->class_index, slab->owner_cpu, slab->list,
+                  slab->free_count, slab->object_count);
+        return false;
+    }
+    if (slab->remote_state & ~REMOTE_QUEUED) {
+        ksnprintf(error, size, "slab %p (class %u): remote state %#x: a remote free in progress",
+                  (void *)slab->base, slab->class_index, slab->remote_state);
+        return false;
+    }
+    for (unsigned page = 0; page < class->slab_pages; page++) {
+        const char *address = slab->base + (size_t)page * KM_PAGE_BYTES;
+        uint32_t *owner = source->page_owner(address);
+        if (!owner || *owner != slab->index + 1) {
+            ksnprintf(error, size, "slab %p (class %u): page %p has owner word %#x, not %#x",
+                      (void *)slab->base, slab->class_index, (const void *)address,
+                      owner ? *owner : 0, slab->index + 1);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One CPU's lists for one class: links, membership, and the keep rule. */
+static bool check_pool(unsigned cpu, unsigned index, const struct check_tally *tally, char *error,
+                       size_t size)
+{
+    const struct km_class_pool *pool = &cpus[cpu]->classes[index];
+    int64_t limit = (int64_t)descriptors_made, listed = 0, queued = 0, fully_free_slabs = 0;
+    const struct km_slab *previous = NULL;
+    for (struct km_slab *slab = pool->partial; slab; slab = slab->next) {
+        if (++listed > limit || slab->list != SLAB_PARTIAL || slab->prev != previous ||
+            slab->owner_cpu != cpu || slab->class_index != index) {
+            ksnprintf(error, size, "CPU %u class %u: partial list broken at slab %p", cpu, index,
+                      (void *)slab->base);
+            return false;
+        }
+        if (fully_free(slab) && !(slab->remote_state & REMOTE_QUEUED)) {
+            ksnprintf(error, size, "CPU %u class %u: fully free slab %p left in the partial list",
+                      cpu, index, (void *)slab->base);
+            return false;
+        }
+        previous = slab;
+    }
+    for (struct km_slab *slab = cpus[cpu]->remote_queue[index]; slab; slab = slab->remote_next) {
+        if (++queued > limit || !(slab->remote_state & REMOTE_QUEUED) ||
+            slab->owner_cpu != cpu || slab->class_index != index) {
+            ksnprintf(error, size, "CPU %u class %u: remote queue broken at slab %p", cpu, index,
+                      (void *)slab->base);
+            return false;
+        }
+    }
+    const struct km_slab *current = pool->current, *kept = pool->kept;
+    if (current) {
+        listed++;
+        if (current->list != SLAB_CURRENT || current->owner_cpu != cpu ||
+            current->class_index != index) {
+            ksnprintf(error, size, "CPU %u class %u: current slab %p is not CURRENT", cpu, index,
+                      (void *)current->base);
+            return false;
+        }
+        fully_free_slabs += fully_free(current);
+    }
+    if (kept) {
+        listed++;
+        if (kept->list != SLAB_KEPT || kept->owner_cpu != cpu || kept->class_index != index) {
+            ksnprintf(error, size, "CPU %u class %u: kept slab %p is not KEPT", cpu, index,
+                      (void *)kept->base);
+            return false;
+        }
+        if (!(kept->remote_state & REMOTE_QUEUED)) /* else: looked at again when dequeued */
+            fully_free_slabs++;
+    }
+    if (fully_free_slabs > KM_EMPTY_SLABS_KEPT) {
+        ksnprintf(error, size, "CPU %u class %u: %lld fully free slabs kept (limit %d)", cpu, index,
+                  (long long)fully_free_slabs, KM_EMPTY_SLABS_KEPT);
+        return false;
+    }
+    if (listed != tally->listed || queued != tally->queued) {
+        ksnprintf(error, size,
+                  "CPU %u class %u: lists hold %lld slabs, queue %lld; descriptors say %lld, %lld",
+                  cpu, index, (long long)listed, (long long)queued, (long long)tally->listed,
+                  (long long)tally->queued);
+        return false;
+    }
+    if (pool->slabs != tally->slabs || pool->slab_pages != tally->slab_pages) {
+        ksnprintf(error, size,
+                  "CPU %u class %u: counters say %lld slabs, %lld pages; descriptors %lld, %lld",
+                  cpu, index, (long long)pool->slabs, (long long)pool->slab_pages,
+                  (long long)tally->slabs, (long long)tally->slab_pages);
+        return false;
+    }
+    return true;
+}
+
+/* Tallies one CPU's slabs by class, from a walk of every descriptor. */
+static void tally_cpu(unsigned cpu, struct check_tally tallies[SIZE_CLASS_COUNT])
+{
+    memset(tallies, 0, SIZE_CLASS_COUNT * sizeof(tallies[0]));
+    for (uint32_t index = 0; index < descriptors_made; index++) {
+        const struct km_slab *slab = descriptor_at(index);
+        if (slab->list == SLAB_UNUSED || slab->owner_cpu != cpu)
+            continue;
+        struct check_tally *tally = &tallies[slab->class_index];
+        tally->slabs++;
+        tally->slab_pages += class_of(slab)->slab_pages;
+        tally->listed += slab->list != SLAB_FULL;
+        tally->queued += (slab->remote_state & REMOTE_QUEUED) != 0;
+    }
+}
+
+bool km_check(char *error, size_t size)
+{
+    int64_t live[SIZE_CLASS_COUNT] = {0};
+    int64_t unused = 0, tracked = 0;
+    for (uint32_t index = 0; index < descriptors_made; index++) {
+        struct km_slab *slab = descriptor_at(index);
+        if (slab->index != index) {
+            ksnprintf(error, size, "descriptor %u says it is %u", index, slab->index);
+            return false;
+        }
+        if (slab->list == SLAB_UNUSED) {
+            unused++;
+            continue;
+        }
+        if (!check_slab(slab, error, size))
+            return false;
+        tracked += slab->track != NULL;
+        live[slab->class_index] +=
+            slab->object_count - slab->free_count - (int64_t)bitmap_count(slab->remote_bits);
+    }
+    int64_t free_listed = 0;
+    for (struct km_slab *slab = free_descriptors; slab; slab = slab->next)
+        if (++free_listed > unused || slab->list != SLAB_UNUSED)
+            break;
+    if (free_listed != unused) {
+        ksnprintf(error, size, "descriptor pool: %lld unused descriptors, free list has %lld",
+                  (long long)unused, (long long)free_listed);
+        return false;
+    }
+    /* One walk of the descriptors per CPU: O(CPUs x slabs), and a small stack. */
+    for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
+        struct check_tally tallies[SIZE_CLASS_COUNT];
+        tally_cpu(cpu, tallies);
+        for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++)
+            if (!check_pool(cpu, index, &tallies[index], error, size))
+                return false;
+    }
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
+        int64_t counted = 0;
+        for (unsigned cpu = 0; cpu < cpu_count; cpu++)
+            counted += cpus[cpu]->classes[index].live_objects;
+        if (counted != live[index]) {
+            ksnprintf(error, size, "class %u: counters say %lld live objects, bitmaps %lld", index,
+                      (long long)counted, (long long)live[index]);
+            return false;
+        }
+    }
+    int64_t large_live = 0, large_pages = 0;
+    for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
+        large_live += cpus[cpu]->large_live;
+        large_pages += cpus[cpu]->large_pages;
+    }
+    if (large_live < 0 || large_pages < large_live) {
+        ksnprintf(error, size, "large runs: %lld live in %lld pages", (long long)large_live,
+                  (long long)large_pages);
+        return false;
+    }
+    int64_t free_tables = 0;
+    for (void **table = free_track_tables; table; table = *table)
+        if (++free_tables > track_pages * (int64_t)(KM_PAGE_BYTES / TRACK_TABLE_BYTES))
+            break;
+    if (cpu_pages != cpu_count ||
+        descriptor_pages != (int64_t)(descriptors_made / DESCRIPTORS_PER_PAGE) ||
+        tracked + free_tables != track_pages * (int64_t)(KM_PAGE_BYTES / TRACK_TABLE_BYTES)) {
+        ksnprintf(error, size,
+                  "metadata: %lld CPU pages for %u CPUs, %lld descriptor pages for %u "
+                  "descriptors, %lld side tables + %lld free in %lld pages",
+                  (long long)cpu_pages, cpu_count, (long long)descriptor_pages, descriptors_made,
+                  (long long)tracked, (long long)free_tables, (long long)track_pages);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,197 @@
+/*
+ * malloc.h: the kernel's malloc, with per-CPU pools of size-classed slabs.
+ *
+ * The allocator asks a page source for runs of 4 KiB pages and knows nothing
+ * else about the machine: the kernel's source is the buddy allocator
+ * (kernel/malloc.c), the host's is mmap or a test arena. It is the design of
+ * OSv's mempool without its three costs (a header inside each pool page, pools
+ * that stop at 1 KiB, page-sized early allocations).
+ *
+ * Small requests (up to 4096 bytes, see mm/size_class.h) come from slabs: a
+ * run of 1 to 8 pages cut into objects of one size class, back to back from
+ * the first byte. The slab's descriptor (struct km_slab below) lives apart,
+ * in a pool of descriptor pages, so the object pages hold objects only: two
+ * 2048-byte objects per page, four 3072-byte objects in 3 pages. Each page of
+ * a slab names its descriptor in its owner word (struct page.owner in the
+ * kernel), which is how km_free finds the slab of any pointer in O(1):
+ *
+ *   owner word                    meaning
+ *   0                             not malloc's page
+ *   1 .. 2^30 - 1                 a slab page: descriptor index + 1
+ *   KM_OWNER_LARGE | n            first page of a large run of n pages
+ *   KM_OWNER_LARGE | TAIL | i     page i (>= 1) of a large run
+ *
+ * Large requests (above 4096 bytes, or aligned beyond what a class gives) take
+ * exactly ceil(size / 4096) pages straight from the source.
+ *
+ * Per-CPU pools. For each class, each CPU owns its slabs: a current slab it
+ * allocates from, a list of partial slabs, and at most one fully free slab
+ * kept for reuse (past that, an empty slab's pages go back to the source).
+ * The fast path, km_malloc and km_free of an object of this CPU's slab, is a
+ * few bit operations on the slab's free bitmap with interrupts off (so that an
+ * interrupt handler calling malloc cannot cut in) and no lock and no atomic
+ * read-modify-write: the pool is this CPU's alone.
+ *
+ * Remote frees. A free from another CPU must not touch the owner's bitmap; it
+ * sets the object's bit in the slab's remote bitmap (one atomic OR) and, if
+ * the slab is not queued yet, pushes the slab on the owner's remote queue for
+ * that class (one compare-and-swap). The owner takes the whole queue in one
+ * atomic exchange when its current slab runs out, and folds each slab's
+ * remote bits into its free bitmap, a 64-bit word at a time. How the owner
+ * knows a slab can go back to the source while another CPU may be freeing
+ * into it is explained at struct km_slab (mm/malloc.c), remote_state.
+ *
+ * Errors. A double free, a pointer inside an object or a large run but not at
+ * its start, a pointer into a slab's tail, and a pointer to a page malloc does
+ * not own all panic, naming the address, the class and the slab. A double
+ * free is caught when the second free happens on the owner CPU, or on any CPU
+ * while the owner's bitmap already shows the object free, or when two remote
+ * frees of one object meet in the remote bitmap; the one case caught late is
+ * a remote free racing a free elsewhere before the owner reclaims: then the
+ * owner panics when it reclaims (it finds the bit set in both bitmaps).
+ *
+ * Out of memory returns NULL (ENOMEM from km_posix_memalign) at any step,
+ * with nothing changed.
+ *
+ * Counters are always on and per CPU (plain stores, no atomics; km_stats sums
+ * them): per class the live objects, slabs and their pages, and cumulative
+ * allocations, requested bytes and object bytes. Requested bytes of *live*
+ * objects need each object's size at free time: km_track_enable(true) keeps it
+ * (and the call site) in a side table per slab, for the slabs made while it
+ * is on.
+ */
+#ifndef MM_MALLOC_H
+#define MM_MALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mm/size_class.h"
+
+/* Where the pages come from. All three are required, and must be safe to call
+ * from any CPU with interrupts off. */
+struct malloc_page_source {
+    /* A run of `pages` contiguous 4 KiB pages aligned to align_pages pages (a power of two), or NULL. */
+    void *(*alloc_pages)(size_t pages, size_t align_pages);
+    /* Gives back a run exactly as alloc_pages returned it. */
+    void (*free_pages)(void *start, size_t pages);
+    /* The owner word of the page holding addr (struct page.owner in the kernel), or NULL if that page is not one the source handed out. */
+    uint32_t *(*page_owner)(const void *addr);
+};
+
+#define KM_MAX_CPUS 64            /* per-CPU pools; a CPU's id must be below km_init's count */
+#define KM_EMPTY_SLABS_KEPT 1     /* fully free slabs a CPU keeps per class (its current counts) */
+#define KM_OWNER_LARGE 0x80000000u
+#define KM_OWNER_LARGE_TAIL 0x40000000u
+#define KM_OWNER_INDEX_MASK 0x3fffffffu
+#define KM_EINVAL 22
+#define KM_ENOMEM 12
+
+/*
+ * Starts (or starts over, forgetting every earlier allocation: tests) with
+ * pools for CPUs 0 .. cpu_count - 1 (0 means 1). Before any other km_* call.
+ * 0, or -1 if cpu_count is above KM_MAX_CPUS or the source has no page for the
+ * per-CPU state (one page per CPU).
+ */
+int km_init(const struct malloc_page_source *source, unsigned cpu_count);
+/* Adds pools for CPUs up to cpu_count - 1 (the kernel starts malloc before it
+ * has counted its CPUs): call it before those CPUs first use malloc. Never
+ * shrinks. 0 or -1 (above KM_MAX_CPUS, out of memory). */
+int km_set_cpu_count(unsigned cpu_count);
+
+void *km_malloc(size_t size);                  /* malloc(0) returns a 16-byte object */
+void km_free(void *ptr);                       /* NULL is fine */
+void *km_calloc(size_t count, size_t size);     /* overflow-checked: NULL */
+/* In place when the new size still maps to the same class (growing or
+ * shrinking within the class), or when a large run keeps its page count;
+ * otherwise a new object, the contents copied up to the smaller size, the old
+ * one freed. realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns
+ * NULL. On failure NULL, and p is untouched. */
+void *km_realloc(void *ptr, size_t size);
+void *km_aligned_alloc(size_t align, size_t size);  /* power-of-two align; NULL otherwise */
+/* align: a power of two, multiple of sizeof(void *). 0, KM_EINVAL or KM_ENOMEM;
+ * *out is set only on success. */
+int km_posix_memalign(void **out, size_t align, size_t size);
+/* The object's or the run's bytes; 0 for NULL; a pointer km_free would refuse
+ * (or a free object) panics. */
+size_t km_malloc_usable_size(const void *ptr);
+/* The same, recording the requested size and a call site for the tracker (km_malloc calls it with __builtin_return_address(0)). */
+void *km_malloc_at(size_t size, const void *caller);
+
+/*
+ * Gives back what this CPU holds and does not use: folds in the remote frees
+ * queued for it and returns every fully free slab (the current and kept ones
+ * too) to the source. For a CPU going idle, and for tests that count pages.
+ */
+void km_flush_cpu(void);
+
+/* ---- statistics and checks ---------------------------------------------- */
+
+struct km_class_stats {
+    uint32_t object_bytes;
+    uint32_t slab_pages_each;
+    uint64_t live_objects;
+    uint64_t live_object_bytes;    /* handed out: live_objects * object_bytes */
+    uint64_t live_requested_bytes; /* of tracked objects only (km_track_enable) */
+    uint64_t tracked_live_objects; /* the objects live_requested_bytes covers */
+    uint64_t slabs;
+    uint64_t slab_pages;
+    uint64_t allocations;           /* cumulative, as are the next two */
+    uint64_t requested_bytes_total; /* what callers asked for */
+    uint64_t object_bytes_total;    /* what they got: allocations * object_bytes */
+    uint64_t remote_frees;          /* frees that came from another CPU than the slab's */
+};
+
+struct km_stats {
+    struct km_class_stats classes[SIZE_CLASS_COUNT];
+    uint64_t large_live;        /* large runs handed out and not freed */
+    uint64_t large_pages;       /* their pages */
+    uint64_t large_allocations; /* cumulative, as is the next */
+    uint64_t large_requested_bytes_total;
+    uint64_t live_objects;      /* sums over the classes */
+    uint64_t live_object_bytes;
+    uint64_t slab_pages;
+    uint64_t metadata_pages;    /* descriptors, their directory, per-CPU state, side tables */
+    uint64_t pages_held;        /* slab_pages + large_pages + metadata_pages */
+};
+
+/* A snapshot (exact where the other CPUs are quiet). */
+void km_stats(struct km_stats *out);
+/* Every page malloc holds from the source now: slabs, large runs, metadata. */
+size_t km_pages_held(void);
+
+/*
+ * Checks every invariant (struct km_slab in mm/malloc.c) of every slab: its
+ * bitmaps against its counts, the owner word of each page, the per-CPU lists
+ * and queues, and the counters against the slabs. Only where no other CPU uses
+ * malloc. true, or false with a message in error.
+ */
+bool km_check(char *error, size_t size);
+
+/* ---- the tracker ---------------------------------------------------------- */
+
+/*
+ * With tracking on, each slab made from then on gets a 1 KiB side table (4
+ * bytes for each of up to 256 objects, from pages of its own: counted in
+ * metadata_pages) holding each live object's requested size and call site,
+ * so km_stats reports the requested bytes of live objects, and
+ * km_track_sites what each call site holds. Large
+ * runs are not tracked (their waste is under a page each: see large_pages).
+ * Site counting takes a lock: tracking is for measuring, not for speed.
+ */
+void km_track_enable(bool on);
+
+#define KM_TRACK_SITES 64 /* call sites tracked; later ones are counted together as caller NULL */
+
+struct km_site_stats {
+    const void *caller;
+    uint64_t allocations; /* cumulative */
+    uint64_t live_objects;
+    uint64_t live_requested_bytes;
+};
+
+/* Copies up to max sites, most live bytes first; returns how many there are. */
+size_t km_track_sites(struct km_site_stats *out, size_t max);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * malloc_test_pages.h: a page source for mm/malloc in host tests.
+ *
+ * One 64 MiB arena, aligned to 2 MiB (so that a run aligned to n pages in the
+ * arena is aligned to n * 4096 bytes in memory), handed out in runs by a
+ * first-fit search over a bitmap of used pages, with an owner word per page
+ * (what struct page.owner is in the kernel). It checks its callers: freeing a
+ * page it did not hand out aborts the test program. Freed pages are filled
+ * with junk and, under AddressSanitizer, poisoned, so that malloc touching a
+ * page it gave back is caught on the spot.
+ *
+ * Fault injection: test_pages_fail_after(n) lets n more runs through, then
+ * fails every request (NULL) until test_pages_fail_after(-1).
+ *
+ * Thread-safe (one mutex): test threads play CPUs.
+ *
+ * Header-only (every tests/host/mm/test_*.c is a program of its own), so all
+ * of it is static: each test program has its own arena.
+ */
+#ifndef TESTS_HOST_MM_MALLOC_TEST_PAGES_H
+#define TESTS_HOST_MM_MALLOC_TEST_PAGES_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm/malloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_PAGES_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_PAGES_ASAN 1
+#endif
+#endif
+#ifdef TEST_PAGES_ASAN
+#include <sanitizer/asan_interface.h>
+#define TEST_PAGES_POISON(start, bytes) ASAN_POISON_MEMORY_REGION(start, bytes)
+#define TEST_PAGES_UNPOISON(start, bytes) ASAN_UNPOISON_MEMORY_REGION(start, bytes)
+#else
+#define TEST_PAGES_POISON(start, bytes) ((void)(start), (void)(bytes))
+#define TEST_PAGES_UNPOISON(start, bytes) ((void)(start), (void)(bytes))
+#endif
+
+#define TEST_PAGES_BYTES (64u << 20)
+#define TEST_PAGES_COUNT (TEST_PAGES_BYTES / 4096)
+#define TEST_PAGES_WORDS (TEST_PAGES_COUNT / 64)
+
+static struct {
+    char *arena;
+    uint64_t used[TEST_PAGES_WORDS]; /* bit set: page handed out */
+    uint32_t owner[TEST_PAGES_COUNT];
+    size_t in_use;     /* pages handed out now */
+    size_t peak;       /* most pages ever out at once since the reset */
+    size_t runs;       /* successful requests since the reset */
+    size_t failures;   /* requests refused (out of pages or injected) */
+    long fail_after;   /* -1: never; else requests still allowed */
+    pthread_mutex_t lock;
+} test_pages = {.fail_after = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+static inline bool test_pages_is_used(size_t page)
+{
+    return test_pages.used[page / 64] >> (page % 64) & 1;
+}
+
+/* The first used page in [from, to), or to. */
+static inline size_t test_pages_first_used(size_t from, size_t to)
+{
+    while (from < to) {
+        uint64_t bits = test_pages.used[from / 64] >> (from % 64);
+        if (bits) {
+            size_t page = from + (size_t)__builtin_ctzll(bits);
+            return page < to ? page : to;
+        }
+        from = (from / 64 + 1) * 64;
+    }
+    return to;
+}
+
+/* The first free page at or after from, or TEST_PAGES_COUNT. */
+static inline size_t test_pages_first_free(size_t from)
+{
+    while (from < TEST_PAGES_COUNT) {
+        uint64_t bits = ~test_pages.used[from / 64] >> (from % 64);
+        if (bits)
+            return from + (size_t)__builtin_ctzll(bits);
+        from = (from / 64 + 1) * 64;
+    }
+    return TEST_PAGES_COUNT;
+}
+
+static inline void test_pages_mark(size_t first, size_t pages, bool used)
+{
+    for (size_t page = first; page < first + pages; page++) {
+        if (used)
+            test_pages.used[page / 64] |= 1ull << (page % 64);
+        else
+            test_pages.used[page / 64] &= ~(1ull << (page % 64));
+    }
+}
+
+static inline void *test_pages_alloc(size_t pages, size_t align_pages)
+{
+    pthread_mutex_lock(&test_pages.lock);
+    void *result = NULL;
+    if (test_pages.fail_after == 0 || pages == 0 || align_pages == 0 ||
+        (align_pages & (align_pages - 1))) {
+        test_pages.failures++;
+        pthread_mutex_unlock(&test_pages.lock);
+        return NULL;
+    }
+    size_t start = 0;
+    for (;;) {
+        start = test_pages_first_free(start);
+        start = (start + align_pages - 1) / align_pages * align_pages;
+        if (start >= TEST_PAGES_COUNT || pages > TEST_PAGES_COUNT - start)
+            break;
+        size_t used = test_pages_first_used(start, start + pages);
+        if (used == start + pages) {
+            test_pages_mark(start, pages, true);
+            result = test_pages.arena + start * 4096;
+            break;
+        }
+        start = used + 1;
+    }
+    if (result) {
+        if (test_pages.fail_after > 0)
+            test_pages.fail_after--;
+        test_pages.in_use += pages;
+        if (test_pages.in_use > test_pages.peak)
+            test_pages.peak = test_pages.in_use;
+        test_pages.runs++;
+        for (size_t page = 0; page < pages; page++)
+            test_pages.owner[start + page] = 0;
+        TEST_PAGES_UNPOISON(result, pages * 4096);
+    } else {
+        test_pages.failures++;
+    }
+    pthread_mutex_unlock(&test_pages.lock);
+    return result;
+}
+
+static inline size_t test_pages_index(const void *addr)
+{
+    uintptr_t offset = (uintptr_t)addr - (uintptr_t)test_pages.arena;
+    return (uintptr_t)addr < (uintptr_t)test_pages.arena || offset >= TEST_PAGES_BYTES
+               ? TEST_PAGES_COUNT
+               : offset / 4096;
+}
+
+static inline void test_pages_free(void *start, size_t pages)
+{
+    pthread_mutex_lock(&test_pages.lock);
+    size_t first = test_pages_index(start);
+    bool ok = first < TEST_PAGES_COUNT && (uintptr_t)start % 4096 == 0 &&
+              pages <= TEST_PAGES_COUNT - first;
+    for (size_t page = first; ok && page < first + pages; page++)
+        ok = test_pages_is_used(page) && test_pages.owner[page] == 0;
+    if (!ok) {
+        fprintf(stderr, "test pages: bad free of %zu pages at %p (not handed out, or owner word "
+                        "left set)\n", pages, start);
+        abort();
+    }
+    test_pages_mark(first, pages, false);
+    test_pages.in_use -= pages;
+    memset(start, 0xdb, pages * 4096); /* junk: stale reads show */
+    TEST_PAGES_POISON(start, pages * 4096);
+    pthread_mutex_unlock(&test_pages.lock);
+}
+
+/* The owner word of a handed-out page, NULL for any other address. */
+static inline uint32_t *test_pages_owner(const void *addr)
+{
+    pthread_mutex_lock(&test_pages.lock);
+    size_t page = test_pages_index(addr);
+    uint32_t *owner = page < TEST_PAGES_COUNT && test_pages_is_used(page)
+                          ? &test_pages.owner[page]
+                          : NULL;
+    pthread_mutex_unlock(&test_pages.lock);
+    return owner;
+}
+
+static const struct malloc_page_source test_page_source = {
+    test_pages_alloc,
+    test_pages_free,
+    test_pages_owner,
+};
+
+/* Forgets every run (malloc must be started over too: km_init). */
+static inline void test_pages_reset(void)
+{
+    pthread_mutex_lock(&test_pages.lock);
+    if (!test_pages.arena) {
+        test_pages.arena = aligned_alloc(2u << 20, TEST_PAGES_BYTES);
+        if (!test_pages.arena) {
+            fprintf(stderr, "test pages: no arena\n");
+            abort();
+        }
+    }
+    TEST_PAGES_UNPOISON(test_pages.arena, TEST_PAGES_BYTES);
+    memset(test_pages.used, 0, sizeof(test_pages.used));
+    memset(test_pages.owner, 0, sizeof(test_pages.owner));
+    test_pages.in_use = test_pages.peak = test_pages.runs = test_pages.failures = 0;
+    test_pages.fail_after = -1;
+    TEST_PAGES_POISON(test_pages.arena, TEST_PAGES_BYTES);
+    pthread_mutex_unlock(&test_pages.lock);
+}
+
+static inline void test_pages_fail_after(long requests)
+{
+    pthread_mutex_lock(&test_pages.lock);
+    test_pages.fail_after = requests;
+    pthread_mutex_unlock(&test_pages.lock);
+}
+
+static inline size_t test_pages_in_use(void)
+{
+    pthread_mutex_lock(&test_pages.lock);
+    size_t pages = test_pages.in_use;
+    pthread_mutex_unlock(&test_pages.lock);
+    return pages;
+}
+
+#endif
