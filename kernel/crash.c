@@ -72,6 +72,21 @@ static NOINLINE void crash_double_free(void)
     memory_free_pages(phys, 1); /* the page allocator must refuse, loudly */
 }
 
+void *malloc(size_t size);
+void free(void *ptr);
+
+static NOINLINE void crash_use_after_free(void)
+{
+    volatile char *object = malloc(64);
+    free((void *)object);
+    kprintf("crash: writing to a freed 64-byte object at %p, then malloc(64) again\n",
+            (void *)object);
+    object[10] = 'x'; /* the bug */
+    void *again = malloc(64);
+    kprintf("crash: nothing noticed (boot with malloc.poison to catch it); got %p\n", again);
+    free(again);
+}
+
 struct crash_kind {
     const char *name;
     void (*crash)(void);
@@ -85,6 +100,7 @@ static const struct crash_kind crash_kinds[] = {
     {"gp", crash_general_protection, "general protection fault (#GP)"},
     {"stack", crash_stack_overflow, "stack overflow: a double fault (#DF) on its own stack"},
     {"double-free", crash_double_free, "free a page block twice: the buddy allocator panics"},
+    {"use-after-free", crash_use_after_free, "write to freed memory (caught with malloc.poison)"},
 };
 
 static int command_crash(int argc, char **argv)
@@ -102,5 +118,5 @@ static int command_crash(int argc, char **argv)
     return 1;
 }
 
-SHELL_COMMAND(crash, "crash null|div0|ud|gp|stack|double-free",
+SHELL_COMMAND(crash, "crash KIND (no KIND: the list)",
               "raise a CPU exception on purpose (the report, then a panic)", command_crash);

@@ -53,7 +53,7 @@ static uint32_t *page_owner(const void *addr)
 
 static const struct malloc_page_source buddy_pages = {pages_alloc, pages_free, page_owner};
 
-static bool track_requested;
+static bool track_requested, poison_requested;
 
 static void apply_malloc_track(const char *value, size_t len)
 {
@@ -65,12 +65,24 @@ BOOT_OPTION_NAMED(malloc_track, "malloc.track", false,
                   "record each allocation's requested size and call site (malloc top)",
                   apply_malloc_track);
 
+static void apply_malloc_poison(const char *value, size_t len)
+{
+    (void)value, (void)len;
+    poison_requested = true;
+}
+
+BOOT_OPTION_NAMED(malloc_poison, "malloc.poison", false,
+                  "fill freed objects with 0x6b and check them on reuse (use after free)",
+                  apply_malloc_poison);
+
 void malloc_init(void)
 {
     if (km_init(&buddy_pages, 1) != 0)
         panic("malloc: cannot start");
     if (track_requested)
         km_track_enable(true);
+    if (poison_requested)
+        km_poison_enable(true);
 }
 
 /* ---- the standard names --------------------------------------------------- */

@@ -93,7 +93,7 @@ struct km_slab {
     uint8_t class_index;
     uint8_t owner_cpu;
     uint8_t list; /* enum slab_list */
-    uint8_t unused;
+    uint8_t poison; /* objects are filled with KM_POISON_BYTE while free */
     /* Written by other CPUs (atomics) and by the owner when folding in. */
     _Alignas(64) uint64_t remote_bits[BITMAP_WORDS];
     struct km_slab *remote_next; /* the owner's remote queue for the class */
@@ -175,6 +175,7 @@ static void *free_track_tables; /* a list through the tables' first bytes */
 static int64_t cpu_pages, directory_pages, descriptor_pages, track_pages;
 
 static bool tracking; /* read at slab creation */
+static bool poisoning; /* read at slab creation, like tracking */
 
 /* The call-site table (index 0: every site past the table's capacity). */
 static struct platform_lock site_lock = PLATFORM_LOCK_INIT;
@@ -431,6 +432,9 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
         return NULL;
     }
     slab->track = __atomic_load_n(&tracking, __ATOMIC_RELAXED) ? track_table_alloc() : NULL;
+    slab->poison = __atomic_load_n(&poisoning, __ATOMIC_RELAXED);
+    if (slab->poison) /* every object starts free, so poisoned */
+        memset(base, KM_POISON_BYTE, (size_t)class->slab_pages * KM_PAGE_BYTES);
     for (unsigned word = 0; word < BITMAP_WORDS; word++) {
         unsigned first = word * 64;
         uint64_t bits = 0;
@@ -581,6 +585,8 @@ static void reclaim_remote_frees(struct km_cpu *cpu, unsigned index)
 }
 
 /* A free of object (live, in slab) from a CPU that does not own the slab. */
+static void poison_fill(const struct km_slab *slab, unsigned object);
+
 static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsigned object,
                         const void *ptr)
 {
@@ -590,6 +596,8 @@ static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsign
         double_free_panic("km_free", ptr, slab, object, "the object is free");
     if (slab->track)
         track_free(pool, slab, object); /* before the bit: then the owner may reuse it */
+    if (slab->poison)
+        poison_fill(slab, object); /* before the bit too */
     __atomic_fetch_add(&slab->remote_state, REMOTE_PIN, __ATOMIC_ACQ_REL);
     uint64_t before = __atomic_fetch_or(&slab->remote_bits[word], mask, __ATOMIC_ACQ_REL);
     if (before & mask) {
@@ -656,6 +664,33 @@ static unsigned take_free_object(struct km_slab *slab)
     return word * 64 + (unsigned)__builtin_ctzll(bits);
 }
 
+/* ---- poisoning (the malloc.poison boot option) ----------------------------- */
+
+static void poison_fill(const struct km_slab *slab, unsigned object)
+{
+    memset(object_address(slab, object), KM_POISON_BYTE, class_of(slab)->object_bytes);
+}
+
+/* A free object must still be all poison: anything else was written through a
+ * pointer that was used after free. */
+static void poison_check(const struct km_slab *slab, unsigned object)
+{
+    const unsigned char *bytes = (const unsigned char *)object_address(slab, object);
+    unsigned object_bytes = class_of(slab)->object_bytes;
+    for (unsigned i = 0; i < object_bytes; i++) {
+        if (bytes[i] != KM_POISON_BYTE)
+            platform_panic("malloc.poison: the %u-byte object at %p (class %u, slab %p) was "
+                           "written after it was freed: byte %u is %#x, not %#x",
+                           object_bytes, (const void *)bytes, slab->class_index,
+                           (const void *)slab->base, i, bytes[i], KM_POISON_BYTE);
+    }
+}
+
+void km_poison_enable(bool on)
+{
+    __atomic_store_n(&poisoning, on, __ATOMIC_RELAXED);
+}
+
 static void *small_alloc(unsigned index, size_t size, const void *caller)
 {
     uint64_t interrupts = platform_interrupts_save_disable();
@@ -676,6 +711,8 @@ static void *small_alloc(unsigned index, size_t size, const void *caller)
     counter_add(&pool->requested_bytes_total, (int64_t)size);
     if (slab->track)
         track_alloc(pool, slab, object, size, caller);
+    if (slab->poison) /* after the books: they stay right if this panics */
+        poison_check(slab, object);
     platform_interrupts_restore(interrupts);
     return object_address(slab, object);
 }
@@ -692,6 +729,8 @@ static void local_free(struct km_class_pool *pool, struct km_slab *slab, unsigne
         double_free_panic("km_free", ptr, slab, object, "already freed from another CPU");
     if (slab->track)
         track_free(pool, slab, object);
+    if (slab->poison)
+        poison_fill(slab, object);
     store_relaxed(&slab->free_bits[word], bits | mask);
     slab->free_count++;
     counter_add(&pool->live_objects, -1);

@@ -169,6 +169,18 @@ size_t km_pages_held(void);
  */
 bool km_check(char *error, size_t size);
 
+/* ---- poisoning -------------------------------------------------------------- */
+
+#define KM_POISON_BYTE 0x6B
+/*
+ * With poisoning on, slabs made from then on fill each freed object with
+ * KM_POISON_BYTE and check, when the object is handed out again, that it still
+ * is: a write through a pointer used after free panics with the object, its
+ * class and slab. It costs a fill and a check of the object on each free and
+ * malloc: a debugging aid (the malloc.poison boot option), not for speed.
+ */
+void km_poison_enable(bool on);
+
 /* ---- the tracker ---------------------------------------------------------- */
 
 /*

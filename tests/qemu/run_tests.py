@@ -200,6 +200,12 @@ TESTS = [
              forbid=NO_PANIC, timeout=300),
     QemuTest("malloc_track_names_call_sites", 'malloc.track run="malloc workload; malloc top; exit 0"', 0,
              expect=[r"^efficiency:", r"malloc_workload\+0x"], forbid=NO_PANIC),
+    QemuTest("malloc_poison_catches_use_after_free", 'malloc.poison run="crash use-after-free"',
+             PANIC_STATUS, expect=[r"KERNEL PANIC: malloc.poison: the 64-byte object at 0x[0-9a-f]+ "
+                                   r"\(class 3, slab 0x[0-9a-f]+\) was written after it was freed: "
+                                   r"byte 10 is 0x78, not 0x6b"]),
+    QemuTest("malloc_check_and_crash_list", 'run="malloc check; crash nothing; exit 0"', 0,
+             expect=[r"^malloc check: ok", r"use-after-free +write to freed memory"]),
     QemuTest("crash_double_free_panics", 'run="crash double-free"', PANIC_STATUS,
              expect=[r"KERNEL PANIC: .*pfn", r"crash_double_free"]),
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,

@@ -1028,6 +1028,38 @@ static void *cpu_thread(void *argument)
     return NULL;
 }
 
+static void poisoning_catches_a_write_after_free(void **state)
+{
+    (void)state;
+    km_poison_enable(true);
+    char *object = km_malloc(64); /* a slab made with poisoning on */
+    assert_non_null(object);
+    km_free(object);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal((unsigned char)object[i], KM_POISON_BYTE);
+    object[10] = 'x'; /* use after free */
+    assert_true(HOST_EXPECT_PANIC(km_malloc(64)));
+    assert_non_null(strstr(host_last_panic, "written after it was freed: byte 10 is 0x78"));
+    km_free(object); /* it was handed out again before the check panicked */
+    km_poison_enable(false);
+}
+
+static void poisoned_objects_come_back_clean_when_untouched(void **state)
+{
+    (void)state;
+    km_poison_enable(true);
+    void *objects[300];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 300; i++)
+            assert_non_null(objects[i] = km_malloc((size_t)(1 + i * 7 % 3000)));
+        for (int i = 0; i < 300; i++)
+            km_free(objects[i]);
+    }
+    char error[160];
+    assert_true(km_check(error, sizeof(error)));
+    km_poison_enable(false);
+}
+
 static void four_cpus_with_cross_cpu_frees_balance(void **state)
 {
     (void)state;
@@ -1204,6 +1236,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(out_of_memory_returns_null_and_corrupts_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(remote_frees_are_reclaimed_in_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(poisoning_catches_a_write_after_free, setup, teardown),
+        cmocka_unit_test_setup_teardown(poisoned_objects_come_back_clean_when_untouched, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(four_cpus_with_cross_cpu_frees_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(remote_frees_race_with_slab_retirement, setup, teardown),
     };
