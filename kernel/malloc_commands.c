@@ -207,6 +207,72 @@ __attribute__((noinline)) static int malloc_storm(uint64_t operations)
     return consistent && broken == 0 && object_pages_after == 0 ? 0 : 1;
 }
 
+/* ---- leaks: what each call site holds now, against a mark ------------------ */
+
+#define LEAK_SITES 64
+
+static struct km_site_stats marked[LEAK_SITES];
+static size_t marked_count;
+static bool mark_taken;
+
+static int malloc_leaks_mark(void)
+{
+    marked_count = km_track_sites(marked, LEAK_SITES);
+    if (marked_count > LEAK_SITES)
+        marked_count = LEAK_SITES;
+    mark_taken = true;
+    kprintf("malloc leaks: mark taken (%zu call sites hold memory now)\n", marked_count);
+    return 0;
+}
+
+static const struct km_site_stats *marked_site(const void *caller)
+{
+    for (size_t i = 0; i < marked_count; i++)
+        if (marked[i].caller == caller)
+            return &marked[i];
+    return NULL;
+}
+
+static int malloc_leaks(void)
+{
+    static struct km_site_stats now[LEAK_SITES];
+    if (!mark_taken) {
+        kprintf("malloc leaks: no mark yet: run 'malloc leaks mark' first (and boot with "
+                "malloc.track)\n");
+        return 1;
+    }
+    size_t count = km_track_sites(now, LEAK_SITES);
+    unsigned shown = 0;
+    kprintf("live since the mark:  objects      bytes  call site\n");
+    for (size_t i = 0; i < count && i < LEAK_SITES; i++) {
+        const struct km_site_stats *then = marked_site(now[i].caller);
+        uint64_t objects_then = then ? then->live_objects : 0;
+        uint64_t bytes_then = then ? then->live_requested_bytes : 0;
+        if (now[i].live_objects <= objects_then)
+            continue;
+        char where[96];
+        if (now[i].caller)
+            ksyms_format_address((uint64_t)now[i].caller, where, sizeof(where));
+        else
+            strlcpy(where, "(other sites)", sizeof(where));
+        kprintf("%29lu %10lu  %s\n", now[i].live_objects - objects_then,
+                now[i].live_requested_bytes - bytes_then, where);
+        shown++;
+    }
+    kprintf("malloc leaks: %u call site(s) hold more than at the mark\n", shown);
+    return 0;
+}
+
+/* For labs: lose track of some objects on purpose, then find them. */
+__attribute__((noinline)) static int malloc_leak_on_purpose(uint64_t count)
+{
+    for (uint64_t i = 0; i < count; i++)
+        if (!malloc(48))
+            return 1;
+    kprintf("malloc leak: %lu objects of 48 bytes allocated and forgotten\n", count);
+    return 0;
+}
+
 static int command_malloc(int argc, char **argv)
 {
     uint64_t operations = 100000;
@@ -221,16 +287,23 @@ static int command_malloc(int argc, char **argv)
     if ((argc == 2 || argc == 3) && strcmp(argv[1], "storm") == 0 &&
         (argc == 2 || args_parse_u64(argv[2], &operations)))
         return malloc_storm(operations);
+    if (argc == 3 && strcmp(argv[1], "leaks") == 0 && strcmp(argv[2], "mark") == 0)
+        return malloc_leaks_mark();
+    if (argc == 2 && strcmp(argv[1], "leaks") == 0)
+        return malloc_leaks();
+    if (argc == 3 && strcmp(argv[1], "leak") == 0 && args_parse_u64(argv[2], &operations))
+        return malloc_leak_on_purpose(operations);
     if (argc == 2 && strcmp(argv[1], "check") == 0) {
         char error[160];
         bool ok = km_check(error, sizeof(error));
         kprintf("malloc check: %s%s\n", ok ? "ok" : "FAILED: ", ok ? "" : error);
         return ok ? 0 : 1;
     }
-    kprintf("usage: malloc classes | stats | top | workload | storm [N] | check\n");
+    kprintf("usage: malloc classes | stats | top | workload | storm [N] | check\n"
+            "       malloc leaks mark | leaks | leak N (lose N objects on purpose)\n");
     return 1;
 }
 
-SHELL_COMMAND(malloc, "malloc classes|stats|top|workload|storm [N]|check",
+SHELL_COMMAND(malloc, "malloc classes|stats|top|workload|storm|check|leaks [mark]",
               "look inside the kernel's malloc", command_malloc);
 

@@ -198,6 +198,11 @@ TESTS = [
                      r"0 slab and large pages, \d+ metadata pages; check: ok",
                      r"^buddy check: ok", r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
              forbid=NO_PANIC, timeout=300),
+    QemuTest("malloc_leaks_since_a_mark", 'malloc.track run="malloc leaks mark; malloc workload; '
+             'malloc leak 25; malloc leaks; exit 0"', 0,
+             expect=[r"^ +25 +1200  malloc_leak_on_purpose\+0x",
+                     r"malloc leaks: 1 call site\(s\) hold more than at the mark"],
+             forbid=NO_PANIC),
     QemuTest("malloc_track_names_call_sites", 'malloc.track run="malloc workload; malloc top; exit 0"', 0,
              expect=[r"^efficiency:", r"malloc_workload\+0x"], forbid=NO_PANIC),
     QemuTest("malloc_poison_catches_use_after_free", 'malloc.poison run="crash use-after-free"',
