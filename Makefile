@@ -119,6 +119,23 @@ test-qemu: deps-test $(KERNEL)
 test-gdb: deps-test $(ISO)
 	@tests/gdb/run.sh
 
+# The same malloc on Linux, for LD_PRELOAD (tools/libkmalloc).
+LIBKMALLOC := $(BUILD)/host/libkmalloc.so
+LIBKMALLOC_SOURCES := $(filter-out lib/string.c,$(wildcard lib/*.c)) $(wildcard mm/*.c) \
+                      $(wildcard tools/libkmalloc/*.c)
+LIBKMALLOC_CFLAGS := -std=c11 -O2 -g -fPIC -shared -ftls-model=initial-exec -fvisibility=hidden \
+                     -Wall -Wextra -Werror -I.
+
+.PHONY: libkmalloc test-preload
+libkmalloc: $(LIBKMALLOC)
+
+$(LIBKMALLOC): $(LIBKMALLOC_SOURCES) $(wildcard lib/*.h mm/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LIBKMALLOC_CFLAGS) $(LIBKMALLOC_SOURCES) -o $@ -pthread
+
+test-preload: $(LIBKMALLOC)
+	$(Q)sh tests/preload/run.sh $(LIBKMALLOC)
+
 clean:
 	rm -rf $(BUILD)
 

@@ -3,7 +3,8 @@
 #   1. host unit tests of lib/ (cmocka, ASan + UBSan)      tests/host/
 #   2. QEMU tests: boot the real ISO, check the serial log  tests/qemu/
 #   3. GDB tests: QEMU paused, gdb in batch mode            tests/gdb/
-#   4. fuzz smoke: each libFuzzer target for 20 s            tests/fuzz/
+#   4. real programs on libkmalloc.so (LD_PRELOAD)          tests/preload/
+#   5. fuzz smoke: each libFuzzer target for 20 s            tests/fuzz/
 # Each suite ends with "N passed, M failed"; this script adds them up and ends
 # with the same line for the whole. A suite that crashes or fails to build
 # counts as failed.
@@ -40,6 +41,7 @@ run_suite build bash -c 'make --no-print-directory all CMDLINE= >build/tests/bui
 run_suite host make --no-print-directory -s -C tests/host test
 run_suite qemu python3 tests/qemu/run_tests.py
 run_suite gdb tests/gdb/run.sh
+run_suite preload make --no-print-directory -s test-preload
 run_suite fuzz make --no-print-directory -s -C tests/fuzz smoke SMOKE_SECONDS=20
 
 echo "==== summary"
