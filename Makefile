@@ -46,7 +46,7 @@ all: $(KERNEL) $(ISO)
 iso: $(ISO)
 
 help:
-	@echo "targets: all iso run debug test test-host test-qemu test-gdb clean"
+	@echo "targets: all iso run debug test test-host test-qemu test-gdb bench libkmalloc clean"
 	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
 
 deps:
@@ -126,7 +126,7 @@ LIBKMALLOC_SOURCES := $(filter-out lib/string.c,$(wildcard lib/*.c)) $(wildcard 
 LIBKMALLOC_CFLAGS := -std=c11 -O2 -g -fPIC -shared -ftls-model=initial-exec -fvisibility=hidden \
                      -Wall -Wextra -Werror -I.
 
-.PHONY: libkmalloc test-preload
+.PHONY: libkmalloc test-preload bench
 libkmalloc: $(LIBKMALLOC)
 
 $(LIBKMALLOC): $(LIBKMALLOC_SOURCES) $(wildcard lib/*.h mm/*.h)
@@ -135,6 +135,10 @@ $(LIBKMALLOC): $(LIBKMALLOC_SOURCES) $(wildcard lib/*.h mm/*.h)
 
 test-preload: $(LIBKMALLOC)
 	$(Q)sh tests/preload/run.sh $(LIBKMALLOC)
+
+# malloc against glibc, jemalloc, mimalloc and tcmalloc (tools/bench/README.md).
+bench: $(LIBKMALLOC)
+	@tools/bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/memory.h"
 #include "kernel/shell.h"
+#include "lib/alloc.h"
 #include "lib/string.h"
 
 #define NOINLINE __attribute__((noinline))
@@ -71,9 +72,6 @@ static NOINLINE void crash_double_free(void)
     memory_free_pages(phys, 1);
     memory_free_pages(phys, 1); /* the page allocator must refuse, loudly */
 }
-
-void *malloc(size_t size);
-void free(void *ptr);
 
 static NOINLINE void crash_use_after_free(void)
 {

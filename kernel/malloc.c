@@ -13,13 +13,7 @@
 #include "kernel/panic.h"
 #include "mm/malloc.h"
 
-void *malloc(size_t size);
-void free(void *ptr);
-void *calloc(size_t count, size_t size);
-void *realloc(void *ptr, size_t size);
-void *aligned_alloc(size_t align, size_t size);
-int posix_memalign(void **out, size_t align, size_t size);
-size_t malloc_usable_size(void *ptr);
+#include "lib/alloc.h"
 
 /* ---- the page source: mm/malloc asks, the buddy answers ------------------ */
 

@@ -14,9 +14,7 @@
 #include "mm/malloc.h"
 #include "mm/size_class.h"
 
-void *malloc(size_t size);
-void free(void *ptr);
-void *aligned_alloc(size_t align, size_t size);
+#include "lib/alloc.h"
 
 static struct km_stats stats; /* big: not on the 16 KiB stack */
 

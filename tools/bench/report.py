@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""tools/bench/report.py RESULTS CALLGRIND PAIRS: the tables of tools/bench/run.sh.
+
+RESULTS: one line per process, "alloc=NAME workload=W ops= seconds= ops_per_s=
+peak_req= bookkeeping= maxrss_kb=" (malloc_bench.c). CALLGRIND: "alloc=NAME
+pairs=N ir=IR" for N = 0 and N = PAIRS.
+"""
+import statistics
+import sys
+
+WORKLOADS = ["churn", "mix1to4k", "larson", "prodcon"]
+OURS = ("ferrite", "ferrite-linked")
+
+
+def parse(path):
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                fields = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+                if "alloc" in fields:
+                    rows.append(fields)
+    except OSError:
+        pass
+    return rows
+
+
+def main():
+    results, callgrind, pairs = parse(sys.argv[1]), parse(sys.argv[2]), int(sys.argv[3])
+    allocs = []
+    for r in results:
+        if r["alloc"] not in allocs:
+            allocs.append(r["alloc"])
+    base = {r["alloc"]: int(r["maxrss_kb"]) for r in results if r["workload"] == "none"}
+    stats = {}  # (alloc, workload) -> (ops/s median, peak RSS KiB, requested/held)
+    for a in allocs:
+        for w in WORKLOADS:
+            runs = [r for r in results if r["alloc"] == a and r["workload"] == w]
+            if not runs:
+                continue
+            ops = statistics.median(float(r["ops_per_s"]) for r in runs)
+            rss = max(int(r["maxrss_kb"]) for r in runs)
+            # requested / held, per run: peak requested live bytes over
+            # (peak RSS - the allocator's baseline RSS - the benchmark's own arrays).
+            effs = []
+            for r in runs:
+                held = (int(r["maxrss_kb"]) - base.get(a, 0)) * 1024 - int(r["bookkeeping"])
+                if held > 0:
+                    effs.append(int(r["peak_req"]) / held)
+            eff = statistics.median(effs) if effs else float("nan")
+            stats[a, w] = (ops, rss, eff)
+
+    def table(title, header, rows):
+        print()
+        print(title)
+        print()
+        print("| " + " | ".join(header) + " |")
+        print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+
+    table("Throughput, million ops/s (median of runs; an op is one malloc or one free)",
+          ["allocator"] + WORKLOADS,
+          [[a] + ["%.2f" % (stats[a, w][0] / 1e6) if (a, w) in stats else "-" for w in WORKLOADS]
+           for a in allocs])
+    table("Peak RSS, MiB (getrusage ru_maxrss of the process; baseline = workload none)",
+          ["allocator", "baseline"] + WORKLOADS,
+          [[a, "%.1f" % (base.get(a, 0) / 1024)] +
+           ["%.1f" % (stats[a, w][1] / 1024) if (a, w) in stats else "-" for w in WORKLOADS]
+           for a in allocs])
+    table("Requested / held (peak requested live bytes / (peak RSS - baseline - benchmark arrays)); higher is better",
+          ["allocator"] + WORKLOADS,
+          [[a] + ["%.2f" % stats[a, w][2] if (a, w) in stats else "-" for w in WORKLOADS]
+           for a in allocs])
+
+    peers = [a for a in allocs if a not in OURS]
+    for ours in (a for a in allocs if a in OURS):
+        table("Ratios for %s: its ops/s divided by the peer's (>1: ours faster), "
+              "and its peak RSS divided by the peer's (<1: ours smaller)" % ours,
+              ["workload"] + ["ops/s vs " + p for p in peers] + ["RSS vs " + p for p in peers],
+              [[w] + ["%.2f" % (stats[ours, w][0] / stats[p, w][0]) if (ours, w) in stats and (p, w) in stats else "-"
+                      for p in peers] +
+               ["%.2f" % (stats[ours, w][1] / stats[p, w][1]) if (ours, w) in stats and (p, w) in stats else "-"
+                for p in peers]
+               for w in WORKLOADS])
+
+    if callgrind:
+        ir = {(c["alloc"], int(c["pairs"])): int(c["ir"]) for c in callgrind}
+        rows = []
+        for a in allocs:
+            if (a, 0) in ir and (a, pairs) in ir and ir[a, 0] and ir[a, pairs]:
+                rows.append([a, "%.1f" % ((ir[a, pairs] - ir[a, 0]) / pairs)])
+            else:
+                rows.append([a, "-"])
+        table("Fast path: instructions per malloc(64)+free pair (callgrind Ir, %d pairs minus 0 pairs, / %d; "
+              "includes the loop, ~3 instructions)" % (pairs, pairs), ["allocator", "Ir / pair"], rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

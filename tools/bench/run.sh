@@ -1,0 +1,111 @@
+#!/bin/sh
+# tools/bench/run.sh: build the malloc benchmark, run it for every allocator,
+# print the tables (see tools/bench/README.md). Exits 0 when the tables are
+# printed; allocators that are not installed are skipped with a message.
+#
+#   tools/bench/run.sh            everything (~2 minutes on 2 cores)
+#   RUNS=1 SECONDS_PER_RUN=0.2 CALLGRIND=0 tools/bench/run.sh    a quick look
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BENCH_BUILD:-$ROOT/build/bench}
+RUNS=${RUNS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-0.5}
+CALLGRIND=${CALLGRIND:-1}
+PAIRS=${PAIRS:-1000000}
+CC=${CC:-gcc}
+CFLAGS="-std=c11 -O2 -g -Wall -Wextra -I$ROOT -pthread"
+LIBDIR=/usr/lib/x86_64-linux-gnu
+KMALLOC_SO=$ROOT/build/host/libkmalloc.so
+WORKLOADS="churn mix1to4k larson prodcon"
+
+mkdir -p "$BUILD"
+echo "== building (in $BUILD)"
+PORTABLE="$(ls lib/*.c | grep -v '^lib/string.c$') $(ls mm/*.c) tests/host/platform_host.c"
+$CC $CFLAGS -o "$BUILD/malloc_bench" tools/bench/malloc_bench.c || { echo "build of malloc_bench failed"; exit 1; }
+if ! $CC $CFLAGS -o "$BUILD/malloc_bench_linked" tools/bench/malloc_bench_linked.c $PORTABLE; then
+    echo "NOTE: malloc_bench_linked (mm/malloc.c linked in) did not build: skipped"
+    rm -f "$BUILD/malloc_bench_linked"
+fi
+
+# name|LD_PRELOAD|binary
+ALLOCATORS="glibc||$BUILD/malloc_bench"
+add_peer() { # name library
+    if [ -e "$2" ]; then
+        ALLOCATORS="$ALLOCATORS
+$1|$2|$BUILD/malloc_bench"
+    else
+        echo "NOTE: $1 skipped: $2 not found (apt-get install $3)"
+    fi
+}
+add_peer jemalloc $LIBDIR/libjemalloc.so.2 libjemalloc2
+add_peer mimalloc $LIBDIR/libmimalloc.so.2 libmimalloc2.0
+add_peer tcmalloc $LIBDIR/libtcmalloc_minimal.so.4 libtcmalloc-minimal4
+if [ -e "$KMALLOC_SO" ]; then
+    ALLOCATORS="$ALLOCATORS
+ferrite|$KMALLOC_SO|$BUILD/malloc_bench"
+else
+    echo "NOTE: ferrite (LD_PRELOAD) skipped: $KMALLOC_SO does not exist (build tools/libkmalloc first)"
+fi
+if [ -x "$BUILD/malloc_bench_linked" ]; then
+    ALLOCATORS="$ALLOCATORS
+ferrite-linked||$BUILD/malloc_bench_linked"
+fi
+
+RESULTS=$BUILD/results.txt
+: > "$RESULTS"
+run_one() { # name preload binary args...
+    name=$1 preload=$2 binary=$3
+    shift 3
+    if [ -n "$preload" ]; then
+        out=$(LD_PRELOAD=$preload "$binary" "$@" 2>&1)
+    else
+        out=$("$binary" "$@" 2>&1)
+    fi
+    status=$?
+    if [ $status -ne 0 ]; then
+        echo "NOTE: $name $* failed (status $status): $out" | head -3
+        return
+    fi
+    echo "alloc=$name $out" | tail -1 >> "$RESULTS"
+}
+
+echo "== workloads: $WORKLOADS; $RUNS runs of ${SECONDS_PER_RUN}s each, one process per run"
+echo "$ALLOCATORS" | while IFS='|' read -r name preload binary; do
+    printf '   %s:' "$name"
+    run_one "$name" "$preload" "$binary" none
+    for w in $WORKLOADS; do
+        i=0
+        while [ $i -lt "$RUNS" ]; do
+            run_one "$name" "$preload" "$binary" "$w" "$SECONDS_PER_RUN"
+            i=$((i + 1))
+        done
+        printf ' %s' "$w"
+    done
+    echo
+done
+
+CG=$BUILD/callgrind.txt
+: > "$CG"
+if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+    echo "== callgrind: $PAIRS malloc(64)+free pairs minus 0 pairs"
+    echo "$ALLOCATORS" | while IFS='|' read -r name preload binary; do
+        for n in 0 "$PAIRS"; do
+            file=$BUILD/callgrind.$name.$n.out
+            rm -f "$file"
+            if [ -n "$preload" ]; then
+                LD_PRELOAD=$preload valgrind --tool=callgrind --callgrind-out-file="$file" "$binary" fastpath "$n" >/dev/null 2>&1
+            else
+                valgrind --tool=callgrind --callgrind-out-file="$file" "$binary" fastpath "$n" >/dev/null 2>&1
+            fi
+            ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$file" 2>/dev/null | head -1)
+            [ -n "$ir" ] || ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$file" 2>/dev/null | head -1)
+            echo "alloc=$name pairs=$n ir=${ir:-0}" >> "$CG"
+        done
+    done
+else
+    echo "NOTE: callgrind skipped (CALLGRIND=0 or valgrind missing)"
+fi
+
+python3 "$ROOT/tools/bench/report.py" "$RESULTS" "$CG" "$PAIRS"
+exit 0
