@@ -13,13 +13,11 @@
 
 #include "kernel/console.h"
 #include "kernel/cpu.h"
-#include "kernel/gdt.h"
+#include "kernel/percpu.h"
 #include "kernel/ksyms.h"
 
 #define BACKTRACE_MAX_FRAMES 32   /* distinct frames printed */
 #define BACKTRACE_MAX_WALK 4096    /* frames followed */
-
-extern const char boot_stack_bottom[], boot_stack_top[];
 
 static bool inside(uint64_t address, uint64_t bottom, uint64_t top)
 {
@@ -30,8 +28,9 @@ static bool is_kernel_stack_frame(uint64_t rbp)
 {
     if (rbp % 8 != 0)
         return false;
-    return inside(rbp, (uint64_t)boot_stack_bottom, (uint64_t)boot_stack_top) ||
-           inside(rbp, gdt_double_fault_stack_bottom(), gdt_double_fault_stack_top());
+    const struct cpu *cpu = this_cpu(); /* this CPU's stacks */
+    return inside(rbp, cpu->stack_bottom, cpu->stack_top) ||
+           inside(rbp, cpu->double_fault_stack_bottom, cpu->double_fault_stack_top);
 }
 
 static void print_frame(unsigned index, uint64_t address, bool is_return_address)

@@ -5,11 +5,58 @@
  */
 #include "kernel/console.h"
 
+#include "kernel/cpu.h"
+#include "kernel/delay.h"
+#include "kernel/percpu.h"
 #include "kernel/serial.h"
 #include "kernel/vga.h"
 #include "lib/format.h"
 
 static bool quiet;
+
+/*
+ * One CPU prints at a time, so lines from two CPUs do not mix mid-line. The
+ * lock is re-entrant for its holder (klog prints a line in several calls, and
+ * a fault report may come while the faulting CPU holds it) and gives up
+ * waiting after a second: a CPU that panics while another holds the console
+ * still gets its report out.
+ */
+#define CONSOLE_NO_OWNER 0xFFFFFFFFu
+#define CONSOLE_WAIT_LIMIT_US 1000000
+
+static uint32_t console_owner = CONSOLE_NO_OWNER;
+static unsigned console_depth;
+
+static uint64_t console_lock(void)
+{
+    uint64_t saved = cpu_save_interrupts_and_disable();
+    uint32_t me = this_cpu_index();
+    if (__atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me) {
+        console_depth++;
+        return saved;
+    }
+    uint64_t deadline = delay_deadline_us(CONSOLE_WAIT_LIMIT_US);
+    for (;;) {
+        uint32_t expected = CONSOLE_NO_OWNER;
+        if (__atomic_compare_exchange_n(&console_owner, &expected, me, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            break;
+        if (delay_passed(deadline)) { /* the holder is stuck: print anyway */
+            __atomic_store_n(&console_owner, me, __ATOMIC_RELAXED);
+            break;
+        }
+        cpu_relax();
+    }
+    console_depth = 1;
+    return saved;
+}
+
+static void console_unlock(uint64_t saved)
+{
+    if (--console_depth == 0)
+        __atomic_store_n(&console_owner, CONSOLE_NO_OWNER, __ATOMIC_RELEASE);
+    cpu_restore_interrupts(saved);
+}
 
 void console_init(void)
 {
@@ -41,7 +88,10 @@ static void console_sink(void *sink_ctx, const char *text, size_t len)
 
 int kvprintf(const char *fmt, va_list args)
 {
-    return kvformat(console_sink, NULL, fmt, args);
+    uint64_t saved = console_lock();
+    int written = kvformat(console_sink, NULL, fmt, args);
+    console_unlock(saved);
+    return written;
 }
 
 int kprintf(const char *fmt, ...)
@@ -70,6 +120,7 @@ void klog(enum log_level level, const char *fmt, ...)
     if (quiet && level < LOG_WARN)
         return;
     const struct level_style *style = &level_styles[level];
+    uint64_t saved = console_lock(); /* the whole line at once */
     vga_set_color(style->color, VGA_BLACK);
     kprintf("%s", style->prefix);
     va_list args;
@@ -78,4 +129,5 @@ void klog(enum log_level level, const char *fmt, ...)
     va_end(args);
     kprintf("\n");
     vga_set_color(VGA_LIGHT_GREY, VGA_BLACK);
+    console_unlock(saved);
 }

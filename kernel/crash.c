@@ -6,8 +6,10 @@
 #include <stdint.h>
 
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/memory.h"
 #include "kernel/shell.h"
+#include "kernel/smp.h"
 #include "lib/alloc.h"
 #include "lib/string.h"
 
@@ -85,6 +87,32 @@ static NOINLINE void crash_use_after_free(void)
     free(again);
 }
 
+static struct platform_lock crash_lock = PLATFORM_LOCK_INIT;
+
+/* CPU 1's part of `crash deadlock`: take the lock and never let it go. */
+static NOINLINE void crash_hold_lock_forever(void *unused)
+{
+    (void)unused;
+    platform_lock_acquire(&crash_lock);
+    for (;;)
+        cpu_relax();
+}
+
+static NOINLINE void crash_deadlock(void)
+{
+    if (smp_online_count() < 2) {
+        kprintf("crash: one CPU: taking a lock this CPU already holds\n");
+        platform_lock_acquire(&crash_lock);
+        platform_lock_acquire(&crash_lock);
+        return;
+    }
+    kprintf("crash: CPU 1 takes a lock and keeps it; CPU 0 waits for it\n");
+    smp_post(1, crash_hold_lock_forever, NULL);
+    while (!__atomic_load_n(&crash_lock.locked, __ATOMIC_ACQUIRE))
+        cpu_relax();
+    platform_lock_acquire(&crash_lock);
+}
+
 struct crash_kind {
     const char *name;
     void (*crash)(void);
@@ -99,6 +127,7 @@ static const struct crash_kind crash_kinds[] = {
     {"stack", crash_stack_overflow, "stack overflow: a double fault (#DF) on its own stack"},
     {"double-free", crash_double_free, "free a page block twice: the buddy allocator panics"},
     {"use-after-free", crash_use_after_free, "write to freed memory (caught with malloc.poison)"},
+    {"deadlock", crash_deadlock, "wait for a lock another CPU never releases (or take one twice)"},
 };
 
 static int command_crash(int argc, char **argv)

@@ -11,11 +11,13 @@
 #include "kernel/gdt.h"
 #include "kernel/keyboard.h"
 #include "kernel/memory.h"
-#include "kernel/panic.h"
 #include "kernel/ktest.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
 #include "kernel/pic.h"
 #include "kernel/serial.h"
 #include "kernel/shell.h"
+#include "kernel/smp.h"
 #include "kernel/trap.h"
 #include "kernel/version.h"
 
@@ -35,6 +37,7 @@ static void enable_console_input(void)
 void kernel_main(phys_addr_t mbi_phys);
 void kernel_main(phys_addr_t mbi_phys)
 {
+    percpu_init_boot();                     // GS -> the boot CPU's struct cpu
     console_init();                         // serial COM1 + VGA text mirror
     gdt_init();                             // segments, TSS with the double-fault stack
     idt_init();                             // all 32 exceptions (+ legacy IRQs)
@@ -54,6 +57,7 @@ void kernel_main(phys_addr_t mbi_phys)
         panic("no usable boot information: cannot find the machine's memory");
     memory_init(&boot_info.summary, boot_info.mbi_phys); // memory map, page tables, buddy
     malloc_init();                          // per-CPU malloc pools, from here on
+    smp_init(&boot_info.summary);           // ACPI MADT, local APIC, the other CPUs
     pic_init();                             // legacy PIC moved to vectors 32-47
     enable_console_input();                 // serial and keyboard interrupts on
 

@@ -30,6 +30,16 @@
 /* Size of the boot CPU's stack (a guard page below it is left unmapped). */
 #define BOOT_STACK_BYTES 0x4000
 
+/* The kernel stacks of the CPUs other than the boot CPU (kernel/smp.c): CPU
+ * i's slot starts at CPU_STACKS_BASE + i * CPU_STACK_SLOT_BYTES and holds, from
+ * the bottom: an unmapped guard page, its stack, another guard page, its
+ * double-fault stack; the rest of the slot stays unmapped. Pages come from
+ * the page allocator; only the guard pages' addresses are reserved. */
+#define CPU_STACKS_BASE 0xFFFFFE0000000000
+#define CPU_STACK_SLOT_BYTES 0x10000
+#define CPU_STACK_BYTES 0x4000
+#define CPU_DOUBLE_FAULT_STACK_BYTES 0x2000
+
 /* Legacy devices at fixed physical addresses, set by the PC architecture. */
 #define VGA_TEXT_PHYS 0xB8000
 

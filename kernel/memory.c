@@ -216,6 +216,56 @@ void memory_free_pages(uint64_t phys, unsigned order)
         buddy_free(&buddy, phys >> 12, order);
 }
 
+bool memory_set_cpu_count(unsigned count)
+{
+    if (count > PAGE_CACHE_MAX_CPUS)
+        return false;
+    page_cache_drain_all(&page_caches); /* the boot CPU's pages go back first */
+    page_cache_init(&page_caches, &buddy, count, handed_over_pages);
+    return true;
+}
+
+void memory_drain_page_caches(void)
+{
+    page_cache_drain_all(&page_caches);
+}
+
+uint64_t memory_free_pages_in_zone(enum zone_id zone)
+{
+    return buddy_free_pages(&buddy, zone);
+}
+
+uint64_t memory_free_page_count(void)
+{
+    uint64_t pages = page_cache_total_pages(&page_caches);
+    for (int zone = 0; zone < ZONE_COUNT; zone++)
+        pages += buddy_free_pages(&buddy, (enum zone_id)zone);
+    return pages;
+}
+
+bool memory_buddy_check(char *error, size_t error_size)
+{
+    return buddy_check(&buddy, error, error_size);
+}
+
+bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out)
+{
+    if (cpu >= page_caches.cpu_count)
+        return false;
+    page_cache_get_stats(&page_caches, cpu, out);
+    return true;
+}
+
+bool memory_range_in_firmware_map(uint64_t phys, uint64_t length)
+{
+    for (unsigned i = 0; i < raw_count; i++) {
+        uint64_t start = raw_map[i].base, end = raw_map[i].base + raw_map[i].length;
+        if (end >= start && phys >= start && phys + length <= end)
+            return true;
+    }
+    return false;
+}
+
 /* ---- shell commands ------------------------------------------------------ */
 
 static const char *zone_request_name(enum buddy_zone_request where)

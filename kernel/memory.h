@@ -7,6 +7,7 @@
 #define KERNEL_MEMORY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/multiboot2.h"
@@ -25,6 +26,22 @@ uint64_t memory_alloc_run(uint64_t pages, unsigned align_order);
 void memory_free_run(uint64_t phys, uint64_t pages);
 /* The metadata of a physical page the page allocator manages, or NULL. */
 struct page *memory_page_of(uint64_t phys);
+
+/* SMP: per-CPU page caches for count CPUs (the boot CPU's cache is drained
+ * first); false if count is above PAGE_CACHE_MAX_CPUS. */
+bool memory_set_cpu_count(unsigned count);
+/* Gives every CPU's cached pages back to the buddy (where all CPUs are quiet). */
+void memory_drain_page_caches(void);
+uint64_t memory_free_pages_in_zone(enum zone_id zone);
+/* Whether [phys, phys + length) lies inside the firmware's memory map (any
+ * type: RAM, reserved, ACPI...): where firmware tables may be. */
+bool memory_range_in_firmware_map(uint64_t phys, uint64_t length);
+struct page_cache_stats;
+/* Page-cache figures of one CPU; false past the CPU count. */
+bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out);
+uint64_t memory_free_page_count(void); /* in the buddy and in the caches */
+/* buddy_check on the kernel's buddy (where the other CPUs are quiet). */
+bool memory_buddy_check(char *error, size_t error_size);
 
 /* kernel/malloc.c: malloc is ready from the buddy hand-over point on. */
 void malloc_init(void);

@@ -199,3 +199,45 @@ void paging_walk(uint64_t virt, struct paging_walk *walk)
         table = entry & PTE_ADDRESS_MASK;
     }
 }
+
+bool paging_map_kernel_page(uint64_t virt, uint64_t phys)
+{
+    uint64_t *entry = entry_for(virt, LEVEL_PT);
+    if (*entry & PTE_PRESENT)
+        return false;
+    *entry = phys | PTE_PRESENT | PTE_WRITABLE | no_execute;
+    __asm__ volatile("invlpg (%0)" : : "r"(virt) : "memory");
+    return true;
+}
+
+uint64_t paging_kernel_pml4_phys(void)
+{
+    return kernel_pml4_phys;
+}
+
+void paging_map_identity_page(uint64_t phys)
+{
+    *entry_for(phys, LEVEL_PT) = phys | PTE_PRESENT | PTE_WRITABLE; /* executable */
+    __asm__ volatile("invlpg (%0)" : : "r"(phys) : "memory");
+}
+
+/* Frees the tables under entry (a PDPT, PD or PT entry at level), then clears it. */
+static void free_tables_under(uint64_t *entry, enum level level, void (*free_page)(uint64_t))
+{
+    if (!(*entry & PTE_PRESENT) || (*entry & PTE_HUGE) || level == LEVEL_PT) {
+        *entry = 0;
+        return;
+    }
+    uint64_t table = *entry & PTE_ADDRESS_MASK;
+    for (unsigned i = 0; i < 512; i++)
+        free_tables_under(&table_at(table)[i], (enum level)(level - 1), free_page);
+    *entry = 0;
+    free_page(table);
+    stats.table_pages--;
+}
+
+void paging_remove_identity(void (*free_page)(uint64_t phys))
+{
+    free_tables_under(&table_at(kernel_pml4_phys)[0], LEVEL_PML4, free_page);
+    write_cr3(read_cr3()); /* flush this CPU's TLB; the others flush on request */
+}

@@ -40,6 +40,19 @@ void paging_set_page_source(paging_page_source_fn source);
 bool paging_map_device(uint64_t phys, uint64_t bytes);
 const struct paging_stats *paging_stats(void);
 
+/* Map one 4 KiB page read-write, no-execute, outside the direct map (the CPU
+ * stacks area): false if virt is mapped already. */
+bool paging_map_kernel_page(uint64_t virt, uint64_t phys);
+uint64_t paging_kernel_pml4_phys(void);
+
+/* Starting the other CPUs: the trampoline page must stay mapped at its own
+ * physical address for the instructions between "paging on" and the jump to
+ * the higher half. These add that one page (read-write-execute) under PML4
+ * entry 0, and take it out again (the table pages go back through free_page):
+ * between the two, and only then, something is identity-mapped. */
+void paging_map_identity_page(uint64_t phys);
+void paging_remove_identity(void (*free_page)(uint64_t phys));
+
 /* One step of a page-table walk, for `vtop`. */
 struct paging_walk_step {
     const char *level;    /* "PML4", "PDPT", "PD", "PT" */

@@ -16,6 +16,7 @@
 #include "kernel/panic.h"
 #include "kernel/pic.h"
 #include "lib/format.h"
+#include "lib/platform.h"
 
 struct __attribute__((packed)) idt_gate {
     uint16_t offset_low;
@@ -41,6 +42,8 @@ extern const uint64_t trap_stub_table_end[];
 
 static struct idt_gate idt[IDT_VECTORS];
 static irq_handler_fn irq_handlers[PIC_IRQ_COUNT];
+static vector_handler_fn vector_handlers[IDT_VECTORS];
+static nmi_handler_fn nmi_handler;
 static unsigned breakpoints_handled;
 
 struct exception_info {
@@ -117,8 +120,24 @@ void idt_init(void)
         uint8_t ist = vector == TRAP_DOUBLE_FAULT ? IST_DOUBLE_FAULT : 0;
         set_gate(vector, trap_stub_table[vector], ist);
     }
+    idt_load();
+}
+
+void idt_load(void)
+{
     struct idt_pointer pointer = {sizeof(idt) - 1, (uint64_t)idt};
     __asm__ volatile("lidt %0" : : "m"(pointer));
+}
+
+void trap_set_vector_handler(unsigned vector, vector_handler_fn handler)
+{
+    if (vector >= TRAP_IRQ_BASE + PIC_IRQ_COUNT && vector < IDT_VECTORS)
+        vector_handlers[vector] = handler;
+}
+
+void trap_set_nmi_handler(nmi_handler_fn handler)
+{
+    nmi_handler = handler;
 }
 
 void trap_set_irq_handler(unsigned irq, irq_handler_fn handler)
@@ -212,6 +231,17 @@ void trap_dispatch(struct trap_frame *frame)
         handle_irq(vector - TRAP_IRQ_BASE);
         return;
     }
+    if (vector >= TRAP_IRQ_BASE + PIC_IRQ_COUNT) {
+        if (vector_handlers[vector]) {
+            vector_handlers[vector](frame);
+            return;
+        }
+        log_warn("interrupt on vector %u with no handler (CPU %u): ignored", vector,
+                 platform_cpu_id());
+        return;
+    }
+    if (vector == TRAP_NMI && nmi_handler && nmi_handler(frame))
+        return;
     if (vector == TRAP_BREAKPOINT) {
         breakpoints_handled++;
         char where[128];

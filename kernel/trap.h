@@ -30,9 +30,19 @@ enum {
 };
 
 typedef void (*irq_handler_fn)(void);
+/* A handler for a vector past the PIC's (48-255: IPIs, the APIC's spurious
+ * vector); it sends its own end-of-interrupt if one is due. */
+typedef void (*vector_handler_fn)(struct trap_frame *frame);
+/* Called on an NMI before it is reported: true if it was expected and handled
+ * (kernel/smp.c uses NMIs to get another CPU's backtrace). */
+typedef bool (*nmi_handler_fn)(struct trap_frame *frame);
 
 void idt_init(void);
 void trap_set_irq_handler(unsigned irq, irq_handler_fn handler);
+void trap_set_vector_handler(unsigned vector, vector_handler_fn handler);
+void trap_set_nmi_handler(nmi_handler_fn handler);
+/* On an AP: load the shared IDT. */
+void idt_load(void);
 const char *trap_exception_name(unsigned vector);  /* "page fault" */
 const char *trap_exception_mnemonic(unsigned vector); /* "#PF" */
 unsigned trap_breakpoint_count(void);                  /* int3s handled so far */

@@ -10,7 +10,7 @@ extern trap_dispatch
 global trap_stub_table
 global trap_stub_table_end
 
-TRAP_STUB_COUNT equ 48                  ; 32 exceptions + 16 legacy PIC IRQs
+TRAP_STUB_COUNT equ 256                 ; 32 exceptions, 16 legacy PIC IRQs, the rest (IPIs...)
 
 section .text
 bits 64

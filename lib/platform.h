@@ -26,14 +26,18 @@ unsigned platform_cpu_count(void);
 void *platform_phys_to_virt(uint64_t phys);
 
 /* A spinlock that also keeps interrupts off on this CPU while held.
- * Invariant: locked is 0 or 1; saved_interrupts is only meaningful while locked. */
+ * Invariant: locked is 0 or 1; owner_cpu is the holder's CPU while locked
+ * (PLATFORM_LOCK_NO_OWNER otherwise); saved_interrupts is only meaningful while
+ * locked. The kernel reports a lock taken twice by one CPU, or spun on for
+ * seconds, as a suspected deadlock. */
 struct platform_lock {
     volatile uint32_t locked;
     uint32_t owner_cpu;
     uint64_t saved_interrupts;
 };
 
-#define PLATFORM_LOCK_INIT {0, 0, 0}
+#define PLATFORM_LOCK_NO_OWNER 0xFFFFFFFFu
+#define PLATFORM_LOCK_INIT {0, PLATFORM_LOCK_NO_OWNER, 0}
 
 void platform_lock_acquire(struct platform_lock *lock);
 void platform_lock_release(struct platform_lock *lock);

@@ -1112,6 +1112,26 @@ void km_stats(struct km_stats *out)
     out->pages_held = out->slab_pages + out->large_pages + out->metadata_pages;
 }
 
+bool km_cpu_usage(unsigned cpu, struct km_cpu_usage *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (cpu >= cpus_with_pools())
+        return false;
+    int64_t slabs = 0, slab_pages = 0, allocations = 0, remote_frees = 0;
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
+        const struct km_class_pool *pool = &cpus[cpu]->classes[index];
+        slabs += counter_read(&pool->slabs);
+        slab_pages += counter_read(&pool->slab_pages);
+        allocations += counter_read(&pool->allocations);
+        remote_frees += counter_read(&pool->remote_frees);
+    }
+    out->slabs = non_negative(slabs);
+    out->slab_pages = non_negative(slab_pages);
+    out->allocations = non_negative(allocations);
+    out->remote_frees = non_negative(remote_frees);
+    return true;
+}
+
 size_t km_pages_held(void)
 {
     int64_t pages = 0;

@@ -158,6 +158,15 @@ struct km_stats {
 
 /* A snapshot (exact where the other CPUs are quiet). */
 void km_stats(struct km_stats *out);
+
+/* One CPU's share: the slabs it owns and what it did. */
+struct km_cpu_usage {
+    uint64_t slabs, slab_pages;  /* owned by this CPU now */
+    uint64_t allocations;        /* cumulative, small objects */
+    uint64_t remote_frees;       /* frees it made into other CPUs' slabs */
+};
+/* false if cpu has no pool. */
+bool km_cpu_usage(unsigned cpu, struct km_cpu_usage *out);
 /* Every page malloc holds from the source now: slabs, large runs, metadata. */
 size_t km_pages_held(void);
 

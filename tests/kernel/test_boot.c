@@ -3,6 +3,7 @@
 #include "kernel/gdt.h"
 #include "kernel/ktest.h"
 #include "kernel/memlayout.h"
+#include "kernel/percpu.h"
 #include "kernel/pic.h"
 
 extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
@@ -77,8 +78,8 @@ KTEST(boot_long_mode_paging_and_write_protect_on)
 KTEST(boot_gdt_has_tss_with_double_fault_stack)
 {
     KTEST_EXPECT_EQ(gdt_loaded_task_register(), GDT_TSS);
-    KTEST_EXPECT(gdt_double_fault_stack_top() > gdt_double_fault_stack_bottom());
-    KTEST_EXPECT_EQ(gdt_double_fault_stack_top() % 16, 0);
+    KTEST_EXPECT(this_cpu()->double_fault_stack_top > this_cpu()->double_fault_stack_bottom);
+    KTEST_EXPECT_EQ(this_cpu()->double_fault_stack_top % 16, 0);
 }
 
 KTEST(boot_pic_remapped_and_console_irqs_unmasked)

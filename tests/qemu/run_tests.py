@@ -87,6 +87,39 @@ def e820_matches_seabios(log, seabios):
 CRASH_COMMON = [r"\*\*\* CPU exception", r"rip 0x[0-9a-f]{16}  [\w.]+\+0x", r"backtrace:",
                 r"KERNEL PANIC: unhandled", r"ferrite: exit status 127"]
 
+def cpus_table(log):
+    """The rows of the first `cpus` table: (index, apic id, state)."""
+    return [(int(m.group(1)), int(m.group(2)), m.group(3))
+            for m in re.finditer(r"^ *(\d+) +(\d+) (online|absent|starting|FAILED) ", log, re.M)]
+
+
+def smp_checks(apic_ids):
+    """`cpus` lists exactly these APIC ids, all online, and the trampoline page came back."""
+    def check(log):
+        rows = cpus_table(log)
+        if not rows:
+            return "no `cpus` table in the log"
+        first = rows[:len(apic_ids)]
+        if [apic for _, apic, _ in first] != apic_ids:
+            return f"APIC ids {[apic for _, apic, _ in first]}, want {apic_ids}"
+        if any(state != "online" for _, _, state in first):
+            return f"not every CPU online: {first}"
+        if len(apic_ids) > 1:
+            m = re.search(r"trampoline page (0x[0-9a-f]+) freed; LOW zone free pages (\d+) before, "
+                          r"(\d+) after", log)
+            if not m or m.group(2) != m.group(3):
+                return "the trampoline page did not go back to the LOW zone"
+            page = int(m.group(1), 16)
+            if page >= 0x100000 or page % 4096:
+                return f"trampoline page {page:#x} is not a page below 1 MiB"
+        return None
+    return check
+
+
+SMP_EXPECT = [r"^stress: passed", r"free pages (\d+) before, \d+ after \+ \d+ kept by malloc "
+              r"as slab descriptors = \1;"]
+
+
 TESTS = [
     QemuTest("ktest_all_pass", "test", 0,
              expect=[r"PASS \w+", r"^\d+ passed, 0 failed"], forbid=NO_PANIC + [r"^FAIL"],
@@ -194,8 +227,8 @@ TESTS = [
                  re.search(r"efficiency: (\d+\.\d+)% overall, (\d+\.\d+)% for 1025-4096 B", log)),
              forbid=NO_PANIC),
     QemuTest("malloc_million_operation_storm", 'run="mem; malloc storm 1000000; buddy check; mem; exit 0"', 0,
-             expect=[r"stamps or alignment broken: 0; pages held before \d+; after freeing all: "
-                     r"0 slab and large pages, \d+ metadata pages; check: ok",
+             expect=[r"stamps or alignment broken: 0; slab and large pages: (\d+) before, \1 after "
+                     r"freeing all \(the same\); \d+ metadata pages; check: ok",
                      r"^buddy check: ok", r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
              forbid=NO_PANIC, timeout=300),
     QemuTest("malloc_leaks_since_a_mark", 'malloc.track run="malloc leaks mark; malloc workload; '
@@ -215,6 +248,35 @@ TESTS = [
              expect=[r"KERNEL PANIC: .*pfn", r"crash_double_free"]),
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,
              end_on=r"halted", expect=[r"no isa-debug-exit device at port 0xf4"]),
+    QemuTest("smp_1_cpu", 'run="cpus; stress 3000; exit 0"', 0, smp=1,
+             expect=[r"^1 CPUs online"] + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0])),
+    QemuTest("smp_2_cpus", 'run="cpus; stress 10000; exit 0"', 0, smp=2,
+             expect=[r"^2 CPUs online"] + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0, 1]),
+             timeout=120),
+    QemuTest("smp_4_cpus_and_on", 'run="cpus; on 3 echo from cpu 3; on 2 cpus; stress 10000; '
+             'on 9 echo no; exit 0"', 0, smp=4,
+             expect=[r"^4 CPUs online", r"^from cpu 3\r?$", r"^on: no CPU 9 \(there are 4\)"]
+             + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0, 1, 2, 3]), timeout=180),
+    QemuTest("smp_8_cpus", 'run="cpus; stress 5000; exit 0"', 0, smp=8,
+             expect=[r"^8 CPUs online"] + SMP_EXPECT, forbid=NO_PANIC,
+             check=smp_checks(list(range(8))), timeout=300),
+    QemuTest("smp_non_contiguous_apic_ids", 'run="cpus; stress 5000; exit 0"', 0,
+             smp="6,sockets=2,cores=3", expect=[r"^6 CPUs online"] + SMP_EXPECT,
+             forbid=NO_PANIC, check=smp_checks([0, 1, 2, 4, 5, 6]), timeout=300),
+    QemuTest("smp_maxcpus_disabled_entries", 'run="cpus; stress 5000; exit 0"', 0,
+             smp="2,maxcpus=4", expect=[r"MADT at 0x[0-9a-f]+: 4 processor entries, 2 enabled",
+                                        r"^2 CPUs online"] + SMP_EXPECT,
+             forbid=NO_PANIC + [r"^ *2 +2 "], check=smp_checks([0, 1]), timeout=120),
+    QemuTest("smp_deadlock_report_two_cpus", 'run="crash deadlock"', PANIC_STATUS, smp=2,
+             expect=[r"suspected deadlock on lock 0x[0-9a-f]+: CPU 0 spun for 2 seconds; held by CPU 1",
+                     r"#\d+ +0x[0-9a-f]+ crash_deadlock\+",
+                     r"CPU 1 \(the holder\), interrupted by an NMI:",
+                     r"#0 +0x[0-9a-f]+ crash_hold_lock_forever\+"], timeout=120),
+    QemuTest("smp_deadlock_report_recursive", 'run="crash deadlock"', PANIC_STATUS,
+             expect=[r"suspected deadlock on lock 0x[0-9a-f]+: CPU 0 this CPU already holds it"]),
+    QemuTest("smp_q35_4_cpus", 'run="cpus; acpi; stress 5000; exit 0"', 0, smp=4, machine="q35",
+             expect=[r"^4 CPUs online", r"APIC .* ok", r"MCFG .* ok"] + SMP_EXPECT,
+             forbid=NO_PANIC, check=smp_checks([0, 1, 2, 3]), timeout=180),
 ]
 
 

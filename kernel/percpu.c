@@ -1,0 +1,38 @@
+/* percpu.c: installing a CPU's area in GS (see percpu.h). */
+#include "kernel/percpu.h"
+
+#include <stddef.h>
+
+#include "kernel/cpu.h"
+#include "kernel/gdt.h"
+
+#define MSR_GS_BASE 0xC0000101
+
+_Static_assert(offsetof(struct cpu, self) == PERCPU_SELF_OFFSET, "this_cpu() reads %gs:0");
+_Static_assert(offsetof(struct cpu, index) == PERCPU_INDEX_OFFSET, "this_cpu_index() reads %gs:8");
+
+extern const char boot_stack_bottom[], boot_stack_top[];
+
+static struct cpu boot_cpu;
+
+void percpu_install(struct cpu *cpu)
+{
+    cpu->self = cpu;
+    write_msr(MSR_GS_BASE, (uint64_t)cpu);
+}
+
+void percpu_init_boot(void)
+{
+    boot_cpu.index = 0;
+    boot_cpu.state = CPU_ONLINE;
+    boot_cpu.stack_bottom = (uint64_t)boot_stack_bottom;
+    boot_cpu.stack_top = (uint64_t)boot_stack_top;
+    boot_cpu.double_fault_stack_bottom = gdt_boot_double_fault_stack_bottom();
+    boot_cpu.double_fault_stack_top = gdt_boot_double_fault_stack_top();
+    percpu_install(&boot_cpu);
+}
+
+struct cpu *percpu_boot_cpu(void)
+{
+    return &boot_cpu;
+}

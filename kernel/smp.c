@@ -1,0 +1,416 @@
+/*
+ * smp.c: every CPU that ACPI reports, started and put to work.
+ *
+ * The boot CPU (the BSP) reads the MADT (kernel/acpi.c), turns on its local
+ * APIC, and makes the per-CPU structures for exactly the CPUs found: a struct
+ * cpu each (kernel/percpu.h), the page caches and the malloc pools. Then, one
+ * application processor (AP) at a time:
+ *
+ *   1. its stacks: pages from the page allocator, mapped in its slot of the
+ *      CPU stacks area with unmapped guard pages below them (memlayout.h);
+ *   2. the trampoline's parameter block: the kernel's CR3, CR0, CR4 and EFER,
+ *      the entry point ap_main, the stack, the struct cpu;
+ *   3. INIT, 10 ms, Startup IPI, 200 us, and a second Startup IPI if the CPU
+ *      has not shown up yet (the Intel MultiProcessor Specification's
+ *      sequence, appendix B.4); then up to AP_START_TIMEOUT_US for it to say
+ *      it is online. A CPU that does not is reported and parked with INIT.
+ *
+ * The trampoline (boot/ap_trampoline.asm) runs from one page below 1 MiB that
+ * the buddy allocator hands out (the LOW zone: no fixed address), identity-
+ * mapped while the CPUs start; the page and the mapping go away at the end.
+ *
+ * An online AP waits in ap_idle(): interrupts on, halted, until the wakeup
+ * IPI says its mailbox holds a job (smp_post).
+ */
+#include "kernel/smp.h"
+
+#include "kernel/acpi.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/delay.h"
+#include "kernel/ksyms.h"
+#include "kernel/lapic.h"
+#include "kernel/memlayout.h"
+#include "kernel/memory.h"
+#include "kernel/paging.h"
+#include "kernel/panic.h"
+#include "kernel/backtrace.h"
+#include "kernel/trap.h"
+#include "lib/alloc.h"
+#include "lib/string.h"
+#include "mm/malloc.h"
+
+#define AP_START_TIMEOUT_US 2000000 /* a busy emulator host can be slow */
+#define MAX_MADT_CPUS 256           /* processor entries read from the MADT */
+
+#define MSR_EFER 0xC0000080
+
+/* Keep in step with the block at the end of boot/ap_trampoline.asm. */
+struct ap_trampoline_params {
+    uint32_t cr3, cr4, cr0, efer;
+    uint64_t entry;
+    uint64_t stack_top;
+    uint64_t cpu;
+} __attribute__((packed));
+
+extern const char ap_trampoline_start[], ap_trampoline_end[];
+extern const char ap_trampoline_gdt[], ap_trampoline_gdt_pointer[];
+extern const char ap_trampoline_far_jump[], ap_trampoline_long64[];
+extern const char ap_trampoline_params[];
+
+/* Where a label of the trampoline lands in its copy. */
+static size_t trampoline_offset(const char *label)
+{
+    return (size_t)(label - ap_trampoline_start);
+}
+
+static struct cpu **cpus; /* [0, cpu_count) */
+static unsigned cpu_count = 1;
+static struct cpu *boot_cpu_table[1];
+
+unsigned smp_cpu_count(void)
+{
+    return __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE);
+}
+
+struct cpu *smp_cpu(unsigned index)
+{
+    if (!cpus) /* before smp_init */
+        return index == 0 ? percpu_boot_cpu() : NULL;
+    return index < smp_cpu_count() ? cpus[index] : NULL;
+}
+
+unsigned smp_online_count(void)
+{
+    unsigned online = 0;
+    for (unsigned i = 0; i < smp_cpu_count(); i++)
+        online += smp_cpu(i)->state == CPU_ONLINE;
+    return online;
+}
+
+/* ---- the mailbox -------------------------------------------------------- */
+
+static void wakeup_interrupt(struct trap_frame *frame)
+{
+    (void)frame;
+    this_cpu()->wakeups++;
+    lapic_end_of_interrupt();
+}
+
+static void spurious_interrupt(struct trap_frame *frame)
+{
+    (void)frame; /* no end-of-interrupt for the spurious vector */
+}
+
+static _Noreturn void ap_idle(struct cpu *cpu)
+{
+    for (;;) {
+        cpu_disable_interrupts();
+        uint64_t posted = __atomic_load_n(&cpu->work_posted, __ATOMIC_ACQUIRE);
+        if (posted != cpu->work_done) {
+            cpu_work_fn fn = cpu->work;
+            void *argument = cpu->work_argument;
+            cpu_enable_interrupts();
+            fn(argument);
+            __atomic_store_n(&cpu->work_done, posted, __ATOMIC_RELEASE);
+            continue;
+        }
+        /* sti; hlt: an IPI that arrives between the check and the halt still
+         * wakes us, since STI only takes effect after HLT has started. */
+        cpu_enable_interrupts_and_halt();
+    }
+}
+
+bool smp_post(unsigned index, cpu_work_fn fn, void *argument)
+{
+    struct cpu *cpu = smp_cpu(index);
+    if (!cpu || cpu->state != CPU_ONLINE)
+        return false;
+    if (cpu == this_cpu()) {
+        fn(argument);
+        return true;
+    }
+    if (__atomic_load_n(&cpu->work_done, __ATOMIC_ACQUIRE) != cpu->work_posted)
+        return false; /* busy */
+    cpu->work = fn;
+    cpu->work_argument = argument;
+    __atomic_store_n(&cpu->work_posted, cpu->work_posted + 1, __ATOMIC_RELEASE);
+    lapic_send_ipi(cpu->apic_id, LAPIC_VECTOR_WAKEUP);
+    return true;
+}
+
+void smp_wait(unsigned index)
+{
+    struct cpu *cpu = smp_cpu(index);
+    if (!cpu || cpu == this_cpu())
+        return;
+    while (__atomic_load_n(&cpu->work_done, __ATOMIC_ACQUIRE) != cpu->work_posted)
+        cpu_relax();
+}
+
+bool smp_run_on(unsigned index, cpu_work_fn fn, void *argument)
+{
+    if (!smp_post(index, fn, argument))
+        return false;
+    smp_wait(index);
+    return true;
+}
+
+/* ---- an AP's first steps in C ------------------------------------------ */
+
+void ap_main(struct cpu *cpu);
+void ap_main(struct cpu *cpu)
+{
+    percpu_install(cpu);
+    gdt_load(&cpu->tables, cpu->double_fault_stack_top);
+    idt_load();
+    lapic_enable_this_cpu();
+    uint32_t apic_id = lapic_id();
+    if (apic_id != cpu->apic_id) /* ACPI and the hardware disagree: say so, carry on */
+        log_warn("smp: cpu %u: the MADT says APIC id %u, the APIC says %u", cpu->index,
+                 cpu->apic_id, apic_id);
+    __atomic_store_n(&cpu->state, CPU_ONLINE, __ATOMIC_RELEASE);
+    ap_idle(cpu);
+}
+
+/* ---- starting the APs ----------------------------------------------------- */
+
+static void free_table_page(uint64_t phys)
+{
+    memory_free_pages(phys, 0);
+}
+
+/* Maps a fresh page at virt; its physical address, or 0. */
+static uint64_t map_stack_page(uint64_t virt)
+{
+    uint64_t phys = memory_alloc_pages(0, BUDDY_ANY);
+    if (phys && !paging_map_kernel_page(virt, phys)) {
+        memory_free_pages(phys, 0);
+        return 0;
+    }
+    return phys;
+}
+
+/* The stacks of CPU index, in its slot: guard, stack, guard, double-fault stack. */
+static bool make_stacks(struct cpu *cpu)
+{
+    uint64_t slot = CPU_STACKS_BASE + (uint64_t)cpu->index * CPU_STACK_SLOT_BYTES;
+    uint64_t stack = slot + 0x1000;
+    uint64_t double_fault = stack + CPU_STACK_BYTES + 0x1000;
+    for (uint64_t page = 0; page < CPU_STACK_BYTES; page += 0x1000)
+        if (!map_stack_page(stack + page))
+            return false;
+    for (uint64_t page = 0; page < CPU_DOUBLE_FAULT_STACK_BYTES; page += 0x1000)
+        if (!map_stack_page(double_fault + page))
+            return false;
+    cpu->stack_bottom = stack;
+    cpu->stack_top = stack + CPU_STACK_BYTES;
+    cpu->double_fault_stack_bottom = double_fault;
+    cpu->double_fault_stack_top = double_fault + CPU_DOUBLE_FAULT_STACK_BYTES;
+    return true;
+}
+
+static bool wait_online(struct cpu *cpu, uint64_t microseconds)
+{
+    uint64_t deadline = delay_deadline_us(microseconds);
+    while (__atomic_load_n(&cpu->state, __ATOMIC_ACQUIRE) != CPU_ONLINE)
+        if (delay_passed(deadline))
+            return false;
+        else
+            cpu_relax();
+    return true;
+}
+
+static void start_ap(struct cpu *cpu, uint64_t trampoline, struct ap_trampoline_params *params)
+{
+    if (!make_stacks(cpu)) {
+        log_warn("smp: cpu %u (apic %u): no memory for its stacks: not started", cpu->index,
+                 cpu->apic_id);
+        cpu->state = CPU_FAILED;
+        return;
+    }
+    params->stack_top = cpu->stack_top;
+    params->cpu = (uint64_t)cpu;
+    cpu->state = CPU_STARTING;
+    uint64_t started = read_tsc();
+    bool sent = lapic_send_init(cpu->apic_id);
+    delay_us(10000);
+    sent = sent && lapic_send_startup(cpu->apic_id, trampoline);
+    if (sent && !wait_online(cpu, 200))
+        sent = lapic_send_startup(cpu->apic_id, trampoline);
+    if (sent && wait_online(cpu, AP_START_TIMEOUT_US)) {
+        log_debug("smp: cpu %u (apic %u) online after %lu us", cpu->index, cpu->apic_id,
+                  delay_us_since(started));
+        return;
+    }
+    cpu->state = CPU_FAILED;
+    lapic_send_init(cpu->apic_id); /* park it: it must not run the trampoline later */
+    log_warn("smp: cpu %u (apic %u) did not start%s", cpu->index, cpu->apic_id,
+             sent ? "" : " (its APIC did not accept the IPIs)");
+}
+
+/* The trampoline page: the code copied in, its three 32-bit addresses patched
+ * for where the page is, and the parameter block filled in (all but the
+ * stack and the struct cpu, which start_ap sets for each CPU). */
+static uint64_t prepare_trampoline(struct ap_trampoline_params **params_out)
+{
+    uint64_t page = memory_alloc_pages(0, BUDDY_BELOW_1M);
+    if (!page)
+        return 0;
+    char *code = phys_to_virt(page);
+    memcpy(code, ap_trampoline_start, trampoline_offset(ap_trampoline_end));
+    uint32_t gdt = (uint32_t)(page + trampoline_offset(ap_trampoline_gdt));
+    uint32_t long64 = (uint32_t)(page + trampoline_offset(ap_trampoline_long64));
+    memcpy(code + trampoline_offset(ap_trampoline_gdt_pointer) + 2, &gdt, 4);
+    memcpy(code + trampoline_offset(ap_trampoline_far_jump), &long64, 4);
+    struct ap_trampoline_params *block =
+        (struct ap_trampoline_params *)(code + trampoline_offset(ap_trampoline_params));
+    block->cr3 = (uint32_t)paging_kernel_pml4_phys();
+    block->cr4 = (uint32_t)read_cr4();
+    block->cr0 = (uint32_t)read_cr0();
+    block->efer = (uint32_t)read_msr(MSR_EFER);
+    block->entry = (uint64_t)ap_main;
+    *params_out = block;
+    return page;
+}
+
+static void flush_tlb(void *unused)
+{
+    (void)unused;
+    write_cr3(read_cr3());
+}
+
+/* The CPU table for the CPUs ACPI found; the boot CPU is index 0. */
+static unsigned make_cpu_table(const struct acpi_cpu *found, size_t count, uint32_t boot_apic_id)
+{
+    struct cpu *boot = percpu_boot_cpu();
+    boot->apic_id = boot_apic_id;
+    unsigned total = 1;
+    for (size_t i = 0; i < count; i++)
+        if (found[i].enabled && found[i].apic_id != boot_apic_id)
+            total++;
+    if (total > KM_MAX_CPUS) {
+        log_warn("smp: %u CPUs found; this kernel uses the first %u", total, KM_MAX_CPUS);
+        total = KM_MAX_CPUS;
+    }
+    struct cpu **table = calloc(total, sizeof(*table));
+    if (!table)
+        return 1;
+    table[0] = boot;
+    unsigned index = 1;
+    for (size_t i = 0; i < count && index < total; i++) {
+        if (!found[i].enabled)
+            continue;
+        if (found[i].apic_id == boot_apic_id) {
+            boot->acpi_uid = found[i].uid;
+            continue;
+        }
+        struct cpu *cpu = aligned_alloc(64, sizeof(struct cpu));
+        if (!cpu)
+            break;
+        memset(cpu, 0, sizeof(*cpu));
+        cpu->index = index;
+        cpu->apic_id = found[i].apic_id;
+        cpu->acpi_uid = found[i].uid;
+        cpu->state = CPU_ABSENT;
+        table[index++] = cpu;
+    }
+    cpus = table;
+    return index;
+}
+
+void smp_init(const struct mb2_summary *boot)
+{
+    trap_set_vector_handler(LAPIC_VECTOR_WAKEUP, wakeup_interrupt);
+    trap_set_vector_handler(LAPIC_VECTOR_SPURIOUS, spurious_interrupt);
+    boot_cpu_table[0] = percpu_boot_cpu();
+
+    static struct acpi_cpu found[MAX_MADT_CPUS];
+    struct acpi_madt madt;
+    if (!acpi_find_cpus(boot, found, MAX_MADT_CPUS, &madt)) {
+        log_warn("smp: no usable MADT: running on the boot CPU only");
+        cpus = boot_cpu_table;
+        return;
+    }
+    if (!lapic_init(madt.lapic_address_override ? madt.lapic_address_override
+                                                : madt.lapic_address)) {
+        cpus = boot_cpu_table;
+        return;
+    }
+    delay_calibrate();
+    unsigned total = make_cpu_table(found, madt.cpus_stored, lapic_id());
+    if (total > 1 && (km_set_cpu_count(total) != 0 || !memory_set_cpu_count(total))) {
+        log_warn("smp: no memory for the per-CPU pools of %u CPUs: boot CPU only", total);
+        total = 1;
+    }
+    __atomic_store_n(&cpu_count, total, __ATOMIC_RELEASE);
+    if (total == 1) {
+        log_info("smp: 1 CPU (APIC id %u)", percpu_boot_cpu()->apic_id);
+        return;
+    }
+    if (paging_kernel_pml4_phys() >= 0x100000000ull)
+        panic("smp: the kernel's PML4 is above 4 GiB; the trampoline cannot load it");
+
+    struct ap_trampoline_params *params;
+    uint64_t low_free_before = memory_free_pages_in_zone(ZONE_LOW);
+    uint64_t trampoline = prepare_trampoline(&params);
+    if (!trampoline) {
+        log_warn("smp: no free page below 1 MiB for the trampoline: boot CPU only");
+        return;
+    }
+    log_info("smp: trampoline at physical %#lx (a LOW-zone page from the page allocator)",
+             trampoline);
+    paging_map_identity_page(trampoline);
+
+    for (unsigned i = 1; i < total; i++)
+        start_ap(cpus[i], trampoline, params);
+
+    paging_remove_identity(free_table_page);
+    memory_free_pages(trampoline, 0);
+    for (unsigned i = 1; i < total; i++)
+        smp_run_on(i, flush_tlb, NULL); /* no stale identity entry anywhere */
+    memory_drain_page_caches();
+    log_info("smp: trampoline page %#lx freed; LOW zone free pages %lu before, %lu after",
+             trampoline, low_free_before, memory_free_pages_in_zone(ZONE_LOW));
+    log_info("smp: %u of %u CPUs online", smp_online_count(), total);
+}
+
+/* ---- deadlock reports -------------------------------------------------------- */
+
+static volatile unsigned nmi_backtrace_cpu = 0xFFFFFFFFu;
+static volatile bool nmi_backtrace_done;
+
+static bool nmi_backtrace(struct trap_frame *frame)
+{
+    if (nmi_backtrace_cpu != this_cpu_index())
+        return false;
+    kprintf("CPU %u (the holder), interrupted by an NMI:\n", this_cpu_index());
+    backtrace_print_from(frame->rip, frame->rbp);
+    nmi_backtrace_done = true;
+    return true;
+}
+
+_Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me,
+                                   const char *why)
+{
+    unsigned holder = lock->owner_cpu;
+    kprintf("\n*** suspected deadlock on lock %p: CPU %u %s; held by CPU %u\n", (const void *)lock,
+            me, why, holder);
+    kprintf("CPU %u (waiting):\n", me);
+    backtrace_print_here();
+    struct cpu *other = holder != me ? smp_cpu(holder) : NULL;
+    if (other && other->state == CPU_ONLINE) {
+        trap_set_nmi_handler(nmi_backtrace);
+        nmi_backtrace_done = false;
+        nmi_backtrace_cpu = holder;
+        if (lapic_send_nmi(other->apic_id)) {
+            uint64_t deadline = delay_deadline_us(200000);
+            while (!nmi_backtrace_done && !delay_passed(deadline))
+                cpu_relax();
+        }
+        if (!nmi_backtrace_done)
+            kprintf("(CPU %u did not answer the NMI)\n", holder);
+    }
+    panic_after_report("suspected deadlock on lock %p (CPU %u waiting, CPU %u holding)",
+                       (const void *)lock, me, holder);
+}

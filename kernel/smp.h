@@ -1,0 +1,41 @@
+/*
+ * smp.h: finding the other CPUs (ACPI MADT), starting them (INIT-SIPI-SIPI
+ * through a real-mode trampoline), and giving them work.
+ *
+ * CPU indexes run from 0 (the boot CPU) to smp_cpu_count() - 1, in MADT
+ * order; every per-CPU structure (struct cpu, page caches, malloc pools) is
+ * made for exactly these CPUs. A CPU that did not start keeps its index and
+ * its state says so (CPU_FAILED).
+ */
+#ifndef KERNEL_SMP_H
+#define KERNEL_SMP_H
+
+#include <stdbool.h>
+
+#include "kernel/percpu.h"
+#include "lib/multiboot2.h"
+#include "lib/platform.h"
+
+/* After malloc_init: ACPI, the local APIC, then every enabled CPU started. */
+void smp_init(const struct mb2_summary *boot);
+
+unsigned smp_cpu_count(void);    /* CPUs with an index (1 before smp_init) */
+unsigned smp_online_count(void);
+struct cpu *smp_cpu(unsigned index); /* NULL past the count */
+
+/*
+ * Runs fn(argument) on CPU index, which must be online and idle; the boot CPU
+ * may name itself (then fn runs at once). smp_post returns at once (false if
+ * the CPU is not online or still busy); smp_wait waits for its job to end.
+ * smp_run_on does both.
+ */
+bool smp_post(unsigned index, cpu_work_fn fn, void *argument);
+void smp_wait(unsigned index);
+bool smp_run_on(unsigned index, cpu_work_fn fn, void *argument);
+
+/* Called by the lock code: prints who holds the lock, this CPU's backtrace
+ * and the holder's (through an NMI), then panics. */
+_Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me,
+                                   const char *why);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * stress.c: `stress [OPS]`: every online CPU at once allocates and frees
+ * random sizes (malloc from 1 byte to 64 KiB, and single pages through the
+ * page caches), writes a pattern into each object and checks it before the
+ * object is freed, and hands about a third of what it frees to another CPU,
+ * which frees it there: remote frees into the owner's slabs, pages freed into
+ * another CPU's page cache.
+ *
+ * The end, in three steps with a barrier between each, so that every object
+ * is freed and every remote free is folded in before the books are read:
+ *   1. each CPU finishes its operations and frees what it still holds;
+ *   2. each CPU frees what the others handed it;
+ *   3. each CPU gives back its empty slabs (km_flush_cpu).
+ * Then, on the CPU that ran the command: the page caches drained, malloc's
+ * and the buddy's invariants checked, and the free page count compared with
+ * the one before (malloc's descriptor pages, which it keeps, are counted).
+ */
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/delay.h"
+#include "kernel/memlayout.h"
+#include "kernel/memory.h"
+#include "kernel/shell.h"
+#include "kernel/smp.h"
+#include "lib/alloc.h"
+#include "lib/args.h"
+#include "lib/format.h"
+#include "lib/platform.h"
+#include "lib/string.h"
+#include "mm/malloc.h"
+
+#define STRESS_LIVE 128         /* objects a CPU holds at once */
+#define STRESS_INBOX 256        /* objects waiting in a CPU's inbox */
+#define STRESS_DEFAULT_OPS 20000
+#define STRESS_CHECKED_BYTES 256 /* at each end of a big object */
+
+struct stress_object {
+    uint8_t *address;
+    uint32_t size;
+    uint8_t seed;
+    bool page; /* a page from memory_alloc_pages, not malloc */
+};
+
+struct stress_inbox {
+    struct platform_lock lock;
+    unsigned count;
+    struct stress_object objects[STRESS_INBOX];
+};
+
+struct stress_cpu {
+    struct stress_inbox inbox;
+    struct stress_object live[STRESS_LIVE];
+    unsigned live_count;
+    uint64_t seed;
+    uint64_t operations, allocations, frees, handed, received, refused, broken;
+    uint64_t remote_frees_before;
+};
+
+struct stress_run {
+    unsigned cpus;
+    uint64_t operations; /* per CPU */
+    struct stress_cpu *per_cpu; /* [cpus] */
+    volatile unsigned barrier[3];
+};
+
+static struct stress_run run;
+
+static uint64_t random_next(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* The byte at offset i of an object stamped with seed. */
+static uint8_t pattern(uint8_t seed, uint32_t i)
+{
+    return (uint8_t)(seed + i * 7u + (i >> 8));
+}
+
+/* The ranges stamped and checked: all of a small object, both ends of a big one. */
+static void stamp(const struct stress_object *object)
+{
+    uint32_t size = object->size;
+    uint32_t head = size <= 2 * STRESS_CHECKED_BYTES ? size : STRESS_CHECKED_BYTES;
+    for (uint32_t i = 0; i < head; i++)
+        object->address[i] = pattern(object->seed, i);
+    for (uint32_t i = size - (size > head ? STRESS_CHECKED_BYTES : 0); i < size && size > head; i++)
+        object->address[i] = pattern(object->seed, i);
+}
+
+static bool intact(const struct stress_object *object)
+{
+    uint32_t size = object->size;
+    uint32_t head = size <= 2 * STRESS_CHECKED_BYTES ? size : STRESS_CHECKED_BYTES;
+    for (uint32_t i = 0; i < head; i++)
+        if (object->address[i] != pattern(object->seed, i))
+            return false;
+    for (uint32_t i = size - (size > head ? STRESS_CHECKED_BYTES : 0); i < size && size > head; i++)
+        if (object->address[i] != pattern(object->seed, i))
+            return false;
+    return true;
+}
+
+static void release(struct stress_cpu *me, const struct stress_object *object)
+{
+    if (!intact(object)) {
+        me->broken++;
+        if (me->broken <= 3)
+            kprintf("stress: cpu %u: the %u-byte object at %p lost its pattern\n",
+                    this_cpu_index(), object->size, (void *)object->address);
+    }
+    if (object->page)
+        memory_free_pages(virt_to_phys_direct(object->address), 0);
+    else
+        free(object->address);
+    me->frees++;
+}
+
+static bool allocate(struct stress_cpu *me, uint64_t roll, struct stress_object *object)
+{
+    unsigned kind = (unsigned)(roll % 100);
+    uint32_t size;
+    object->page = kind < 3;
+    if (object->page) {
+        uint64_t phys = memory_alloc_pages(0, BUDDY_ANY);
+        object->address = phys ? phys_to_virt(phys) : NULL;
+        size = 4096;
+    } else {
+        if (kind < 70)
+            size = 1 + (uint32_t)(roll >> 8) % 256;
+        else if (kind < 95)
+            size = 257 + (uint32_t)(roll >> 8) % (4096 - 256);
+        else
+            size = 4097 + (uint32_t)(roll >> 8) % (65536 - 4096);
+        object->address = malloc(size);
+    }
+    if (!object->address) {
+        me->refused++;
+        return false;
+    }
+    object->size = size;
+    object->seed = (uint8_t)(roll >> 40);
+    stamp(object);
+    me->allocations++;
+    return true;
+}
+
+/* Gives object to another CPU's inbox; false if that inbox is full. */
+static bool hand_over(struct stress_cpu *me, unsigned to, const struct stress_object *object)
+{
+    struct stress_inbox *inbox = &run.per_cpu[to].inbox;
+    platform_lock_acquire(&inbox->lock);
+    bool room = inbox->count < STRESS_INBOX;
+    if (room)
+        inbox->objects[inbox->count++] = *object;
+    platform_lock_release(&inbox->lock);
+    me->handed += room;
+    return room;
+}
+
+static void empty_inbox(struct stress_cpu *me)
+{
+    struct stress_object taken[STRESS_INBOX / 4];
+    for (;;) {
+        platform_lock_acquire(&me->inbox.lock);
+        unsigned count = me->inbox.count < STRESS_INBOX / 4 ? me->inbox.count : STRESS_INBOX / 4;
+        me->inbox.count -= count;
+        memcpy(taken, &me->inbox.objects[me->inbox.count], count * sizeof(taken[0]));
+        platform_lock_release(&me->inbox.lock);
+        if (count == 0)
+            return;
+        for (unsigned i = 0; i < count; i++)
+            release(me, &taken[i]);
+        me->received += count;
+    }
+}
+
+static void barrier(unsigned which)
+{
+    __atomic_fetch_add(&run.barrier[which], 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&run.barrier[which], __ATOMIC_ACQUIRE) < run.cpus)
+        cpu_relax();
+}
+
+static void stress_worker(void *unused)
+{
+    (void)unused;
+    unsigned index = this_cpu_index();
+    struct stress_cpu *me = &run.per_cpu[index];
+    for (uint64_t op = 0; op < run.operations; op++) {
+        uint64_t roll = random_next(&me->seed);
+        me->operations++;
+        if (me->live_count > 0 && (me->live_count == STRESS_LIVE || roll % 2 == 0)) {
+            unsigned victim = (unsigned)(roll >> 8) % me->live_count;
+            struct stress_object object = me->live[victim];
+            me->live[victim] = me->live[--me->live_count];
+            unsigned to = (unsigned)(roll >> 24) % run.cpus;
+            if (run.cpus > 1 && (roll >> 32) % 3 == 0 && to != index && hand_over(me, to, &object))
+                continue;
+            release(me, &object);
+        } else if (allocate(me, roll, &me->live[me->live_count])) {
+            me->live_count++;
+        }
+        if (op % 16 == 0)
+            empty_inbox(me);
+    }
+    while (me->live_count > 0)
+        release(me, &me->live[--me->live_count]);
+    barrier(0); /* nobody hands anything over any more */
+    empty_inbox(me);
+    barrier(1); /* nobody frees any more */
+    km_flush_cpu();
+}
+
+static void flush_malloc(void *unused)
+{
+    (void)unused;
+    km_flush_cpu();
+}
+
+static int command_stress(int argc, char **argv)
+{
+    uint64_t operations = STRESS_DEFAULT_OPS;
+    if (argc > 2 || (argc == 2 && (!args_parse_u64(argv[1], &operations) || operations == 0))) {
+        kprintf("usage: stress [OPERATIONS per CPU, default %u]\n", STRESS_DEFAULT_OPS);
+        return 1;
+    }
+    if (this_cpu_index() != 0) {
+        kprintf("stress: run it from CPU 0\n");
+        return 1;
+    }
+    unsigned cpus = smp_cpu_count();
+    for (unsigned i = 0; i < cpus; i++)
+        if (smp_cpu(i)->state != CPU_ONLINE) {
+            kprintf("stress: CPU %u is not online; every CPU takes part, so stress needs all\n",
+                    i);
+            kprintf("stress: FAILED: CPU %u is %s\n", i,
+                    smp_cpu(i)->state == CPU_FAILED ? "not started" : "not online");
+            return 1;
+        }
+    run = (struct stress_run){.cpus = cpus, .operations = operations};
+    run.per_cpu = calloc(cpus, sizeof(struct stress_cpu));
+    if (!run.per_cpu) {
+        kprintf("stress: FAILED: no memory for %u CPUs' books\n", cpus);
+        return 1;
+    }
+    for (unsigned i = 0; i < cpus; i++) {
+        run.per_cpu[i].inbox.lock = (struct platform_lock)PLATFORM_LOCK_INIT;
+        run.per_cpu[i].seed = 0x9E3779B97F4A7C15ull * (i + 1);
+        struct km_cpu_usage usage;
+        km_cpu_usage(i, &usage);
+        run.per_cpu[i].remote_frees_before = usage.remote_frees;
+    }
+    /* The baseline: every CPU's empty slabs and every cached page given back. */
+    for (unsigned i = 1; i < cpus; i++)
+        smp_run_on(i, flush_malloc, NULL);
+    km_flush_cpu();
+    memory_drain_page_caches();
+    struct km_stats stats;
+    km_stats(&stats);
+    uint64_t free_before = memory_free_page_count();
+    uint64_t metadata_before = stats.metadata_pages;
+
+    kprintf("stress: %u CPUs, %lu operations each (malloc 1 B-64 KiB, pages; a third of the "
+            "frees handed to another CPU)\n", cpus, operations);
+    uint64_t started = read_tsc();
+    for (unsigned i = 1; i < cpus; i++)
+        smp_post(i, stress_worker, NULL);
+    stress_worker(NULL);
+    for (unsigned i = 1; i < cpus; i++)
+        smp_wait(i);
+    uint64_t elapsed_us = delay_us_since(started);
+
+    memory_drain_page_caches();
+    km_stats(&stats);
+    uint64_t free_after = memory_free_page_count();
+    uint64_t metadata_growth = stats.metadata_pages - metadata_before;
+    char malloc_error[160] = "", buddy_error[160] = "";
+    bool malloc_ok = km_check(malloc_error, sizeof(malloc_error));
+    bool buddy_ok = memory_buddy_check(buddy_error, sizeof(buddy_error));
+
+    kprintf("cpu  operations  allocations  handed-over  received  remote-frees  broken  refused\n");
+    uint64_t broken = 0, handed = 0, received = 0;
+    for (unsigned i = 0; i < cpus; i++) {
+        const struct stress_cpu *cpu = &run.per_cpu[i];
+        struct km_cpu_usage usage;
+        km_cpu_usage(i, &usage);
+        kprintf("%3u  %10lu  %11lu  %11lu  %8lu  %12lu  %6lu  %7lu\n", i, cpu->operations,
+                cpu->allocations, cpu->handed, cpu->received,
+                usage.remote_frees - cpu->remote_frees_before, cpu->broken, cpu->refused);
+        broken += cpu->broken;
+        handed += cpu->handed;
+        received += cpu->received;
+    }
+    kprintf("stress: %lu ms; free pages %lu before, %lu after + %lu kept by malloc as slab "
+            "descriptors = %lu; malloc check: %s; buddy check: %s\n",
+            elapsed_us / 1000, free_before, free_after, metadata_growth,
+            free_after + metadata_growth, malloc_ok ? "ok" : malloc_error,
+            buddy_ok ? "ok" : buddy_error);
+    free(run.per_cpu);
+    run.per_cpu = NULL;
+
+    const char *failure = NULL;
+    if (broken)
+        failure = "patterns broken";
+    else if (handed != received)
+        failure = "objects handed over were not all freed";
+    else if (free_after + metadata_growth != free_before)
+        failure = "the free page count did not come back";
+    else if (!malloc_ok)
+        failure = "malloc's invariants";
+    else if (!buddy_ok)
+        failure = "the buddy's invariants";
+    if (failure) {
+        kprintf("stress: FAILED: %s\n", failure);
+        return 1;
+    }
+    kprintf("stress: passed\n");
+    return 0;
+}
+
+SHELL_COMMAND(stress, "stress [OPERATIONS]",
+              "all CPUs allocate, check and free at once, and free each other's objects",
+              command_stress);
