@@ -157,8 +157,8 @@ static void free_block_locked(struct buddy *buddy, const struct buddy_section *s
             break; /* no buddy across a hole or a zone boundary */
         uint32_t buddy_index = page_index(section, buddy_pfn);
         struct page *buddy_page = &buddy->pages[buddy_index];
-        if (buddy_page->state != PAGE_FREE_HEAD || buddy_page->order != order)
-            break;
+        if (page_state_load(buddy_page) != PAGE_FREE_HEAD || buddy_page->order != order)
+            break; /* (a page in a page cache may change state meanwhile: see page.h) */
         list_remove(buddy, zone, buddy_index);
         if (buddy_pfn < pfn) {
             buddy->pages[page_index(section, pfn)].state = PAGE_FREE_TAIL;
@@ -654,7 +654,7 @@ static bool check_block(struct check *check, unsigned s, uint64_t pfn, uint32_t 
     if (order < BUDDY_MAX_ORDER && buddy_pfn >= section->start_pfn &&
         buddy_pfn < section->end_pfn) {
         const struct page *buddy_page = &check->buddy->pages[page_index(section, buddy_pfn)];
-        if (buddy_page->state == PAGE_FREE_HEAD && buddy_page->order == order) {
+        if (page_state_load(buddy_page) == PAGE_FREE_HEAD && buddy_page->order == order) {
             ksnprintf(check->error, check->error_size,
                       "pfn %#llx: free block of order %u and its free buddy at pfn %#llx were "
                       "not merged",

@@ -87,4 +87,22 @@ struct page {
 
 _Static_assert(sizeof(struct page) == 16, "struct page must stay 16 bytes: 0.39% of RAM");
 
+/*
+ * The one field two CPUs may touch at once without a common lock: a page
+ * cache turns a page it holds CACHED <-> ALLOCATED_HEAD with no lock, while
+ * another CPU, merging a neighbour under the zone lock, reads that page's
+ * state to see whether it is a free buddy. Either value means "not free", so
+ * the answer is right whichever it reads; relaxed atomics (plain byte moves on
+ * x86-64) make that a defined read instead of a C data race.
+ */
+static inline uint8_t page_state_load(const struct page *page)
+{
+    return __atomic_load_n(&page->state, __ATOMIC_RELAXED);
+}
+
+static inline void page_state_store(struct page *page, uint8_t state)
+{
+    __atomic_store_n(&page->state, state, __ATOMIC_RELAXED);
+}
+
 #endif

@@ -170,7 +170,7 @@ int page_cache_alloc(struct page_cache_set *set, enum buddy_zone_request where, 
     platform_interrupts_restore(interrupts);
 
     /* The page is ours now: no lock needed to change its state. */
-    page->state = PAGE_ALLOCATED_HEAD;
+    page_state_store(page, PAGE_ALLOCATED_HEAD);
     *pfn = buddy_page_to_pfn(set->buddy, page);
     return 0;
 }
@@ -192,7 +192,7 @@ void page_cache_free(struct page_cache_set *set, uint64_t pfn)
     }
     if (cache->count >= cache->high)
         drain(set, cache, cache->batch);
-    page->state = PAGE_CACHED;
+    page_state_store(page, PAGE_CACHED);
     push_head(set->buddy, cache, page);
     cache->frees++;
     platform_interrupts_restore(interrupts);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh: every test level, as `make test` runs it:
 #   1. host unit tests of lib/ (cmocka, ASan + UBSan)      tests/host/
+#      and the threaded ones again under ThreadSanitizer   (make -C tests/host tsan)
 #   2. QEMU tests: boot the real ISO, check the serial log  tests/qemu/
 #   3. GDB tests: QEMU paused, gdb in batch mode            tests/gdb/
 #   4. real programs on libkmalloc.so (LD_PRELOAD)          tests/preload/
@@ -39,6 +40,7 @@ run_suite() { # name command...
 run_suite build bash -c 'make --no-print-directory all CMDLINE= >build/tests/build.log 2>&1 \
     && echo "1 passed, 0 failed" || { tail -30 build/tests/build.log; echo "0 passed, 1 failed"; exit 1; }'
 run_suite host make --no-print-directory -s -C tests/host test
+run_suite tsan make --no-print-directory -s -C tests/host tsan
 run_suite qemu python3 tests/qemu/run_tests.py
 run_suite gdb tests/gdb/run.sh
 run_suite preload make --no-print-directory -s test-preload

@@ -46,13 +46,13 @@ unsigned platform_cpu_id(void)
 
 unsigned platform_cpu_count(void)
 {
-    return cpu_total;
+    return __atomic_load_n(&cpu_total, __ATOMIC_RELAXED); /* threads set it too */
 }
 
 void host_set_cpu(unsigned cpu, unsigned cpu_count)
 {
     current_cpu = cpu;
-    cpu_total = cpu_count;
+    __atomic_store_n(&cpu_total, cpu_count, __ATOMIC_RELAXED);
 }
 
 void host_set_quiet(bool on)
