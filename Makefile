@@ -137,7 +137,7 @@ test-preload: $(LIBKMALLOC)
 	$(Q)sh tests/preload/run.sh $(LIBKMALLOC)
 
 # malloc against glibc, jemalloc, mimalloc and tcmalloc (tools/bench/README.md).
-bench: $(LIBKMALLOC)
+bench: $(LIBKMALLOC) $(KERNEL)
 	@tools/bench/run.sh
 
 clean:

@@ -108,4 +108,24 @@ else
 fi
 
 python3 "$ROOT/tools/bench/report.py" "$RESULTS" "$CG" "$PAIRS"
+
+# The kernel itself: malloc and page-cache throughput on 1, 2 and 4 emulated
+# CPUs (the `bench` shell command, kernel/bench.c), in QEMU with -smp 4.
+KERNEL_BENCH=${KERNEL_BENCH:-1}
+if [ "$KERNEL_BENCH" = 1 ] && [ -e build/ferrite.elf ] && command -v qemu-system-x86_64 >/dev/null; then
+    echo
+    echo "== in the kernel: QEMU -smp 4 -m 256M (TCG, thread=multi), \`bench\`"
+    tools/make-iso.sh build/ferrite.elf "$BUILD/bench.iso" 'quiet run="bench; exit 0"' >/dev/null 2>&1 &&
+        SMP=4 MEM=256M SERIAL_LOG="$BUILD/kernel-bench.log" timeout 300 \
+            tools/qemu-run.sh "$BUILD/bench.iso" </dev/null >/dev/null 2>&1
+    echo
+    echo "| in the kernel (emulated CPUs) | 1 CPU | 2 CPUs | 4 CPUs |"
+    echo "|---|---:|---:|---:|"
+    for kind in malloc page-cache; do
+        row=$(sed -n "s/^bench $kind: [0-9]* CPUs*: \([0-9.]*\) M ops\/s.*/\1/p" "$BUILD/kernel-bench.log" | tr -d '\r' | tr '\n' '|')
+        echo "| $kind, M ops/s (all CPUs) | $(echo "${row%|}" | sed 's/|/ | /g') |"
+    done
+else
+    echo "NOTE: kernel bench skipped (KERNEL_BENCH=0, no build/ferrite.elf, or no QEMU)"
+fi
 exit 0
