@@ -19,6 +19,7 @@
 #include "kernel/paging.h"
 #include "kernel/panic.h"
 #include "kernel/shell.h"
+#include "lib/alloc.h"
 #include "lib/args.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -164,7 +165,7 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
 
     bootmem_for_each_free_range(&bootmem, hand_over_range, NULL); /* the hand-over point */
     paging_set_page_source(page_table_page_from_buddy);
-    page_cache_init(&page_caches, &buddy, 1, handed_over_pages);
+    page_cache_init(&page_caches, &buddy, 1, handed_over_pages, NULL); /* the boot CPU's */
 
     const struct paging_stats *paging = paging_stats();
     log_info("paging: direct map in %lu x 1 GiB, %lu x 2 MiB, %lu x 4 KiB pages (1 GiB pages: "
@@ -218,10 +219,12 @@ void memory_free_pages(uint64_t phys, unsigned order)
 
 bool memory_set_cpu_count(unsigned count)
 {
-    if (count > PAGE_CACHE_MAX_CPUS)
+    /* One cache line per CPU found, from malloc (a CPU is never taken away). */
+    struct page_cache *caches = aligned_alloc(64, count * sizeof(struct page_cache));
+    if (!caches)
         return false;
     page_cache_drain_all(&page_caches); /* the boot CPU's pages go back first */
-    page_cache_init(&page_caches, &buddy, count, handed_over_pages);
+    page_cache_init(&page_caches, &buddy, count, handed_over_pages, caches);
     return true;
 }
 

@@ -27,8 +27,8 @@ void memory_free_run(uint64_t phys, uint64_t pages);
 /* The metadata of a physical page the page allocator manages, or NULL. */
 struct page *memory_page_of(uint64_t phys);
 
-/* SMP: per-CPU page caches for count CPUs (the boot CPU's cache is drained
- * first); false if count is above PAGE_CACHE_MAX_CPUS. */
+/* SMP: per-CPU page caches for count CPUs, their heads from malloc (the boot
+ * CPU's cache is drained first); false if out of memory. */
 bool memory_set_cpu_count(unsigned count);
 /* Gives every CPU's cached pages back to the buddy (where all CPUs are quiet). */
 void memory_drain_page_caches(void);

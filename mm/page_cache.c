@@ -24,19 +24,21 @@ static unsigned clamp_unsigned(uint64_t value, unsigned low, unsigned high)
 }
 
 void page_cache_init(struct page_cache_set *set, struct buddy *buddy, unsigned cpu_count,
-                     uint64_t total_pages)
+                     uint64_t total_pages, struct page_cache *caches)
 {
     if (cpu_count == 0)
         cpu_count = 1;
-    if (cpu_count > PAGE_CACHE_MAX_CPUS) {
-        platform_print("page cache: %u CPUs, only the first %u get a cache; the others use the "
-                       "buddy directly\n",
-                       cpu_count, PAGE_CACHE_MAX_CPUS);
-        cpu_count = PAGE_CACHE_MAX_CPUS;
+    if (!caches && cpu_count > 1) {
+        platform_print("page cache: %u CPUs but no array of caches: only CPU 0 gets one; the "
+                       "others use the buddy directly\n",
+                       cpu_count);
+        cpu_count = 1;
     }
     memset(set, 0, sizeof(*set));
     set->buddy = buddy;
     set->cpu_count = cpu_count;
+    set->caches = caches ? caches : &set->boot_cache;
+    memset(set->caches, 0, cpu_count * sizeof(struct page_cache));
 
     /* high <= PAGE_CACHE_CAPACITY, so batch <= PAGE_CACHE_MAX_BATCH. */
     unsigned high = clamp_unsigned(total_pages / (128ull * cpu_count), 4, PAGE_CACHE_CAPACITY);

@@ -80,15 +80,12 @@
 
 #include "mm/buddy.h"
 
-/* Sizes. The per-CPU heads are a static array of PAGE_CACHE_MAX_CPUS cache
- * lines: 64 x 64 bytes = 4 KiB of bss (sizeof(struct page_cache_set) is 4160),
- * whatever the machine, while the cached pages themselves cost nothing (see
- * above). Sizing the array at init for the CPUs found would save at most
- * those 4 KiB but needs an allocator before the allocator; a bound of small
- * heads is the simpler trade. */
+/* Sizes. A CPU's cache head is one cache line; the heads are made for the
+ * CPUs found (the caller's array: the kernel allocates it once ACPI has
+ * counted them), and before that the boot CPU uses the one inside the set.
+ * The cached pages themselves cost nothing (see above). */
 #define PAGE_CACHE_CAPACITY 256 /* pages per CPU at most: the largest high */
 #define PAGE_CACHE_MAX_BATCH (PAGE_CACHE_CAPACITY / 4) /* the largest batch: 64 */
-#define PAGE_CACHE_MAX_CPUS 64
 
 /* One CPU's cache, aligned to a cache line so that two CPUs never share one.
  * Invariants: low + batch <= high <= PAGE_CACHE_CAPACITY;
@@ -109,8 +106,9 @@ _Static_assert(sizeof(struct page_cache) == 64, "one cache line per CPU");
 
 struct page_cache_set {
     struct buddy *buddy;
-    unsigned cpu_count; /* caches[0 .. cpu_count) are in use */
-    struct page_cache caches[PAGE_CACHE_MAX_CPUS];
+    unsigned cpu_count;          /* caches[0 .. cpu_count) are in use */
+    struct page_cache *caches;   /* &boot_cache, or the caller's array of cpu_count */
+    struct page_cache boot_cache; /* the boot CPU's, before the CPUs are counted */
 };
 
 /* What page_cache_get_stats reports for one CPU. */
@@ -121,13 +119,15 @@ struct page_cache_stats {
 };
 
 /*
- * Empty caches for cpu_count CPUs (a count of 0 means 1; above
- * PAGE_CACHE_MAX_CPUS it is clamped, with a message, and the CPUs past the
- * limit use the buddy directly), with watermarks sized from total_pages (the
- * pages handed to the buddy) as described above.
+ * Empty caches for cpu_count CPUs (a count of 0 means 1), with watermarks
+ * sized from total_pages (the pages handed to the buddy) as described above.
+ * caches: an array of cpu_count heads that stays valid as long as the set,
+ * or NULL for one CPU (the set's own boot_cache; a count above 1 with NULL is
+ * clamped to 1, with a message, and the other CPUs use the buddy directly).
+ * Any pages the set held before must have been drained.
  */
 void page_cache_init(struct page_cache_set *set, struct buddy *buddy, unsigned cpu_count,
-                     uint64_t total_pages);
+                     uint64_t total_pages, struct page_cache *caches);
 
 /* One page for the current CPU. Requests other than BUDDY_ANY bypass the
  * cache. 0 and *pfn set, or -1 when out of memory (see above). */
