@@ -25,6 +25,7 @@
 #include "kernel/smp.h"
 
 #include "kernel/acpi.h"
+#include "kernel/boot_options.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/delay.h"
@@ -37,6 +38,7 @@
 #include "kernel/backtrace.h"
 #include "kernel/trap.h"
 #include "lib/alloc.h"
+#include "lib/args.h"
 #include "lib/string.h"
 #include "mm/malloc.h"
 
@@ -65,6 +67,22 @@ static size_t trampoline_offset(const char *label)
 }
 
 static struct cpu **cpus; /* [0, cpu_count) */
+
+/* smp.deaf=N: for labs and tests, CPU N (an index) is sent no Startup IPI, as
+ * if it never answered: the timeout path, the report and a boot that goes on. */
+static uint64_t deaf_cpu = UINT64_MAX;
+
+static void apply_deaf(const char *value, size_t length)
+{
+    char text[24];
+    if (length >= sizeof(text) || (memcpy(text, value, length), text[length] = '\0',
+                                   !args_parse_u64(text, &deaf_cpu)))
+        log_warn("smp.deaf: '%.*s' is not a CPU index", (int)length, value);
+}
+
+BOOT_OPTION_NAMED(smp_deaf, "smp.deaf", true,
+                  "pretend CPU N does not answer its Startup IPIs (shows the timeout path)",
+                  apply_deaf);
 static unsigned cpu_count = 1;
 static struct cpu *boot_cpu_table[1];
 
@@ -234,10 +252,11 @@ static void start_ap(struct cpu *cpu, uint64_t trampoline, struct ap_trampoline_
     cpu->state = CPU_STARTING;
     uint64_t started = read_tsc();
     bool sent = lapic_send_init(cpu->apic_id);
+    bool deaf = cpu->index == deaf_cpu;
     delay_us(10000);
-    sent = sent && lapic_send_startup(cpu->apic_id, trampoline);
+    sent = sent && (deaf || lapic_send_startup(cpu->apic_id, trampoline));
     if (sent && !wait_online(cpu, 200))
-        sent = lapic_send_startup(cpu->apic_id, trampoline);
+        sent = deaf || lapic_send_startup(cpu->apic_id, trampoline);
     if (sent && wait_online(cpu, AP_START_TIMEOUT_US)) {
         log_debug("smp: cpu %u (apic %u) online after %lu us", cpu->index, cpu->apic_id,
                   delay_us_since(started));
@@ -246,7 +265,8 @@ static void start_ap(struct cpu *cpu, uint64_t trampoline, struct ap_trampoline_
     cpu->state = CPU_FAILED;
     lapic_send_init(cpu->apic_id); /* park it: it must not run the trampoline later */
     log_warn("smp: cpu %u (apic %u) did not start%s", cpu->index, cpu->apic_id,
-             sent ? "" : " (its APIC did not accept the IPIs)");
+             !sent ? " (its APIC did not accept the IPIs)"
+                   : deaf ? " (smp.deaf: no Startup IPI was sent)" : "");
 }
 
 /* The trampoline page: the code copied in, its three 32-bit addresses patched
