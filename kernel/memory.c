@@ -49,6 +49,7 @@ static const char NAME_MODULE[] = "boot module";
 static const char NAME_PAGE_TABLES[] = "page tables";
 static const char NAME_METADATA[] = "buddy metadata (struct page)";
 
+static char module_names[MB2_MAX_MODULES][48];
 static struct memmap_entry raw_map[MAX_RAW_ENTRIES];
 static unsigned raw_count;
 static bool raw_from_meminfo;
@@ -149,8 +150,13 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
 
     reserve_kernel_image();
     bootmem_reserve(&bootmem, mbi_phys, mbi_phys + boot->total_size, NAME_MBI);
-    for (unsigned i = 0; i < boot->module_count; i++)
-        bootmem_reserve(&bootmem, boot->modules[i].start, boot->modules[i].end, NAME_MODULE);
+    for (unsigned i = 0; i < boot->module_count; i++) {
+        /* Named by GRUB's module string: the bootfs module shows as such in `mem`. */
+        ksnprintf(module_names[i], sizeof(module_names[i]), "%s '%.24s'", NAME_MODULE,
+                  boot->modules[i].name);
+        bootmem_reserve(&bootmem, boot->modules[i].start, boot->modules[i].end,
+                        module_names[i]);
+    }
 
     paging_init(ranges, range_count, page_table_page_from_bootmem);
     bootmem_release(&bootmem, NAME_EARLY_TABLES); /* CR3 points at ours now */
