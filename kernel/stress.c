@@ -57,7 +57,9 @@ struct stress_cpu {
 };
 
 struct stress_run {
-    unsigned cpus;
+    unsigned cpus;          /* CPU indexes 0 .. cpus - 1 have books */
+    unsigned participants;  /* the online ones, listed in online[] */
+    unsigned *online;
     uint64_t operations; /* per CPU */
     struct stress_cpu *per_cpu; /* [cpus] */
     volatile unsigned barrier[3];
@@ -182,7 +184,7 @@ static void empty_inbox(struct stress_cpu *me)
 static void barrier(unsigned which)
 {
     __atomic_fetch_add(&run.barrier[which], 1, __ATOMIC_ACQ_REL);
-    while (__atomic_load_n(&run.barrier[which], __ATOMIC_ACQUIRE) < run.cpus)
+    while (__atomic_load_n(&run.barrier[which], __ATOMIC_ACQUIRE) < run.participants)
         cpu_relax();
 }
 
@@ -198,8 +200,9 @@ static void stress_worker(void *unused)
             unsigned victim = (unsigned)(roll >> 8) % me->live_count;
             struct stress_object object = me->live[victim];
             me->live[victim] = me->live[--me->live_count];
-            unsigned to = (unsigned)(roll >> 24) % run.cpus;
-            if (run.cpus > 1 && (roll >> 32) % 3 == 0 && to != index && hand_over(me, to, &object))
+            unsigned to = run.online[(roll >> 24) % run.participants];
+            if (run.participants > 1 && (roll >> 32) % 3 == 0 && to != index &&
+                hand_over(me, to, &object))
                 continue;
             release(me, &object);
         } else if (allocate(me, roll, &me->live[me->live_count])) {
@@ -234,19 +237,20 @@ static int command_stress(int argc, char **argv)
         return 1;
     }
     unsigned cpus = smp_cpu_count();
-    for (unsigned i = 0; i < cpus; i++)
-        if (smp_cpu(i)->state != CPU_ONLINE) {
-            kprintf("stress: CPU %u is not online; every CPU takes part, so stress needs all\n",
-                    i);
-            kprintf("stress: FAILED: CPU %u is %s\n", i,
-                    smp_cpu(i)->state == CPU_FAILED ? "not started" : "not online");
-            return 1;
-        }
     run = (struct stress_run){.cpus = cpus, .operations = operations};
     run.per_cpu = calloc(cpus, sizeof(struct stress_cpu));
-    if (!run.per_cpu) {
+    run.online = calloc(cpus, sizeof(unsigned));
+    if (!run.per_cpu || !run.online) {
+        free(run.per_cpu);
+        free(run.online);
         kprintf("stress: FAILED: no memory for %u CPUs' books\n", cpus);
         return 1;
+    }
+    for (unsigned i = 0; i < cpus; i++) {
+        if (smp_cpu(i)->state == CPU_ONLINE)
+            run.online[run.participants++] = i;
+        else
+            kprintf("stress: CPU %u is not online: it takes no part\n", i);
     }
     for (unsigned i = 0; i < cpus; i++) {
         run.per_cpu[i].inbox.lock = (struct platform_lock)PLATFORM_LOCK_INIT;
@@ -256,8 +260,8 @@ static int command_stress(int argc, char **argv)
         run.per_cpu[i].remote_frees_before = usage.remote_frees;
     }
     /* The baseline: every CPU's empty slabs and every cached page given back. */
-    for (unsigned i = 1; i < cpus; i++)
-        smp_run_on(i, flush_malloc, NULL);
+    for (unsigned i = 1; i < run.participants; i++)
+        smp_run_on(run.online[i], flush_malloc, NULL);
     km_flush_cpu();
     memory_drain_page_caches();
     struct km_stats stats;
@@ -266,13 +270,13 @@ static int command_stress(int argc, char **argv)
     uint64_t metadata_before = stats.metadata_pages;
 
     kprintf("stress: %u CPUs, %lu operations each (malloc 1 B-64 KiB, pages; a third of the "
-            "frees handed to another CPU)\n", cpus, operations);
+            "frees handed to another CPU)\n", run.participants, operations);
     uint64_t started = read_tsc();
-    for (unsigned i = 1; i < cpus; i++)
-        smp_post(i, stress_worker, NULL);
+    for (unsigned i = 1; i < run.participants; i++) /* online[0] is this CPU, index 0 */
+        smp_post(run.online[i], stress_worker, NULL);
     stress_worker(NULL);
-    for (unsigned i = 1; i < cpus; i++)
-        smp_wait(i);
+    for (unsigned i = 1; i < run.participants; i++)
+        smp_wait(run.online[i]);
     uint64_t elapsed_us = delay_us_since(started);
 
     memory_drain_page_caches();
@@ -302,7 +306,9 @@ static int command_stress(int argc, char **argv)
             free_after + metadata_growth, malloc_ok ? "ok" : malloc_error,
             buddy_ok ? "ok" : buddy_error);
     free(run.per_cpu);
+    free(run.online);
     run.per_cpu = NULL;
+    run.online = NULL;
 
     const char *failure = NULL;
     if (broken)
