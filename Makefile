@@ -5,13 +5,15 @@
 # (No comments at the end of these lines: make would keep the spaces.)
 # MEM: QEMU -m. SMP: QEMU -smp. MACHINE: pc or q35. ACCEL: tcg (KVM is slower
 # on these machines). CMDLINE: kernel command line, e.g. CMDLINE='run="help; exit 3"'.
-# BOOTFS: a tar archive to boot with (once the boot filesystem exists).
+# BOOTFS: a tar archive to boot with instead of build/bootfs.tar (made by
+# tools/mkbootfs from iso/bootfs/ and the samples of tools/make-bootfs-root.sh).
 MEM ?= 128M
 SMP ?= 1
 MACHINE ?= pc
 ACCEL ?= tcg
 CMDLINE ?=
-BOOTFS ?=
+DEFAULT_BOOTFS := build/bootfs.tar
+BOOTFS ?= $(DEFAULT_BOOTFS)
 export MEM SMP MACHINE ACCEL
 
 BUILD := build
@@ -103,6 +105,24 @@ $(BUILD)/cmdline.txt: FORCE
 $(ISO): $(KERNEL) $(BUILD)/cmdline.txt iso/grub.cfg.in tools/make-iso.sh $(BOOTFS)
 	tools/make-iso.sh $(KERNEL) $@ "$$(cat $(BUILD)/cmdline.txt)" $(BOOTFS)
 
+# ---- the default boot filesystem -------------------------------------------------
+# tools/mkbootfs is a host program; every file's data lands on a 4 KiB boundary.
+# The archive's dates are the last commit's, so the same tree gives the same bytes.
+MKBOOTFS := $(BUILD)/host-tools/mkbootfs
+BOOTFS_MTIME := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+$(MKBOOTFS): tools/mkbootfs/mkbootfs.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+$(DEFAULT_BOOTFS): $(MKBOOTFS) tools/make-bootfs-root.sh $(shell find iso/bootfs)
+	$(Q)tools/make-bootfs-root.sh $(BUILD)/bootfs-root
+	$(Q)$(MKBOOTFS) --mtime $(BOOTFS_MTIME) -o $@ $(BUILD)/bootfs-root
+	@echo "bootfs: $@, $$(stat -c %s $@) bytes"
+
+.PHONY: bootfs
+bootfs: $(DEFAULT_BOOTFS)
+
 run: deps $(ISO)
 	@tools/qemu-run.sh $(ISO)
 
@@ -114,7 +134,7 @@ test: deps-test
 
 test-host: deps-test
 	@$(MAKE) --no-print-directory -C tests/host test
-test-qemu: deps-test $(KERNEL)
+test-qemu: deps-test $(KERNEL) $(DEFAULT_BOOTFS)
 	@python3 tests/qemu/run_tests.py
 test-gdb: deps-test $(ISO)
 	@tests/gdb/run.sh

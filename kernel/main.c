@@ -15,6 +15,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/pic.h"
+#include "kernel/rootfs.h"
 #include "kernel/serial.h"
 #include "kernel/shell.h"
 #include "kernel/smp.h"
@@ -58,6 +59,7 @@ void kernel_main(phys_addr_t mbi_phys)
     memory_init(&boot_info.summary, boot_info.mbi_phys); // memory map, page tables, buddy
     malloc_init();                          // per-CPU malloc pools, from here on
     smp_init(&boot_info.summary);           // ACPI MADT, local APIC, the other CPUs
+    rootfs_mount(&boot_info.summary);       // the "bootfs" module, read-only on /
     pic_init();                             // legacy PIC moved to vectors 32-47
     enable_console_input();                 // serial and keyboard interrupts on
 

@@ -26,6 +26,10 @@ root=$(cd "$here/../.." && pwd)
 build=$root/build/fuzz
 make_cmd=${MAKE:-make}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+tar_corpus=${TAR_CORPUS:-}
+for candidate in "$root/../shared/testdata/tar" /work/shared/testdata/tar; do
+    [ -z "$tar_corpus" ] && [ -d "$candidate" ] && tar_corpus=$candidate
+done
 mkdir -p "$build/logs" "$build/corpus" "$build/findings"
 
 if [ $# -eq 0 ]; then
@@ -50,6 +54,11 @@ run_one() {
     if [ -d "$here/corpus/$target" ]; then
         cp -R "$here/corpus/$target/." "$build/corpus/$target/"
     fi
+    # fuzz_tar also starts from the shared tar corpus (../shared/testdata/tar), when it is
+    # there: real archives from Go, libarchive and CPython, valid and malformed (< 256 KiB).
+    if [ "$target" = fuzz_tar ] && [ -d "$tar_corpus" ]; then
+        find "$tar_corpus" -name '*.tar' -size -256k -exec cp {} "$build/corpus/$target/" \;
+    fi
     "$build/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$build/findings/$target/" \
         "$build/corpus/$target" >"$build/logs/$target.log" 2>&1
@@ -60,6 +69,8 @@ running=0
 for target in "$@"; do
     [ -e "$build/logs/$target.status" ] && continue # did not build
     seeds=$(ls "$here/corpus/$target" 2>/dev/null | wc -l)
+    [ "$target" = fuzz_tar ] && [ -d "$tar_corpus" ] &&
+        seeds=$((seeds + $(find "$tar_corpus" -name '*.tar' -size -256k | wc -l)))
     echo "$target: fuzzing for $seconds s from $seeds seeds"
     run_one "$target" &
     running=$((running + 1))
