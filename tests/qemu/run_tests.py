@@ -26,6 +26,9 @@ KERNEL = os.path.join(ROOT, "build", "ferrite.elf")
 OUT = os.path.join(ROOT, "build", "tests", "qemu")
 PROMPT = b"ferrite> "
 PANIC_STATUS = 127
+DEFAULT_BOOTFS = os.path.join(ROOT, "build", "bootfs.tar")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bootfs_tests  # noqa: E402  (the boot filesystem's cases, with their host-side oracle)
 
 
 @dataclass
@@ -46,6 +49,8 @@ class QemuTest:
     check: object = None             # extra check: function(log) -> error or None
     qemu_args: list = field(default_factory=list)  # more QEMU options (e.g. -cpu max)
     seabios_log: bool = False        # capture SeaBIOS's debug log; check(log, seabios) gets it
+    bootfs: str = "default"          # the archive GRUB loads as the "bootfs" module: "default"
+                                     # (build/bootfs.tar), "none", or a path
 
 
 def count_at_least(minimum):
@@ -284,6 +289,7 @@ TESTS = [
     QemuTest("smp_q35_4_cpus", 'run="cpus; acpi; stress 5000; exit 0"', 0, smp=4, machine="q35",
              expect=[r"^4 CPUs online", r"APIC .* ok", r"MCFG .* ok"] + SMP_EXPECT,
              forbid=NO_PANIC, check=smp_checks([0, 1, 2, 3]), timeout=180),
+    *bootfs_tests.tests(QemuTest, DEFAULT_BOOTFS, NO_PANIC),
 ]
 
 
@@ -314,8 +320,11 @@ class SerialReader(threading.Thread):
 
 def build_iso(test):
     iso = os.path.join(OUT, test.name + ".iso")
-    subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), KERNEL, iso, test.cmdline],
-                   check=True)
+    bootfs = {"default": DEFAULT_BOOTFS, "none": ""}.get(test.bootfs, test.bootfs)
+    if bootfs and not os.path.exists(bootfs):
+        raise RuntimeError(f"no archive {bootfs} (make bootfs; the corpus: set TESTDATA)")
+    subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), KERNEL, iso, test.cmdline]
+                   + ([bootfs] if bootfs else []), check=True)
     return iso
 
 
