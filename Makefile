@@ -102,7 +102,18 @@ $(BUILD)/cmdline.txt: FORCE
 	@mkdir -p $(@D)
 	@printf '%s' '$(subst ','\'',$(CMDLINE))' | cmp -s - $@ || printf '%s' '$(subst ','\'',$(CMDLINE))' > $@
 
-$(ISO): $(KERNEL) $(BUILD)/cmdline.txt iso/grub.cfg.in tools/make-iso.sh $(BOOTFS)
+# Likewise the choice of archive (BOOTFS=), so that going back to the default rebuilds.
+ifneq ($(BOOTFS),$(DEFAULT_BOOTFS))
+ifeq ($(wildcard $(BOOTFS)),)
+$(error BOOTFS=$(BOOTFS): no such file (give a tar archive, or leave BOOTFS unset for $(DEFAULT_BOOTFS)))
+endif
+endif
+$(BUILD)/bootfs-choice.txt: FORCE
+	@mkdir -p $(@D)
+	@printf '%s' '$(abspath $(BOOTFS))' | cmp -s - $@ || printf '%s' '$(abspath $(BOOTFS))' > $@
+
+$(ISO): $(KERNEL) $(BUILD)/cmdline.txt $(BUILD)/bootfs-choice.txt iso/grub.cfg.in tools/make-iso.sh \
+        $(BOOTFS)
 	tools/make-iso.sh $(KERNEL) $@ "$$(cat $(BUILD)/cmdline.txt)" $(BOOTFS)
 
 # ---- the default boot filesystem -------------------------------------------------
