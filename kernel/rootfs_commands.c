@@ -402,80 +402,51 @@ SHELL_COMMAND(stat, "stat PATH", "a file's metadata, and where its data lies in 
 
 /* ---- what a read-only filesystem refuses ------------------------------------------ */
 
-static int refused(const char *command, const char *path, int status)
+/* One function for the six refusals: each calls its own entry of the file API
+ * (which is what the test checks) and prints what it said. */
+static int command_refused_write(int argc, char **argv)
 {
-    print_error(command, path, status);
-    return status == FS_OK ? 0 : 1;
-}
-
-static int command_write(int argc, char **argv)
-{
-    if (argc < 3) {
-        kprintf("usage: write PATH TEXT...\n");
+    static const struct {
+        const char *name, *usage;
+        int arguments; /* after the command's name; -1: at least 2 */
+    } commands[] = {
+        {"write", "write PATH TEXT...", -1}, {"touch", "touch PATH", 1},
+        {"truncate", "truncate PATH SIZE", 2}, {"rm", "rm PATH", 1},
+        {"mkdir", "mkdir PATH", 1},          {"mv", "mv FROM TO", 2},
+    };
+    unsigned which = 0;
+    while (which < 5 && strcmp(argv[0], commands[which].name) != 0)
+        which++;
+    int wanted = commands[which].arguments;
+    uint64_t size = 0;
+    if ((wanted < 0 && argc < 3) || (wanted >= 0 && argc != wanted + 1) ||
+        (which == 2 && !args_parse_u64(argv[2], &size))) {
+        kprintf("usage: %s\n", commands[which].usage);
         return 1;
     }
-    const struct bootfs *fs = rootfs_or_complain("write");
+    const struct bootfs *fs = rootfs_or_complain(argv[0]);
     if (!fs)
         return 1;
     struct bootfs_file file;
-    return refused("write", argv[1],
-                   bootfs_open(fs, argv[1], BOOTFS_WRITE | BOOTFS_CREATE | BOOTFS_TRUNCATE,
-                               &file));
+    int status;
+    switch (which) {
+    case 0: status = bootfs_open(fs, argv[1], BOOTFS_WRITE | BOOTFS_CREATE | BOOTFS_TRUNCATE,
+                                 &file); break;
+    case 1: status = bootfs_create(fs, argv[1]); break;
+    case 2: status = bootfs_truncate(fs, argv[1], size); break;
+    case 3: status = bootfs_unlink(fs, argv[1]); break;
+    case 4: status = bootfs_mkdir(fs, argv[1]); break;
+    default: status = bootfs_rename(fs, argv[1], argv[2]); break;
+    }
+    print_error(argv[0], argv[1], status);
+    return status == FS_OK ? 0 : 1;
 }
 
 SHELL_COMMAND(write, "write PATH TEXT...", "write a file (the boot filesystem is read-only: EROFS)",
-              command_write);
-
-static int command_touch(int argc, char **argv)
-{
-    const struct bootfs *fs = argc == 2 ? rootfs_or_complain("touch") : NULL;
-    if (argc != 2)
-        kprintf("usage: touch PATH\n");
-    return fs ? refused("touch", argv[1], bootfs_create(fs, argv[1])) : 1;
-}
-
-SHELL_COMMAND(touch, "touch PATH", "create a file (EROFS here)", command_touch);
-
-static int command_truncate(int argc, char **argv)
-{
-    uint64_t size;
-    if (argc != 3 || !args_parse_u64(argv[2], &size)) {
-        kprintf("usage: truncate PATH SIZE\n");
-        return 1;
-    }
-    const struct bootfs *fs = rootfs_or_complain("truncate");
-    return fs ? refused("truncate", argv[1], bootfs_truncate(fs, argv[1], size)) : 1;
-}
-
+              command_refused_write);
+SHELL_COMMAND(touch, "touch PATH", "create a file (EROFS here)", command_refused_write);
 SHELL_COMMAND(truncate, "truncate PATH SIZE", "change a file's size (EROFS here)",
-              command_truncate);
-
-static int command_rm(int argc, char **argv)
-{
-    const struct bootfs *fs = argc == 2 ? rootfs_or_complain("rm") : NULL;
-    if (argc != 2)
-        kprintf("usage: rm PATH\n");
-    return fs ? refused("rm", argv[1], bootfs_unlink(fs, argv[1])) : 1;
-}
-
-SHELL_COMMAND(rm, "rm PATH", "remove a file (EROFS here)", command_rm);
-
-static int command_mkdir(int argc, char **argv)
-{
-    const struct bootfs *fs = argc == 2 ? rootfs_or_complain("mkdir") : NULL;
-    if (argc != 2)
-        kprintf("usage: mkdir PATH\n");
-    return fs ? refused("mkdir", argv[1], bootfs_mkdir(fs, argv[1])) : 1;
-}
-
-SHELL_COMMAND(mkdir, "mkdir PATH", "make a directory (EROFS here)", command_mkdir);
-
-static int command_mv(int argc, char **argv)
-{
-    const struct bootfs *fs = argc == 3 ? rootfs_or_complain("mv") : NULL;
-    if (argc != 3)
-        kprintf("usage: mv FROM TO\n");
-    return fs ? refused("mv", argv[1], bootfs_rename(fs, argv[1], argv[2])) : 1;
-}
-
-SHELL_COMMAND(mv, "mv FROM TO", "rename a file (EROFS here)", command_mv);
+              command_refused_write);
+SHELL_COMMAND(rm, "rm PATH", "remove a file (EROFS here)", command_refused_write);
+SHELL_COMMAND(mkdir, "mkdir PATH", "make a directory (EROFS here)", command_refused_write);
+SHELL_COMMAND(mv, "mv FROM TO", "rename a file (EROFS here)", command_refused_write);
