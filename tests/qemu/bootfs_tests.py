@@ -10,6 +10,7 @@ host says; malformed ones are refused with the offset and the reason, and the
 kernel still reaches its shell.
 """
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -142,6 +143,54 @@ def hexdump_line(archive, path, offset):
     return f"{offset:08x}  {hexes:<48}  |{text}|"
 
 
+def make_escaping_archive(path):
+    """Names that would leave the root, and one name given twice (Python's tarfile writes them
+    as asked: it only refuses them when extracting)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in [("../evil", b"no\n"), ("a/../../evil2", b"no\n"),
+                           ("dup", b"first copy\n"), ("ok", b"fine\n"),
+                           ("dup", b"second copy wins\n")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def every_corpus_archive(QemuTest, corpus, no_panic):
+    """One boot per archive of the shared corpus: the kernel reaches its shell either way, and
+    mounts exactly what the host build of the same reader lists (build/host/tar_list, which
+    tests/host/fs/check_corpus.py holds against Python's tarfile), or refuses it at the same
+    offset for the same reason."""
+    tar_list = os.path.join(ROOT, "build", "host", "tar_list")
+    if not os.path.isdir(corpus):
+        return [QemuTest("bootfs_corpus_every_archive", "", 0,
+                         check=lambda log: f"no tar corpus at {corpus} (set TESTDATA)")]
+    if not os.path.exists(tar_list):
+        subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "tests", "host"), tar_list],
+                       check=True, stdout=subprocess.DEVNULL)
+    cases = []
+    for folder in sorted(d for d in os.listdir(corpus) if os.path.isdir(os.path.join(corpus, d))):
+        paths = sorted(os.path.join(corpus, folder, f) for f in os.listdir(os.path.join(corpus, folder))
+                       if f.endswith(".tar"))
+        listing = subprocess.run([tar_list] + paths, capture_output=True, text=True,
+                                 encoding="latin-1").stdout.split("== ")[1:]
+        for path, block in zip(paths, listing):
+            lines = block.splitlines()[1:]
+            error = [line for line in lines if line.startswith("ERROR ")]
+            if error:
+                offset, reason = re.match(r"ERROR offset=(\d+) (.*)", error[0]).groups()
+                expect = [rf"^bootfs: refused: .* at byte offset {offset}: {re.escape(reason)}\r?$",
+                          r"mount: no root filesystem"]
+            else:
+                entries = sum(line.startswith("type=") for line in lines)
+                expect = [rf"^  archive entries: {entries}; nodes: \d+", r"bytes copied: 0\r?$"]
+            name = os.path.basename(path)[:-4].replace("-", "_").replace(".", "_")
+            cases.append(QemuTest(f"bootfs_corpus_all_{folder.replace('-', '_')}_{name}",
+                                  'quiet run="mount; echo at the shell; exit 0"', 0, bootfs=path,
+                                  expect=expect + [r"^at the shell"], forbid=no_panic))
+    return cases
+
+
 def tests(QemuTest, default_bootfs, no_panic):
     cases = []
     if os.path.exists(default_bootfs):
@@ -226,6 +275,18 @@ def tests(QemuTest, default_bootfs, no_panic):
         "bootfs_missing_module", 'run="ls /; exit 0"', 0, bootfs="none",
         expect=[r"bootfs: no boot module named 'bootfs' \(grub.cfg: module2 /boot/bootfs.tar "
                 r"bootfs; 0 module\(s\) given\)", r"ls: no root filesystem"], forbid=no_panic))
+    cases += every_corpus_archive(QemuTest, corpus, no_panic)
+    crafted = os.path.join(ROOT, "build", "tests", "escapes.tar")
+    make_escaping_archive(crafted)
+    cases.append(QemuTest(
+        "bootfs_escaping_names_skipped_duplicates_replaced",
+        'run="ls -l /; cat /dup; mount; exit 0"', 0, bootfs=crafted,
+        expect=[r"bootfs: warning: entry at offset 0 '\.\./evil': the name leaves the root: skipped",
+                r"bootfs: warning: entry at offset 1024 'a/\.\./\.\./evil2': the name leaves the root",
+                r"bootfs: warning: entry at offset \d+ 'dup': replaces an earlier entry",
+                r"^second copy wins", r"entries skipped: 2; replaced by a later one: 1",
+                r" ok\r?$"],
+        forbid=no_panic + [r" evil2?\r?$", r"^first copy"]))
     empty = os.path.join(ROOT, "build", "tests", "empty.tar")
     os.makedirs(os.path.dirname(empty), exist_ok=True)
     open(empty, "wb").close()
