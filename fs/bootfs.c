@@ -9,7 +9,7 @@
  * Costs: a directory's children are a singly linked list, so finding a name
  * is linear in the directory's size and a mount is O(entries x siblings):
  * right for a boot filesystem of some hundreds of files, and it keeps a node
- * at 112 bytes with no hash table to size.
+ * at 104 bytes with no hash table to size.
  */
 #include "fs/bootfs.h"
 
