@@ -260,15 +260,19 @@ static int add_entry(struct bootfs *fs, const struct tar_entry *entry)
         directory = child;
     }
 
-    const struct bootfs_node *source = NULL;
+    /* A copy, not a pointer: replacing a directory below could free the source
+     * (a hard link "d" to "d/f" replaces the directory d). */
+    struct bootfs_node source_copy, *source = NULL;
     if (entry->type == TAR_HARDLINK) {
-        source = find_archive_path(fs, entry->link);
-        if (!source || source->type == TAR_DIRECTORY) {
-            warn(fs, entry, source ? "a hard link to a directory: skipped"
-                                   : "a hard link to a file not (yet) in the archive: skipped");
+        const struct bootfs_node *found = find_archive_path(fs, entry->link);
+        if (!found || found->type == TAR_DIRECTORY) {
+            warn(fs, entry, found ? "a hard link to a directory: skipped"
+                                  : "a hard link to a file not (yet) in the archive: skipped");
             fs->skipped++;
             return 0;
         }
+        source_copy = *found;
+        source = &source_copy;
     }
 
     if (!names_a_new_or_child_node) { /* a directory already in the tree */

@@ -169,6 +169,23 @@ static void hard_links_share_data(void **state)
     assert_int_equal(stats.data_bytes_in_place, 15);
 }
 
+/* A hard link that replaces the very directory its source lives in. */
+static void a_hard_link_replacing_its_sources_directory(void **state)
+{
+    (void)state;
+    tb_file(&tb, "d/f", "inside d");
+    tb_header(&tb, "d", '1', 0, "d/f");
+    tb_end(&tb);
+    mount_built();
+    struct bootfs_stat stat;
+    assert_int_equal(bootfs_stat(&fs, "/d", &stat), FS_OK);
+    assert_int_equal(stat.type, TAR_REGULAR);
+    assert_int_equal(stat.size, 8);
+    assert_memory_equal(stat.data, "inside d", 8);
+    assert_int_equal(fs.replaced, 1);
+    assert_int_equal(fs.nodes, 2);
+}
+
 static void escaping_names_are_skipped_and_duplicates_replace(void **state)
 {
     (void)state;
@@ -348,6 +365,7 @@ int main(void)
         cmocka_unit_test_teardown(dots_slashes_and_errors, teardown),
         cmocka_unit_test_teardown(symlinks_resolve_with_a_limit, teardown),
         cmocka_unit_test_teardown(hard_links_share_data, teardown),
+        cmocka_unit_test_teardown(a_hard_link_replacing_its_sources_directory, teardown),
         cmocka_unit_test_teardown(escaping_names_are_skipped_and_duplicates_replace, teardown),
         cmocka_unit_test_teardown(every_write_path_is_refused, teardown),
         cmocka_unit_test_teardown(special_files_are_listed_but_not_read, teardown),
