@@ -98,9 +98,17 @@ def host_digests(archive):
         return digests
 
 
-def default_bootfs_check(archive):
+def default_bootfs_check(archive, cat_files):
     def check(log):
         problems = []
+        text = log.replace("\r\n", "\n")
+        with tempfile.TemporaryDirectory() as folder:  # what `cat` printed, against tar -x
+            subprocess.run(["tar", "-xf", archive, "-C", folder], check=True)
+            for path in cat_files:
+                content = open(folder + path, encoding="utf-8").read()
+                if f"ferrite> cat {path}\n{content}ferrite> " not in text and \
+                        f"ferrite> cat {path}\n{content}" + "\n" not in text:
+                    problems.append(f"cat {path} did not print the file as tar extracts it")
         host, kernel = host_listing(archive), kernel_listing(log)
         if host != kernel:
             only_host = {k: v for k, v in host.items() if kernel.get(k) != v}
@@ -202,12 +210,15 @@ def tests(QemuTest, default_bootfs, no_panic):
     mount_ok = [r"^bootfs: mounted the module at 0x[0-9a-f]+000 \(\d+ bytes\)",
                 r"file data served in place: [1-9]\d* bytes; bytes copied: 0\r?$",
                 r"files not page-aligned: 0 of \d+"]
-    commands = ["mount", "ls -lR /", "sha256 " + " ".join(files)] + [f"stat {f}" for f in files]
+    cat_files = ["/docs/bootfs.txt", "/samples/size-513"]
+    commands = (["mount", "ls -lR /", "sha256 " + " ".join(files)] + [f"stat {f}" for f in files]
+                + [f"cat {f}" for f in cat_files])
     cases.append(QemuTest(
         "bootfs_default_matches_host_tar", 'run="' + "; ".join(commands + ["exit 0"]) + '"', 0,
         timeout=120,
         expect=mount_ok + [r"metadata: \d+ bytes \(\d+ nodes x (\d+) bytes"],
-        forbid=no_panic + [r"bootfs: warning"], check=default_bootfs_check(default_bootfs)))
+        forbid=no_panic + [r"bootfs: warning"],
+        check=default_bootfs_check(default_bootfs, cat_files)))
     cases.append(QemuTest(
         "bootfs_every_write_path_is_erofs",
         'run="write /README.txt hello; touch /new; truncate /README.txt 0; rm /README.txt; '
