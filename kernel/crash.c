@@ -89,7 +89,7 @@ static NOINLINE void crash_use_after_free(void)
 
 static struct platform_lock crash_lock = PLATFORM_LOCK_INIT;
 
-/* CPU 1's part of `crash deadlock`: take the lock and never let it go. */
+/* The other CPU's part of `crash deadlock`: take the lock and never let it go. */
 static NOINLINE void crash_hold_lock_forever(void *unused)
 {
     (void)unused;
@@ -106,8 +106,17 @@ static NOINLINE void crash_deadlock(void)
         platform_lock_acquire(&crash_lock);
         return;
     }
-    kprintf("crash: CPU 1 takes a lock and keeps it; CPU 0 waits for it\n");
-    smp_post(1, crash_hold_lock_forever, NULL);
+    /* Another online CPU than this one holds it (posting to ourselves would
+     * run the holder here, forever). */
+    unsigned me = this_cpu_index(), holder = me;
+    for (unsigned i = 0; i < smp_cpu_count() && holder == me; i++)
+        if (i != me && smp_cpu(i)->state == CPU_ONLINE)
+            holder = i;
+    kprintf("crash: CPU %u takes a lock and keeps it; CPU %u waits for it\n", holder, me);
+    if (!smp_post(holder, crash_hold_lock_forever, NULL)) {
+        kprintf("crash: CPU %u is busy\n", holder);
+        return;
+    }
     while (!__atomic_load_n(&crash_lock.locked, __ATOMIC_ACQUIRE))
         cpu_relax();
     platform_lock_acquire(&crash_lock);

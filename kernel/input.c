@@ -7,6 +7,7 @@
 #include "kernel/input.h"
 
 #include "kernel/cpu.h"
+#include "kernel/smp.h"
 
 static uint8_t ring[INPUT_RING_BYTES];
 static unsigned head, tail; /* written at head, read at tail */
@@ -34,6 +35,7 @@ bool input_try_read_byte(uint8_t *byte)
 uint8_t input_read_byte(void)
 {
     for (;;) {
+        smp_service_mailbox(); /* a job posted to this CPU (`on 1 on 0 ...`) */
         cpu_disable_interrupts();
         if (head != tail) {
             uint8_t byte = ring[tail++ % INPUT_RING_BYTES];

@@ -35,10 +35,15 @@ struct cpu {
     uint64_t stack_bottom, stack_top;                           /* kernel stack (virtual) */
     uint64_t double_fault_stack_bottom, double_fault_stack_top; /* IST 1 */
     struct cpu_descriptor_tables tables;                        /* GDT and TSS */
-    /* The mailbox: one job at a time, posted by another CPU. */
+    /* The mailbox: one job at a time, posted by another CPU. A poster first
+     * claims it (mailbox_claimed 0 -> 1, one compare-and-swap: two posters
+     * cannot merge), then fills work and work_argument and bumps work_posted;
+     * the CPU runs the job, sets work_done = work_posted, and frees the claim. */
     cpu_work_fn volatile work;
     void *volatile work_argument;
     volatile uint64_t work_posted, work_done; /* sequence numbers */
+    uint64_t work_started; /* the job running now (a wait inside it must not rerun it) */
+    volatile uint32_t mailbox_claimed;
     uint64_t wakeups; /* interrupts that woke it from its idle loop */
 };
 

@@ -120,17 +120,34 @@ static void spurious_interrupt(struct trap_frame *frame)
     (void)frame; /* no end-of-interrupt for the spurious vector */
 }
 
+/* Runs the job in cpu's mailbox, if there is one (cpu is this CPU). */
+static bool run_mailbox(struct cpu *cpu)
+{
+    uint64_t posted = __atomic_load_n(&cpu->work_posted, __ATOMIC_ACQUIRE);
+    if (posted == cpu->work_started) /* nothing new (or it is the job running now) */
+        return false;
+    cpu->work_started = posted;
+    cpu_work_fn fn = cpu->work;
+    void *argument = cpu->work_argument;
+    fn(argument);
+    __atomic_store_n(&cpu->work_done, posted, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpu->mailbox_claimed, 0, __ATOMIC_RELEASE);
+    return true;
+}
+
+void smp_service_mailbox(void)
+{
+    if (cpus) /* before smp_init nobody can post */
+        run_mailbox(this_cpu());
+}
+
 static _Noreturn void ap_idle(struct cpu *cpu)
 {
     for (;;) {
         cpu_disable_interrupts();
-        uint64_t posted = __atomic_load_n(&cpu->work_posted, __ATOMIC_ACQUIRE);
-        if (posted != cpu->work_done) {
-            cpu_work_fn fn = cpu->work;
-            void *argument = cpu->work_argument;
+        if (__atomic_load_n(&cpu->work_posted, __ATOMIC_ACQUIRE) != cpu->work_started) {
             cpu_enable_interrupts();
-            fn(argument);
-            __atomic_store_n(&cpu->work_done, posted, __ATOMIC_RELEASE);
+            run_mailbox(cpu);
             continue;
         }
         /* sti; hlt: an IPI that arrives between the check and the halt still
@@ -139,22 +156,42 @@ static _Noreturn void ap_idle(struct cpu *cpu)
     }
 }
 
+/* Posts a job; its ticket (the work_posted value to wait for), or 0. */
+static uint64_t post(unsigned index, cpu_work_fn fn, void *argument)
+{
+    struct cpu *cpu = smp_cpu(index);
+    if (!cpu || __atomic_load_n(&cpu->state, __ATOMIC_ACQUIRE) != CPU_ONLINE)
+        return 0;
+    uint32_t free_mailbox = 0;
+    if (!__atomic_compare_exchange_n(&cpu->mailbox_claimed, &free_mailbox, 1, false,
+                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return 0; /* busy: another job is posted or running */
+    cpu->work = fn;
+    cpu->work_argument = argument;
+    uint64_t ticket = __atomic_add_fetch(&cpu->work_posted, 1, __ATOMIC_RELEASE);
+    lapic_send_ipi(cpu->apic_id, LAPIC_VECTOR_WAKEUP);
+    return ticket;
+}
+
+/* Waits for cpu to reach ticket, running whatever is posted to this CPU
+ * meanwhile: the CPU we wait for may be waiting for us (`on 1 on 0 ...`). */
+static void wait_ticket(struct cpu *cpu, uint64_t ticket)
+{
+    struct cpu *me = this_cpu();
+    while (__atomic_load_n(&cpu->work_done, __ATOMIC_ACQUIRE) < ticket) {
+        if (!run_mailbox(me))
+            cpu_relax();
+    }
+}
+
 bool smp_post(unsigned index, cpu_work_fn fn, void *argument)
 {
     struct cpu *cpu = smp_cpu(index);
-    if (!cpu || cpu->state != CPU_ONLINE)
-        return false;
-    if (cpu == this_cpu()) {
-        fn(argument);
+    if (cpu && cpu == this_cpu() && cpu->state == CPU_ONLINE) {
+        fn(argument); /* to itself: at once */
         return true;
     }
-    if (__atomic_load_n(&cpu->work_done, __ATOMIC_ACQUIRE) != cpu->work_posted)
-        return false; /* busy */
-    cpu->work = fn;
-    cpu->work_argument = argument;
-    __atomic_store_n(&cpu->work_posted, cpu->work_posted + 1, __ATOMIC_RELEASE);
-    lapic_send_ipi(cpu->apic_id, LAPIC_VECTOR_WAKEUP);
-    return true;
+    return post(index, fn, argument) != 0;
 }
 
 void smp_wait(unsigned index)
@@ -162,16 +199,18 @@ void smp_wait(unsigned index)
     struct cpu *cpu = smp_cpu(index);
     if (!cpu || cpu == this_cpu())
         return;
-    while (__atomic_load_n(&cpu->work_done, __ATOMIC_ACQUIRE) != cpu->work_posted)
-        cpu_relax();
+    wait_ticket(cpu, __atomic_load_n(&cpu->work_posted, __ATOMIC_ACQUIRE));
 }
 
 bool smp_run_on(unsigned index, cpu_work_fn fn, void *argument)
 {
-    if (!smp_post(index, fn, argument))
-        return false;
-    smp_wait(index);
-    return true;
+    struct cpu *cpu = smp_cpu(index);
+    if (cpu && cpu == this_cpu())
+        return smp_post(index, fn, argument);
+    uint64_t ticket = post(index, fn, argument);
+    if (ticket)
+        wait_ticket(cpu, ticket);
+    return ticket != 0;
 }
 
 /* ---- an AP's first steps in C ------------------------------------------ */

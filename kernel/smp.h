@@ -24,14 +24,21 @@ unsigned smp_online_count(void);
 struct cpu *smp_cpu(unsigned index); /* NULL past the count */
 
 /*
- * Runs fn(argument) on CPU index, which must be online and idle; the boot CPU
- * may name itself (then fn runs at once). smp_post returns at once (false if
- * the CPU is not online or still busy); smp_wait waits for its job to end.
- * smp_run_on does both.
+ * Runs fn(argument) on CPU index, which must be online and idle. Any CPU may
+ * post to any other, and to itself (then fn runs at once). smp_post returns at
+ * once (false if the CPU is not online or its mailbox is taken); smp_wait
+ * waits for its job to end; smp_run_on does both. A CPU that waits runs the
+ * jobs posted to it meanwhile, so a chain of CPUs waiting on each other
+ * (`on 1 on 0 version`) cannot deadlock.
  */
 bool smp_post(unsigned index, cpu_work_fn fn, void *argument);
 void smp_wait(unsigned index);
 bool smp_run_on(unsigned index, cpu_work_fn fn, void *argument);
+
+/* Runs a job posted to this CPU, if any. Waiting in smp_wait/smp_run_on does
+ * it all along; the boot CPU's shell also calls it while it waits for input,
+ * so that a job posted to CPU 0 never waits for a key press. */
+void smp_service_mailbox(void);
 
 /* Called by the lock code: prints who holds the lock, this CPU's backtrace
  * and the holder's (through an NMI), then panics. */

@@ -93,7 +93,9 @@ static int command_on(int argc, char **argv)
         kprintf("on: CPU %lu is %s\n", index, state_name(cpu->state));
         return 1;
     }
-    static struct remote_command command; /* one at a time: `on` waits */
+    /* On this CPU's stack: `on` waits until the other CPU is done with it, and
+     * a nested `on` (on 1 on 0 ...) gets its own. */
+    struct remote_command command;
     size_t used = 0;
     command.line[0] = '\0';
     for (int i = 2; i < argc; i++) {

@@ -289,6 +289,21 @@ TESTS = [
     QemuTest("smp_q35_4_cpus", 'run="cpus; acpi; stress 5000; exit 0"', 0, smp=4, machine="q35",
              expect=[r"^4 CPUs online", r"APIC .* ok", r"MCFG .* ok"] + SMP_EXPECT,
              forbid=NO_PANIC, check=smp_checks([0, 1, 2, 3]), timeout=180),
+    # Issue 13: any CPU may ask any other to run a command, itself included, nested: a CPU
+    # that waits runs what is posted to it (before, `on 1 on 0 version` hung for good).
+    QemuTest("smp_nested_on_any_cpu_to_any_cpu",
+             'run="on 1 on 0 version; on 1 on 1 echo to itself; on 2 on 1 on 0 echo three hops; '
+             'on 3 on 3 on 2 on 0 on 1 echo five hops; on 2 on 1 on 0 cpus; echo answered; exit 0"',
+             0, smp=4, timeout=120,
+             expect=[r"ferrite> on 1 on 0 version\r?\nFerrite \d", r"^to itself\r?$",
+                     r"^three hops\r?$", r"^five hops\r?$", r"^4 CPUs online", r"^answered\r?$"],
+             forbid=NO_PANIC + [r"usage: on", r"busy"]),
+    QemuTest("smp_crash_deadlock_from_cpu_1", 'run="on 1 crash deadlock"', PANIC_STATUS, smp=2,
+             timeout=120,
+             expect=[r"crash: CPU 0 takes a lock and keeps it; CPU 1 waits for it",
+                     r"suspected deadlock on lock 0x[0-9a-f]+: CPU 1 spun for 2 seconds; held by CPU 0",
+                     r"CPU 0 \(the holder\), interrupted by an NMI:",
+                     r"#0 +0x[0-9a-f]+ crash_hold_lock_forever\+"]),
     *bootfs_tests.tests(QemuTest, DEFAULT_BOOTFS, NO_PANIC),
 ]
 
