@@ -45,6 +45,7 @@ struct cpu {
     uint64_t work_started; /* the job running now (a wait inside it must not rerun it) */
     volatile uint32_t mailbox_claimed;
     uint64_t wakeups; /* interrupts that woke it from its idle loop */
+    volatile bool answered_late; /* came up after the boot CPU gave up on it (kept offline) */
 };
 
 #define PERCPU_SELF_OFFSET 0

@@ -80,6 +80,25 @@ static void apply_deaf(const char *value, size_t length)
         log_warn("smp.deaf: '%.*s' is not a CPU index", (int)length, value);
 }
 
+/* smp.late=N: CPU N (an index) starts, but waits in ap_main until the boot
+ * CPU has given up on it, then tries to come online: the race between a CPU
+ * that answers just as the deadline passes and the boot CPU that declares it
+ * failed, forced to happen. Exactly one of the two compare-and-swaps on
+ * cpu->state wins; here it is always the boot CPU's. */
+static uint64_t late_cpu = UINT64_MAX;
+
+static void apply_late(const char *value, size_t length)
+{
+    char text[24];
+    if (length >= sizeof(text) || (memcpy(text, value, length), text[length] = '\0',
+                                   !args_parse_u64(text, &late_cpu)))
+        log_warn("smp.late: '%.*s' is not a CPU index", (int)length, value);
+}
+
+BOOT_OPTION_NAMED(smp_late, "smp.late", true,
+                  "CPU N answers only after the start deadline (shows the start race)",
+                  apply_late);
+
 BOOT_OPTION_NAMED(smp_deaf, "smp.deaf", true,
                   "pretend CPU N does not answer its Startup IPIs (shows the timeout path)",
                   apply_deaf);
@@ -226,7 +245,20 @@ void ap_main(struct cpu *cpu)
     if (apic_id != cpu->apic_id) /* ACPI and the hardware disagree: say so, carry on */
         log_warn("smp: cpu %u: the MADT says APIC id %u, the APIC says %u", cpu->index,
                  cpu->apic_id, apic_id);
-    __atomic_store_n(&cpu->state, CPU_ONLINE, __ATOMIC_RELEASE);
+    if (cpu->index == late_cpu) { /* smp.late: wait until the boot CPU has given up */
+        uint64_t deadline = delay_deadline_us(4 * AP_START_TIMEOUT_US);
+        while (__atomic_load_n(&cpu->state, __ATOMIC_ACQUIRE) == CPU_STARTING &&
+               !delay_passed(deadline))
+            cpu_relax();
+    }
+    /* STARTING -> ONLINE, unless the boot CPU already made it FAILED: one
+     * compare-and-swap, against the one the boot CPU makes at its deadline. */
+    enum cpu_state expected = CPU_STARTING;
+    if (!__atomic_compare_exchange_n(&cpu->state, &expected, CPU_ONLINE, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&cpu->answered_late, true, __ATOMIC_RELEASE); /* no printing: INIT comes */
+        cpu_halt_forever();
+    }
     ap_idle(cpu);
 }
 
@@ -301,11 +333,24 @@ static void start_ap(struct cpu *cpu, uint64_t trampoline, struct ap_trampoline_
                   delay_us_since(started));
         return;
     }
-    cpu->state = CPU_FAILED;
+    /* The deadline passed: STARTING -> FAILED, unless the CPU came online in
+     * the meantime (then it is online, late but whole). */
+    enum cpu_state expected = CPU_STARTING;
+    if (!__atomic_compare_exchange_n(&cpu->state, &expected, CPU_FAILED, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        log_warn("smp: cpu %u (apic %u) came online just at the deadline", cpu->index,
+                 cpu->apic_id);
+        return;
+    }
+    if (cpu->index == late_cpu) /* let it find out, so the log can say so */
+        delay_us(50000);
     lapic_send_init(cpu->apic_id); /* park it: it must not run the trampoline later */
     log_warn("smp: cpu %u (apic %u) did not start%s", cpu->index, cpu->apic_id,
              !sent ? " (its APIC did not accept the IPIs)"
-                   : deaf ? " (smp.deaf: no Startup IPI was sent)" : "");
+             : deaf ? " (smp.deaf: no Startup IPI was sent)"
+             : __atomic_load_n(&cpu->answered_late, __ATOMIC_ACQUIRE)
+                 ? " in time: it answered after the deadline and was kept offline"
+                 : "");
 }
 
 /* The trampoline page: the code copied in, its three 32-bit addresses patched

@@ -298,6 +298,15 @@ TESTS = [
              expect=[r"ferrite> on 1 on 0 version\r?\nFerrite \d", r"^to itself\r?$",
                      r"^three hops\r?$", r"^five hops\r?$", r"^4 CPUs online", r"^answered\r?$"],
              forbid=NO_PANIC + [r"usage: on", r"busy"]),
+    # A CPU that answers just after the start deadline (smp.late forces it) stays offline: one
+    # compare-and-swap on each side decides; before, it could be marked online after INIT.
+    QemuTest("smp_cpu_answering_after_the_deadline_stays_offline",
+             'smp.late=2 run="cpus; on 2 echo from two; stress 3000; exit 0"', 0, smp=4,
+             timeout=120,
+             expect=[r"smp: cpu 2 \(apic 2\) did not start in time: it answered after the "
+                     r"deadline and was kept offline", r"^ *2 +2 FAILED ", r"^3 CPUs online",
+                     r"on: CPU 2 is FAILED", r"^stress: 3 CPUs"] + SMP_EXPECT,
+             forbid=NO_PANIC + [r"^from two"]),
     QemuTest("smp_crash_deadlock_from_cpu_1", 'run="on 1 crash deadlock"', PANIC_STATUS, smp=2,
              timeout=120,
              expect=[r"crash: CPU 0 takes a lock and keeps it; CPU 1 waits for it",
