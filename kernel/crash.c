@@ -117,7 +117,7 @@ static NOINLINE void crash_deadlock(void)
         kprintf("crash: CPU %u is busy\n", holder);
         return;
     }
-    while (!__atomic_load_n(&crash_lock.locked, __ATOMIC_ACQUIRE))
+    while (!platform_lock_is_held(&crash_lock))
         cpu_relax();
     platform_lock_acquire(&crash_lock);
 }

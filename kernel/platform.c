@@ -19,7 +19,6 @@
 /* A spin longer than this is reported as a suspected deadlock. No lock in
  * this kernel is held for more than microseconds; 2 s leaves room for a slow
  * emulator and a busy host. */
-#define LOCK_SPIN_LIMIT_US 2000000
 
 _Noreturn void platform_panic(const char *fmt, ...)
 {
@@ -54,44 +53,22 @@ void *platform_phys_to_virt(uint64_t phys)
     return phys_to_virt(phys);
 }
 
-/*
- * The spinlock: interrupts off on this CPU first (an interrupt handler that
- * took the same lock on this CPU would spin forever), then test-and-set, and
- * while the lock is taken spin on a plain read (which stays in this CPU's
- * cache) rather than on the locked exchange (which takes the cache line away
- * from the holder each time).
- *
- * The lock records its holder (CPU and the caller's address). A CPU that
- * takes a lock it already holds, or spins for LOCK_SPIN_LIMIT_US, stops the
- * kernel with both CPUs' backtraces (smp_report_deadlock): a deadlock is a bug
- * to see, not a hang to wait out.
- */
-void platform_lock_acquire(struct platform_lock *lock)
+/* The lock itself is lib/spinlock.c (a fair ticket lock); these are the
+ * three things it needs from the machine. */
+void platform_cpu_relax(void)
 {
-    uint64_t saved = cpu_save_interrupts_and_disable();
-    unsigned me = this_cpu_index();
-    if (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED) && lock->owner_cpu == me)
-        smp_report_deadlock(lock, me, "this CPU already holds it (a recursive lock)");
-    uint64_t deadline = 0;
-    while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED)) {
-            cpu_relax();
-            if (deadline == 0)
-                deadline = delay_deadline_us(LOCK_SPIN_LIMIT_US);
-            else if (delay_passed(deadline))
-                smp_report_deadlock(lock, me, "spun for 2 seconds");
-        }
-    }
-    lock->owner_cpu = me;
-    lock->saved_interrupts = saved;
+    cpu_relax();
 }
 
-void platform_lock_release(struct platform_lock *lock)
+uint64_t platform_time_us(void)
 {
-    uint64_t saved = lock->saved_interrupts;
-    lock->owner_cpu = PLATFORM_LOCK_NO_OWNER;
-    __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
-    cpu_restore_interrupts(saved);
+    return read_tsc() / delay_tsc_per_us(); /* a rough 1 GHz guess until calibrated */
+}
+
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
+                                   const char *why)
+{
+    smp_report_deadlock(lock, cpu, why);
 }
 
 uint64_t platform_interrupts_save_disable(void)

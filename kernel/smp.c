@@ -497,7 +497,7 @@ static bool nmi_backtrace(struct trap_frame *frame)
 _Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me,
                                    const char *why)
 {
-    unsigned holder = lock->owner_cpu;
+    unsigned holder = __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED);
     kprintf("\n*** suspected deadlock on lock %p: CPU %u %s; held by CPU %u\n", (const void *)lock,
             me, why, holder);
     kprintf("CPU %u (waiting):\n", me);

@@ -25,22 +25,40 @@ unsigned platform_cpu_count(void);
 /* A pointer to physical memory (the kernel's direct map). */
 void *platform_phys_to_virt(uint64_t phys);
 
-/* A spinlock that also keeps interrupts off on this CPU while held.
- * Invariant: locked is 0 or 1; owner_cpu is the holder's CPU while locked
- * (PLATFORM_LOCK_NO_OWNER otherwise); saved_interrupts is only meaningful while
- * locked. The kernel reports a lock taken twice by one CPU, or spun on for
- * seconds, as a suspected deadlock. */
+/* A fair spinlock that also keeps interrupts off on this CPU while held: a
+ * ticket lock, and its code is lib/spinlock.c, the same in every build.
+ * An arriving CPU takes the next ticket (one atomic add) and waits until
+ * now_serving reaches it, so CPUs get the lock in the order they asked: no
+ * waiter can be passed over forever.
+ * Invariant: the lock is held iff next_ticket != now_serving; owner_cpu is the
+ * holder's CPU while held (PLATFORM_LOCK_NO_OWNER otherwise); saved_interrupts
+ * is only meaningful while held.
+ * A CPU that takes a lock it already holds, or waits PLATFORM_LOCK_STUCK_US
+ * without the lock changing hands once, is reported (platform_lock_stuck):
+ * the deadline restarts at every hand-over, so a long queue is no deadlock. */
 struct platform_lock {
-    volatile uint32_t locked;
+    volatile uint32_t next_ticket; /* the ticket the next arrival takes */
+    volatile uint32_t now_serving; /* the ticket whose holder has the lock */
     uint32_t owner_cpu;
     uint64_t saved_interrupts;
 };
 
 #define PLATFORM_LOCK_NO_OWNER 0xFFFFFFFFu
-#define PLATFORM_LOCK_INIT {0, PLATFORM_LOCK_NO_OWNER, 0}
+#define PLATFORM_LOCK_INIT {0, 0, PLATFORM_LOCK_NO_OWNER, 0}
+#define PLATFORM_LOCK_STUCK_US 2000000
 
-void platform_lock_acquire(struct platform_lock *lock);
-void platform_lock_release(struct platform_lock *lock);
+void platform_lock_acquire(struct platform_lock *lock); /* lib/spinlock.c */
+void platform_lock_release(struct platform_lock *lock); /* lib/spinlock.c */
+bool platform_lock_is_held(const struct platform_lock *lock); /* lib/spinlock.c */
+
+/* What the lock needs from the machine. relax: a pause in a spin loop (the
+ * kernel's `pause`; a yield on the host, where threads outnumber cores).
+ * time_us: a clock in microseconds (any origin). lock_stuck: the report of a
+ * suspected deadlock (the kernel shows both CPUs' backtraces); never returns. */
+void platform_cpu_relax(void);
+uint64_t platform_time_us(void);
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
+                                   const char *why);
 
 /* Keep interrupts off on this CPU (per-CPU data without a lock). */
 uint64_t platform_interrupts_save_disable(void);

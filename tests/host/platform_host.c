@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include "tests/host/platform_host.h"
 
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "lib/platform.h"
 
@@ -75,17 +77,25 @@ void *platform_phys_to_virt(uint64_t phys)
     return memory_base + (phys - memory_phys_start);
 }
 
-void platform_lock_acquire(struct platform_lock *lock)
+/* The lock is lib/spinlock.c; its three needs. Threads may outnumber cores:
+ * a waiter yields, or a preempted holder would keep its waiters spinning. */
+void platform_cpu_relax(void)
 {
-    while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED))
-            ;
-    lock->owner_cpu = current_cpu;
+    sched_yield();
 }
 
-void platform_lock_release(struct platform_lock *lock)
+uint64_t platform_time_us(void)
 {
-    __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+}
+
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
+                                   const char *why)
+{
+    platform_panic("suspected deadlock on lock %p: CPU %u %s; held by CPU %u", (const void *)lock,
+                   cpu, why, __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED));
 }
 
 uint64_t platform_interrupts_save_disable(void)

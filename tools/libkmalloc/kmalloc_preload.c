@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/format.h"
@@ -145,15 +146,25 @@ void *platform_phys_to_virt(uint64_t phys)
                    (unsigned long long)phys);
 }
 
-void platform_lock_acquire(struct platform_lock *lock)
+/* The lock is lib/spinlock.c (a fair ticket lock); its three needs. A waiter
+ * yields: with more threads than cores, the next in line may be preempted. */
+void platform_cpu_relax(void)
 {
-    spin_lock(&lock->locked);
-    lock->owner_cpu = my_cpu;
+    sched_yield();
 }
 
-void platform_lock_release(struct platform_lock *lock)
+uint64_t platform_time_us(void)
 {
-    spin_unlock(&lock->locked);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+}
+
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
+                                   const char *why)
+{
+    platform_panic("libkmalloc: suspected deadlock on lock %p: CPU %u %s", (const void *)lock,
+                   cpu, why);
 }
 
 uint64_t platform_interrupts_save_disable(void)

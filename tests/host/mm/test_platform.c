@@ -35,10 +35,11 @@ static void locks_and_cpu_ids(void **state)
     struct platform_lock lock = PLATFORM_LOCK_INIT;
     host_set_cpu(2, 4);
     platform_lock_acquire(&lock);
-    assert_int_equal(lock.locked, 1);
+    assert_true(platform_lock_is_held(&lock));
     assert_int_equal(lock.owner_cpu, 2);
     platform_lock_release(&lock);
-    assert_int_equal(lock.locked, 0);
+    assert_false(platform_lock_is_held(&lock));
+    assert_int_equal(lock.now_serving, 1);
     assert_int_equal(platform_cpu_id(), 2);
     assert_int_equal(platform_cpu_count(), 4);
     host_set_cpu(0, 1);
