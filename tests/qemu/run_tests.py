@@ -121,7 +121,7 @@ def smp_checks(apic_ids):
     return check
 
 
-SMP_EXPECT = [r"^stress: passed", r"free pages (\d+) before, \d+ after \+ \d+ kept by malloc "
+SMP_EXPECT = [r"^stress: passed \(", r"free pages (\d+) before, \d+ after \+ \d+ kept by malloc "
               r"as slab descriptors = \1;"]
 
 
@@ -254,7 +254,8 @@ TESTS = [
     QemuTest("exit_without_exit_device_halts", 'run="exit 3"', -1, exit_device=False,
              end_on=r"halted", expect=[r"no isa-debug-exit device at port 0xf4"]),
     QemuTest("smp_1_cpu", 'run="cpus; stress 3000; exit 0"', 0, smp=1,
-             expect=[r"^1 CPUs online"] + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0])),
+             expect=[r"^1 CPUs online", r"^stress: passed \(1 CPU: cross-CPU frees not tested\)\r?$"]
+             + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0])),
     QemuTest("smp_2_cpus", 'run="cpus; stress 10000; exit 0"', 0, smp=2,
              expect=[r"^2 CPUs online"] + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0, 1]),
              timeout=120),
@@ -263,7 +264,9 @@ TESTS = [
              expect=[r"^4 CPUs online", r"^from cpu 3\r?$", r"^on: no CPU 9 \(there are 4\)"]
              + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0, 1, 2, 3]), timeout=180),
     QemuTest("smp_8_cpus", 'run="cpus; stress 5000; exit 0"', 0, smp=8,
-             expect=[r"^8 CPUs online"] + SMP_EXPECT, forbid=NO_PANIC,
+             expect=[r"^8 CPUs online", r"^stress: passed \(8 CPUs: every one took part, handed "
+                     r"objects over and made remote frees; every page cache refilled and drained\)"]
+             + SMP_EXPECT, forbid=NO_PANIC,
              check=smp_checks(list(range(8))), timeout=300),
     QemuTest("smp_non_contiguous_apic_ids", 'run="cpus; stress 5000; exit 0"', 0,
              smp="6,sockets=2,cores=3", expect=[r"^6 CPUs online"] + SMP_EXPECT,
@@ -298,6 +301,14 @@ TESTS = [
              expect=[r"ferrite> on 1 on 0 version\r?\nFerrite \d", r"^to itself\r?$",
                      r"^three hops\r?$", r"^five hops\r?$", r"^4 CPUs online", r"^answered\r?$"],
              forbid=NO_PANIC + [r"usage: on", r"busy"]),
+    # stress must fail when cross-CPU work does not happen (--no-handoff keeps frees local),
+    # and pass with malloc.poison (freed objects filled and checked on reuse).
+    QemuTest("smp_stress_fails_without_cross_cpu_frees",
+             'run="stress 2000 --no-handoff; exit 0"', 0, smp=2, timeout=120,
+             expect=[r"stress: FAILED: cross-CPU frees did not happen: CPU 0 handed over 0 objects"],
+             forbid=NO_PANIC + [r"^stress: passed"]),
+    QemuTest("smp_stress_with_malloc_poison", 'malloc.poison run="stress 3000; exit 0"', 0, smp=4,
+             timeout=180, expect=[r"^stress: passed \(4 CPUs"] + SMP_EXPECT, forbid=NO_PANIC),
     # A CPU that answers just after the start deadline (smp.late forces it) stays offline: one
     # compare-and-swap on each side decides; before, it could be marked online after INIT.
     QemuTest("smp_cpu_answering_after_the_deadline_stays_offline",
