@@ -84,16 +84,19 @@ static void bench_worker(void *unused)
     __atomic_fetch_add(&job.failures, failures, __ATOMIC_RELAXED);
 }
 
-/* Operations per second, all CPUs together; 0 if a CPU could not take part. */
-static uint64_t run_bench(enum bench_kind kind, unsigned cpus, uint64_t steps)
+/* Operations per second, all CPUs together (this one and online[0 .. cpus - 2]);
+ * 0 with a message if one of them would not take the work. */
+static uint64_t run_bench(enum bench_kind kind, unsigned cpus, const unsigned *online,
+                          uint64_t steps)
 {
     job = (struct bench_job){.kind = kind, .cpus = cpus, .steps = steps};
-    for (unsigned i = 1; i < cpus; i++) {
-        if (!smp_post(i, bench_worker, NULL)) { /* busy: let the posted ones go home */
+    for (unsigned i = 0; i + 1 < cpus; i++) {
+        if (!smp_post(online[i], bench_worker, NULL)) { /* busy: let the posted ones go home */
+            kprintf("bench: CPU %u did not take the work (its mailbox is busy)\n", online[i]);
             job.steps = 0;
             __atomic_store_n(&job.go, true, __ATOMIC_RELEASE);
-            for (unsigned j = 1; j < i; j++)
-                smp_wait(j);
+            for (unsigned j = 0; j < i; j++)
+                smp_wait(online[j]);
             return 0;
         }
     }
@@ -119,8 +122,8 @@ static uint64_t run_bench(enum bench_kind kind, unsigned cpus, uint64_t steps)
     uint64_t elapsed_us = delay_us_since(start);
     for (unsigned i = 0; i < BENCH_WINDOW; i++)
         give_back(kind, window[i]);
-    for (unsigned i = 1; i < cpus; i++)
-        smp_wait(i);
+    for (unsigned i = 0; i + 1 < cpus; i++)
+        smp_wait(online[i]);
     uint64_t operations = 2 * steps * cpus;
     return elapsed_us ? operations * 1000000 / elapsed_us : 0;
 }
@@ -139,14 +142,25 @@ static int command_bench(int argc, char **argv)
     }
     static const unsigned cpu_counts[] = {1, 2, 4};
     static const char *const names[] = {"malloc", "page-cache"};
+    /* The CPUs that take part: this one and the online others, by index (a CPU
+     * that did not start is skipped, not counted as a CPU doing nothing). */
+    unsigned online[3], online_count = 0;
+    for (unsigned i = 1; i < smp_cpu_count() && online_count < 3; i++)
+        if (smp_cpu(i)->state == CPU_ONLINE)
+            online[online_count++] = i;
     kprintf("bench: %lu steps per CPU (free + allocate one of a window of %u), emulated CPUs\n",
             steps, BENCH_WINDOW);
     for (unsigned kind = BENCH_MALLOC; kind <= BENCH_PAGES; kind++) {
         for (unsigned i = 0; i < 3; i++) {
             unsigned cpus = cpu_counts[i];
-            if (cpus > smp_online_count())
+            if (cpus > online_count + 1) {
+                kprintf("bench %s: %u CPUs: skipped (%u online)\n", names[kind], cpus,
+                        online_count + 1);
                 break;
-            uint64_t rate = run_bench((enum bench_kind)kind, cpus, steps);
+            }
+            uint64_t rate = run_bench((enum bench_kind)kind, cpus, online, steps);
+            if (rate == 0)
+                continue;
             kprintf("bench %s: %u CPU%s: %lu.%02lu M ops/s (%lu.%02lu per CPU)%s\n", names[kind],
                     cpus, cpus == 1 ? "" : "s", rate / 1000000, rate / 10000 % 100,
                     rate / cpus / 1000000, rate / cpus / 10000 % 100,

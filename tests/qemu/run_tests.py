@@ -309,6 +309,13 @@ TESTS = [
              forbid=NO_PANIC + [r"^stress: passed"]),
     QemuTest("smp_stress_with_malloc_poison", 'malloc.poison run="stress 3000; exit 0"', 0, smp=4,
              timeout=180, expect=[r"^stress: passed \(4 CPUs"] + SMP_EXPECT, forbid=NO_PANIC),
+    # bench uses the online CPUs: with CPU 1 not started, the 2-CPU run uses CPU 2 (before, it
+    # posted to CPU 1 by index and reported 0 ops/s).
+    QemuTest("smp_bench_uses_the_online_cpus", 'smp.deaf=1 run="bench 5000; exit 0"', 0, smp=4,
+             timeout=180,
+             expect=[r"bench malloc: 2 CPUs: (?!0\.00 )\d+\.\d\d M ops/s",
+                     r"bench page-cache: 2 CPUs: (?!0\.00 )\d+\.\d\d M ops/s",
+                     r"bench malloc: 4 CPUs: skipped \(3 online\)"], forbid=NO_PANIC),
     # A CPU that answers just after the start deadline (smp.late forces it) stays offline: one
     # compare-and-swap on each side decides; before, it could be marked online after INIT.
     QemuTest("smp_cpu_answering_after_the_deadline_stays_offline",
