@@ -19,6 +19,7 @@
 #include "kernel/paging.h"
 #include "kernel/panic.h"
 #include "kernel/shell.h"
+#include "kernel/smp.h"
 #include "lib/alloc.h"
 #include "lib/args.h"
 #include "lib/format.h"
@@ -234,9 +235,28 @@ bool memory_set_cpu_count(unsigned count)
     return true;
 }
 
+static void drain_this_cpu(void *unused)
+{
+    (void)unused;
+    page_cache_drain_this_cpu(&page_caches);
+}
+
+/* Each online CPU drains its own cache (a cache is only ever touched by its
+ * CPU, with interrupts off: draining it from here while it allocates would
+ * race); the caches of CPUs that are not running are drained from here, as
+ * nobody else can touch them. */
 void memory_drain_page_caches(void)
 {
-    page_cache_drain_all(&page_caches);
+    unsigned me = this_cpu_index();
+    for (unsigned i = 0; i < smp_cpu_count(); i++) {
+        struct cpu *cpu = smp_cpu(i);
+        if (i != me && cpu && cpu->state == CPU_ONLINE && smp_run_on(i, drain_this_cpu, NULL))
+            continue;
+        if (i == me)
+            page_cache_drain_this_cpu(&page_caches);
+        else
+            page_cache_drain_cpu(&page_caches, i);
+    }
 }
 
 uint64_t memory_free_pages_in_zone(enum zone_id zone)
@@ -409,7 +429,7 @@ struct free_lists_snapshot {
 
 static void take_snapshot(struct free_lists_snapshot *snapshot)
 {
-    page_cache_drain_all(&page_caches);
+    memory_drain_page_caches();
     for (int zone = 0; zone < ZONE_COUNT; zone++)
         for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
             snapshot->blocks[zone][order] = buddy_free_blocks(&buddy, (enum zone_id)zone, order);

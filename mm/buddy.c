@@ -373,7 +373,9 @@ int buddy_alloc(struct buddy *buddy, unsigned order, enum buddy_zone_request whe
 /* Why the page at the head of (pfn, order) cannot be freed, or NULL if it can. */
 static const char *free_problem(const struct page *head, unsigned order)
 {
-    switch (head->state) {
+    /* An atomic load: a page cache may be changing the state without the zone
+     * lock (its compare-and-swap in page_cache_free) when two CPUs free one page. */
+    switch (page_state_load(head)) {
     case PAGE_ALLOCATED_HEAD:
         return head->order == order ? NULL : "freed with another order than it was allocated with";
     case PAGE_FREE_HEAD:
@@ -408,11 +410,11 @@ void buddy_free(struct buddy *buddy, uint64_t pfn, unsigned order)
     platform_lock_acquire(&zone->lock);
     const char *problem = free_problem(head, order);
     if (problem) {
-        struct page seen = *head;
+        uint8_t seen_state = page_state_load(head), seen_order = head->order;
         platform_lock_release(&zone->lock);
         platform_panic("buddy_free: pfn %#llx, order %u: %s (the page is %s, order %u)",
-                       (unsigned long long)pfn, order, problem, page_state_name(seen.state),
-                       seen.order);
+                       (unsigned long long)pfn, order, problem, page_state_name(seen_state),
+                       seen_order);
     }
     mark_block(head, order, PAGE_FREE_TAIL, PAGE_FREE_TAIL);
     free_block_locked(buddy, section, pfn, order);

@@ -180,21 +180,22 @@ int page_cache_alloc(struct page_cache_set *set, enum buddy_zone_request where, 
 void page_cache_free(struct page_cache_set *set, uint64_t pfn)
 {
     struct page *page = buddy_pfn_to_page(set->buddy, pfn);
-    if (!page || page->state != PAGE_ALLOCATED_HEAD || page->order != 0) {
-        buddy_free(set->buddy, pfn, 0); /* not a page we may cache: the buddy's checks panic */
-        return;
-    }
-
     uint64_t interrupts = platform_interrupts_save_disable();
     struct page_cache *cache = this_cpu_cache(set);
-    if (!cache) {
+    /* Taking the page is one compare-and-swap, ALLOCATED_HEAD -> CACHED, with
+     * interrupts off: of two CPUs freeing the same page at once exactly one
+     * wins, and the other goes to the buddy, whose checks panic (a double
+     * free). A plain check then store let both pass. */
+    uint8_t allocated = PAGE_ALLOCATED_HEAD;
+    if (!cache || !page || page->order != 0 ||
+        !__atomic_compare_exchange_n(&page->state, &allocated, PAGE_CACHED, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         platform_interrupts_restore(interrupts);
-        buddy_free(set->buddy, pfn, 0);
+        buddy_free(set->buddy, pfn, 0); /* not a page we may cache: the buddy's checks panic */
         return;
     }
     if (cache->count >= cache->high)
         drain(set, cache, cache->batch);
-    page_state_store(page, PAGE_CACHED);
     push_head(set->buddy, cache, page);
     cache->frees++;
     platform_interrupts_restore(interrupts);
@@ -207,6 +208,12 @@ void page_cache_drain_this_cpu(struct page_cache_set *set)
     if (cache)
         drain(set, cache, cache->count);
     platform_interrupts_restore(interrupts);
+}
+
+void page_cache_drain_cpu(struct page_cache_set *set, unsigned cpu)
+{
+    if (cpu < set->cpu_count)
+        drain(set, &set->caches[cpu], set->caches[cpu].count);
 }
 
 void page_cache_drain_all(struct page_cache_set *set)

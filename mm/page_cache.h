@@ -142,6 +142,8 @@ void page_cache_free(struct page_cache_set *set, uint64_t pfn);
  * (the latter only where no other CPU is using its cache). */
 void page_cache_drain_this_cpu(struct page_cache_set *set);
 void page_cache_drain_all(struct page_cache_set *set);
+/* Another CPU's cache, which must not be running (or not use the set). */
+void page_cache_drain_cpu(struct page_cache_set *set, unsigned cpu);
 
 /* Stats (snapshots, no lock). */
 void page_cache_get_stats(const struct page_cache_set *set, unsigned cpu,

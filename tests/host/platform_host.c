@@ -10,8 +10,8 @@
 
 #include "lib/platform.h"
 
-jmp_buf *host_panic_target;
-char host_last_panic[512];
+_Thread_local jmp_buf *host_panic_target;
+_Thread_local char host_last_panic[512];
 
 static _Thread_local unsigned current_cpu;
 static unsigned cpu_total = 1;

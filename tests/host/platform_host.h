@@ -14,8 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-extern jmp_buf *host_panic_target;
-extern char host_last_panic[512];
+/* Per thread: a thread standing for a CPU can expect its own panic. */
+extern _Thread_local jmp_buf *host_panic_target;
+extern _Thread_local char host_last_panic[512];
 
 /* Evaluates statement; true if it called platform_panic. */
 #define HOST_EXPECT_PANIC(statement)                                                           \

@@ -476,6 +476,70 @@ static void cpus_without_a_cache_use_the_buddy(void **state)
 
 /* ---- several CPUs at once ------------------------------------------------------------------ */
 
+/* Two CPUs free the same page at the same moment: exactly one of them may
+ * succeed; the other must see a double free and panic. (The check used to
+ * run before interrupts were off and was not atomic: both could pass, and the
+ * page went into two caches.) */
+struct double_free_thread {
+    struct fixture *f;
+    pthread_barrier_t *start;
+    unsigned cpu;
+    volatile uint64_t pfn;
+    unsigned panics;
+};
+
+enum { DOUBLE_FREE_ROUNDS = 400 };
+
+static void *free_the_same_page(void *arg)
+{
+    struct double_free_thread *thread = arg;
+    host_set_cpu(thread->cpu, 2);
+    for (int round = 0; round < DOUBLE_FREE_ROUNDS; round++) {
+        pthread_barrier_wait(thread->start); /* the page is ready */
+        pthread_barrier_wait(thread->start); /* go */
+        if (HOST_EXPECT_PANIC(page_cache_free(&thread->f->set, thread->pfn)))
+            thread->panics++;
+        pthread_barrier_wait(thread->start); /* both done */
+    }
+    return NULL;
+}
+
+static void two_cpus_freeing_one_page_one_panics(void **state)
+{
+    (void)state;
+    struct fixture *f = make_fixture(pc_128m, 1);
+    page_cache_init(&f->set, &f->buddy, 2, 32768, test_caches);
+    host_set_quiet(true);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 3);
+    struct double_free_thread threads[2] = {{f, &start, 0, 0, 0}, {f, &start, 1, 0, 0}};
+    pthread_t ids[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&ids[i], NULL, free_the_same_page, &threads[i]);
+    unsigned wrong_rounds = 0;
+    host_set_cpu(0, 2);
+    for (int round = 0; round < DOUBLE_FREE_ROUNDS; round++) {
+        uint64_t pfn;
+        assert_int_equal(buddy_alloc(&f->buddy, 0, BUDDY_ANY, &pfn), 0);
+        threads[0].pfn = threads[1].pfn = pfn;
+        unsigned before = threads[0].panics + threads[1].panics;
+        pthread_barrier_wait(&start);
+        pthread_barrier_wait(&start);
+        pthread_barrier_wait(&start);
+        wrong_rounds += threads[0].panics + threads[1].panics - before != 1;
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(ids[i], NULL);
+    host_set_quiet(false);
+    host_set_cpu(0, 1);
+    assert_int_equal(wrong_rounds, 0);
+    page_cache_drain_all(&f->set);
+    assert_int_equal(free_pages(&f->buddy), 32768);
+    assert_consistent(f);
+    pthread_barrier_destroy(&start);
+    free_fixture(f);
+}
+
 enum { THREAD_CPUS = 8, THREAD_STEPS = 100000, THREAD_HELD = 420 };
 
 struct cpu_thread {
@@ -610,6 +674,7 @@ int main(void)
         cmocka_unit_test(out_of_memory_returns_minus_one),
         cmocka_unit_test(bad_frees_through_the_cache_panic),
         cmocka_unit_test(cpus_without_a_cache_use_the_buddy),
+        cmocka_unit_test(two_cpus_freeing_one_page_one_panics),
         cmocka_unit_test(cpus_in_threads_share_the_buddy_safely),
     };
     return RUN_AND_REPORT(tests);
