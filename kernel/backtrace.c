@@ -16,7 +16,6 @@
 #include "kernel/percpu.h"
 #include "kernel/ksyms.h"
 
-#define BACKTRACE_MAX_FRAMES 32   /* distinct frames printed */
 #define BACKTRACE_MAX_WALK 4096    /* frames followed */
 
 static bool inside(uint64_t address, uint64_t bottom, uint64_t top)
@@ -45,21 +44,14 @@ static void print_frame(unsigned index, uint64_t address, bool is_return_address
         kprintf("  #%-2u 0x%016lx (no symbol)\n", index, address);
 }
 
-static void print_repeats(unsigned repeats)
+void backtrace_capture(uint64_t rip, uint64_t rbp, struct backtrace_capture *capture)
 {
-    if (repeats > 0)
-        kprintf("  ... the same frame %u more times (recursion)\n", repeats);
-}
-
-void backtrace_print_from(uint64_t rip, uint64_t rbp)
-{
-    kprintf("backtrace:\n");
-    print_frame(0, rip, false);
-    uint64_t previous_return_address = 0;
-    unsigned index = 1, repeats = 0, frames_walked = 0;
-    /* A deep recursion prints its frame once, then a count. The walk itself
-     * is bounded: a corrupt chain cannot loop forever. */
-    for (; frames_walked < BACKTRACE_MAX_WALK; frames_walked++) {
+    capture->count = 1;
+    capture->truncated = false;
+    capture->address[0] = rip;
+    capture->repeats[0] = 0;
+    /* The walk is bounded: a corrupt chain cannot loop forever. */
+    for (unsigned walked = 0; walked < BACKTRACE_MAX_WALK; walked++) {
         if (!is_kernel_stack_frame(rbp))
             break;
         const uint64_t *frame = (const uint64_t *)rbp;
@@ -67,23 +59,38 @@ void backtrace_print_from(uint64_t rip, uint64_t rbp)
         uint64_t return_address = frame[1];
         if (return_address == 0)
             break;
-        if (return_address == previous_return_address) {
-            repeats++;
+        if (capture->count > 1 && return_address == capture->address[capture->count - 1]) {
+            capture->repeats[capture->count - 1]++;
+        } else if (capture->count == BACKTRACE_MAX_FRAMES) {
+            capture->truncated = true;
+            break;
         } else {
-            print_repeats(repeats);
-            repeats = 0;
-            if (index == BACKTRACE_MAX_FRAMES) {
-                kprintf("  ... (more frames not shown)\n");
-                return;
-            }
-            print_frame(index++, return_address, true);
-            previous_return_address = return_address;
+            capture->address[capture->count] = return_address;
+            capture->repeats[capture->count++] = 0;
         }
         if (caller_rbp <= rbp) /* stacks grow down: callers are above */
             break;
         rbp = caller_rbp;
     }
-    print_repeats(repeats);
+}
+
+void backtrace_print_capture(const struct backtrace_capture *capture)
+{
+    kprintf("backtrace:\n");
+    for (unsigned i = 0; i < capture->count; i++) {
+        print_frame(i, capture->address[i], i > 0);
+        if (capture->repeats[i])
+            kprintf("  ... the same frame %u more times (recursion)\n", capture->repeats[i]);
+    }
+    if (capture->truncated)
+        kprintf("  ... (more frames not shown)\n");
+}
+
+void backtrace_print_from(uint64_t rip, uint64_t rbp)
+{
+    struct backtrace_capture capture;
+    backtrace_capture(rip, rbp, &capture);
+    backtrace_print_capture(&capture);
 }
 
 void backtrace_print_here(void)

@@ -98,6 +98,54 @@ static NOINLINE void crash_hold_lock_forever(void *unused)
         cpu_relax();
 }
 
+/* Another online CPU than this one, or this one if there is none. */
+static unsigned another_online_cpu(void)
+{
+    unsigned me = this_cpu_index();
+    for (unsigned i = 0; i < smp_cpu_count(); i++)
+        if (i != me && smp_cpu(i)->state == CPU_ONLINE)
+            return i;
+    return me;
+}
+
+static struct platform_lock abba_a = PLATFORM_LOCK_INIT, abba_b = PLATFORM_LOCK_INIT;
+static volatile unsigned abba_stage;
+
+/* The other CPU's half of `crash abba`: B, then A. */
+static NOINLINE void crash_abba_second_half(void *unused)
+{
+    (void)unused;
+    platform_lock_acquire(&abba_b);
+    __atomic_store_n(&abba_stage, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&abba_stage, __ATOMIC_ACQUIRE) < 2)
+        cpu_relax();
+    platform_lock_acquire(&abba_a);
+}
+
+/* This CPU takes A then B while another takes B then A: each holds what the
+ * other waits for, and both time out at the same moment. */
+static NOINLINE void crash_abba(void)
+{
+    unsigned me = this_cpu_index(), other = another_online_cpu();
+    if (other == me) {
+        kprintf("crash: abba needs two online CPUs (boot with SMP=2)\n");
+        return;
+    }
+    kprintf("crash: CPU %u takes lock A (%p) then B (%p); CPU %u takes B then A\n", me,
+            (void *)&abba_a, (void *)&abba_b, other);
+    __atomic_store_n(&abba_stage, 0, __ATOMIC_RELEASE);
+    platform_lock_acquire(&abba_a);
+    if (!smp_post(other, crash_abba_second_half, NULL)) {
+        platform_lock_release(&abba_a);
+        kprintf("crash: CPU %u is busy\n", other);
+        return;
+    }
+    while (__atomic_load_n(&abba_stage, __ATOMIC_ACQUIRE) < 1)
+        cpu_relax();
+    __atomic_store_n(&abba_stage, 2, __ATOMIC_RELEASE);
+    platform_lock_acquire(&abba_b);
+}
+
 static NOINLINE void crash_deadlock(void)
 {
     if (smp_online_count() < 2) {
@@ -108,10 +156,7 @@ static NOINLINE void crash_deadlock(void)
     }
     /* Another online CPU than this one holds it (posting to ourselves would
      * run the holder here, forever). */
-    unsigned me = this_cpu_index(), holder = me;
-    for (unsigned i = 0; i < smp_cpu_count() && holder == me; i++)
-        if (i != me && smp_cpu(i)->state == CPU_ONLINE)
-            holder = i;
+    unsigned me = this_cpu_index(), holder = another_online_cpu();
     kprintf("crash: CPU %u takes a lock and keeps it; CPU %u waits for it\n", holder, me);
     if (!smp_post(holder, crash_hold_lock_forever, NULL)) {
         kprintf("crash: CPU %u is busy\n", holder);
@@ -137,6 +182,7 @@ static const struct crash_kind crash_kinds[] = {
     {"double-free", crash_double_free, "free a page block twice: the buddy allocator panics"},
     {"use-after-free", crash_use_after_free, "write to freed memory (caught with malloc.poison)"},
     {"deadlock", crash_deadlock, "wait for a lock another CPU never releases (or take one twice)"},
+    {"abba", crash_abba, "two CPUs each hold the lock the other waits for (one report)"},
 };
 
 static int command_crash(int argc, char **argv)

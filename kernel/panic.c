@@ -8,23 +8,31 @@
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/exit.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
 
-static bool panicking;
+#define NOBODY 0xFFFFFFFFu
+static unsigned panicking_cpu = NOBODY; /* the one CPU that reports the panic */
 
 static _Noreturn void vpanic(bool print_backtrace, const char *fmt, va_list args)
 {
     cpu_disable_interrupts();
-    if (panicking) { /* a panic inside the panic path: stop at once */
-        kprintf("\nKERNEL PANIC (again, while panicking)\n");
-        machine_exit(EXIT_STATUS_PANIC);
+    unsigned me = this_cpu_index(), expected = NOBODY;
+    if (!__atomic_compare_exchange_n(&panicking_cpu, &expected, me, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        if (expected == me) { /* a panic inside the panic path: stop at once */
+            kprintf("\nKERNEL PANIC (again, while panicking)\n");
+            machine_exit(EXIT_STATUS_PANIC);
+        }
+        cpu_halt_forever(); /* another CPU is reporting its panic: one report, not two */
     }
-    panicking = true;
     console_set_quiet(false);
     kprintf("\nKERNEL PANIC: ");
     kvprintf(fmt, args);
     kprintf("\n");
     if (print_backtrace)
         backtrace_print_here();
+    smp_stop_other_cpus();
     machine_exit(EXIT_STATUS_PANIC);
 }
 

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/backtrace.h"
+
 #include "kernel/gdt.h"
 
 enum cpu_state {
@@ -46,6 +48,12 @@ struct cpu {
     volatile uint32_t mailbox_claimed;
     uint64_t wakeups; /* interrupts that woke it from its idle loop */
     volatile bool answered_late; /* came up after the boot CPU gave up on it (kept offline) */
+    /* NMIs from another CPU (kernel/smp.c): what it asked for (SMP_NMI_*
+     * bits), and the answers, which this CPU writes without printing. */
+    volatile uint32_t nmi_request;
+    volatile bool nmi_backtrace_ready, stopped;
+    struct backtrace_capture nmi_backtrace;
+    const void *volatile waiting_for_lock; /* the lock this CPU spins on, or NULL */
 };
 
 #define PERCPU_SELF_OFFSET 0

@@ -65,6 +65,11 @@ uint64_t platform_time_us(void)
     return read_tsc() / delay_tsc_per_us(); /* a rough 1 GHz guess until calibrated */
 }
 
+void platform_lock_waiting(const struct platform_lock *lock)
+{
+    this_cpu()->waiting_for_lock = lock;
+}
+
 _Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
                                    const char *why)
 {

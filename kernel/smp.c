@@ -102,6 +102,7 @@ BOOT_OPTION_NAMED(smp_late, "smp.late", true,
 BOOT_OPTION_NAMED(smp_deaf, "smp.deaf", true,
                   "pretend CPU N does not answer its Startup IPIs (shows the timeout path)",
                   apply_deaf);
+static bool smp_nmi(struct trap_frame *frame);
 static unsigned cpu_count = 1;
 static struct cpu *boot_cpu_table[1];
 
@@ -425,6 +426,7 @@ static unsigned make_cpu_table(const struct acpi_cpu *found, size_t count, uint3
 
 void smp_init(const struct mb2_summary *boot)
 {
+    trap_set_nmi_handler(smp_nmi);
     trap_set_vector_handler(LAPIC_VECTOR_WAKEUP, wakeup_interrupt);
     trap_set_vector_handler(LAPIC_VECTOR_SPURIOUS, spurious_interrupt);
     boot_cpu_table[0] = percpu_boot_cpu();
@@ -479,24 +481,98 @@ void smp_init(const struct mb2_summary *boot)
     log_info("smp: %u of %u CPUs online", smp_online_count(), total);
 }
 
-/* ---- deadlock reports -------------------------------------------------------- */
+/* ---- NMIs: backtraces and stops ------------------------------------------------ */
 
-static volatile unsigned nmi_backtrace_cpu = 0xFFFFFFFFu;
-static volatile bool nmi_backtrace_done;
-
-static bool nmi_backtrace(struct trap_frame *frame)
+/* One NMI handler for what CPUs ask of each other. It never prints (another
+ * CPU may hold the console, and the serial and VGA code are not re-entrant):
+ * it captures a backtrace into the CPU's own area, or stops the CPU, and the
+ * CPU that asked prints what it finds. */
+static bool smp_nmi(struct trap_frame *frame)
 {
-    if (nmi_backtrace_cpu != this_cpu_index())
-        return false;
-    kprintf("CPU %u (the holder), interrupted by an NMI:\n", this_cpu_index());
-    backtrace_print_from(frame->rip, frame->rbp);
-    nmi_backtrace_done = true;
+    struct cpu *me = this_cpu();
+    uint32_t request = __atomic_exchange_n(&me->nmi_request, 0, __ATOMIC_ACQ_REL);
+    if (!request)
+        return false; /* not ours: reported as an unhandled NMI */
+    if (request & SMP_NMI_BACKTRACE) {
+        backtrace_capture(frame->rip, frame->rbp, &me->nmi_backtrace);
+        __atomic_store_n(&me->nmi_backtrace_ready, true, __ATOMIC_RELEASE);
+    }
+    if (request & SMP_NMI_STOP) {
+        __atomic_store_n(&me->stopped, true, __ATOMIC_RELEASE);
+        cpu_halt_forever();
+    }
     return true;
 }
+
+static bool send_nmi_request(struct cpu *cpu, uint32_t request)
+{
+    __atomic_fetch_or(&cpu->nmi_request, request, __ATOMIC_ACQ_REL);
+    return lapic_send_nmi(cpu->apic_id);
+}
+
+void smp_stop_other_cpus(void)
+{
+    if (!cpus || smp_cpu_count() < 2)
+        return;
+    unsigned me = this_cpu_index(), asked = 0;
+    for (unsigned i = 0; i < smp_cpu_count(); i++)
+        if (i != me && cpus[i]->state == CPU_ONLINE && !cpus[i]->stopped)
+            asked += send_nmi_request(cpus[i], SMP_NMI_STOP);
+    if (asked == 0)
+        return;
+    uint64_t deadline = delay_deadline_us(100000);
+    bool all = false;
+    while (!all && !delay_passed(deadline)) {
+        all = true;
+        for (unsigned i = 0; i < smp_cpu_count(); i++)
+            if (i != me && cpus[i]->state == CPU_ONLINE &&
+                !__atomic_load_n(&cpus[i]->stopped, __ATOMIC_ACQUIRE))
+                all = false;
+        cpu_relax();
+    }
+    kprintf("CPU %u stopped the other CPUs:", me);
+    for (unsigned i = 0; i < smp_cpu_count(); i++) {
+        if (i == me || cpus[i]->state != CPU_ONLINE)
+            continue;
+        kprintf(" %u (%s)", i, __atomic_load_n(&cpus[i]->stopped, __ATOMIC_ACQUIRE)
+                                   ? "halted" : "did not answer");
+    }
+    kprintf("\n");
+}
+
+/* A backtrace of another CPU, taken by an NMI; false if it did not answer. */
+static bool backtrace_of(struct cpu *cpu)
+{
+    __atomic_store_n(&cpu->nmi_backtrace_ready, false, __ATOMIC_RELEASE);
+    if (!send_nmi_request(cpu, SMP_NMI_BACKTRACE))
+        return false;
+    uint64_t deadline = delay_deadline_us(200000);
+    while (!__atomic_load_n(&cpu->nmi_backtrace_ready, __ATOMIC_ACQUIRE))
+        if (delay_passed(deadline))
+            return false;
+        else
+            cpu_relax();
+    return true;
+}
+
+/* ---- deadlock reports -------------------------------------------------------- */
+
+/* The CPU reporting a deadlock: the first to get here. In an ABBA deadlock
+ * both CPUs time out together; the second waits here (its backtrace is taken
+ * by NMI, then it is stopped with the others), so there is one report. */
+static unsigned deadlock_reporter = PLATFORM_LOCK_NO_OWNER;
 
 _Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me,
                                    const char *why)
 {
+    unsigned expected = PLATFORM_LOCK_NO_OWNER;
+    if (!__atomic_compare_exchange_n(&deadlock_reporter, &expected, me, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        if (expected == me) /* a lock taken inside the report itself */
+            panic_after_report("suspected deadlock while reporting one");
+        for (;;) /* another CPU reports; it will take our backtrace and stop us */
+            cpu_relax();
+    }
     unsigned holder = __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED);
     kprintf("\n*** suspected deadlock on lock %p: CPU %u %s; held by CPU %u\n", (const void *)lock,
             me, why, holder);
@@ -504,16 +580,22 @@ _Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me
     backtrace_print_here();
     struct cpu *other = holder != me ? smp_cpu(holder) : NULL;
     if (other && other->state == CPU_ONLINE) {
-        trap_set_nmi_handler(nmi_backtrace);
-        nmi_backtrace_done = false;
-        nmi_backtrace_cpu = holder;
-        if (lapic_send_nmi(other->apic_id)) {
-            uint64_t deadline = delay_deadline_us(200000);
-            while (!nmi_backtrace_done && !delay_passed(deadline))
-                cpu_relax();
-        }
-        if (!nmi_backtrace_done)
+        if (backtrace_of(other)) {
+            kprintf("CPU %u (the holder), interrupted by an NMI:\n", holder);
+            backtrace_print_capture(&other->nmi_backtrace);
+        } else {
             kprintf("(CPU %u did not answer the NMI)\n", holder);
+        }
+        const struct platform_lock *second = other->waiting_for_lock;
+        if (second) {
+            unsigned second_holder = __atomic_load_n(&second->owner_cpu, __ATOMIC_RELAXED);
+            kprintf("CPU %u is itself waiting for lock %p, held by CPU %u\n", holder,
+                    (const void *)second, second_holder);
+            if (second_holder == me)
+                kprintf("an ABBA deadlock: CPU %u holds lock %p and waits for lock %p; CPU %u "
+                        "holds lock %p and waits for lock %p\n", me, (const void *)second,
+                        (const void *)lock, holder, (const void *)lock, (const void *)second);
+        }
     }
     panic_after_report("suspected deadlock on lock %p (CPU %u waiting, CPU %u holding)",
                        (const void *)lock, me, holder);

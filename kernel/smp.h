@@ -40,6 +40,14 @@ bool smp_run_on(unsigned index, cpu_work_fn fn, void *argument);
  * so that a job posted to CPU 0 never waits for a key press. */
 void smp_service_mailbox(void);
 
+/* What an NMI from another CPU asks for (struct cpu's nmi_request). */
+#define SMP_NMI_BACKTRACE 1u
+#define SMP_NMI_STOP 2u
+
+/* At a panic: every other online CPU is stopped by an NMI (it halts with
+ * interrupts off), then one line says which ones did. */
+void smp_stop_other_cpus(void);
+
 /* Called by the lock code: prints who holds the lock, this CPU's backtrace
  * and the holder's (through an NMI), then panics. */
 _Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me,

@@ -57,6 +57,9 @@ bool platform_lock_is_held(const struct platform_lock *lock); /* lib/spinlock.c 
  * suspected deadlock (the kernel shows both CPUs' backtraces); never returns. */
 void platform_cpu_relax(void);
 uint64_t platform_time_us(void);
+/* This CPU starts waiting for lock (NULL: it stopped waiting), so that a
+ * deadlock report can say what the holder itself waits for (ABBA). */
+void platform_lock_waiting(const struct platform_lock *lock);
 _Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
                                    const char *why);
 

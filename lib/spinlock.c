@@ -17,6 +17,8 @@
  */
 #include "lib/platform.h"
 
+#include <stddef.h>
+
 bool platform_lock_is_held(const struct platform_lock *lock)
 {
     return __atomic_load_n(&lock->next_ticket, __ATOMIC_ACQUIRE) !=
@@ -33,6 +35,7 @@ void platform_lock_acquire(struct platform_lock *lock)
     uint32_t ticket = __atomic_fetch_add(&lock->next_ticket, 1, __ATOMIC_RELAXED);
     uint32_t serving = __atomic_load_n(&lock->now_serving, __ATOMIC_ACQUIRE);
     if (serving != ticket) {
+        platform_lock_waiting(lock);
         uint64_t since = platform_time_us();
         for (;;) {
             platform_cpu_relax();
@@ -46,6 +49,7 @@ void platform_lock_acquire(struct platform_lock *lock)
                 platform_lock_stuck(lock, me, "waited 2 seconds without the lock changing hands");
             }
         }
+        platform_lock_waiting(NULL);
     }
     __atomic_store_n(&lock->owner_cpu, me, __ATOMIC_RELAXED);
     lock->saved_interrupts = saved;

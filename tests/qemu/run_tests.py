@@ -316,6 +316,28 @@ TESTS = [
              expect=[r"bench malloc: 2 CPUs: (?!0\.00 )\d+\.\d\d M ops/s",
                      r"bench page-cache: 2 CPUs: (?!0\.00 )\d+\.\d\d M ops/s",
                      r"bench malloc: 4 CPUs: skipped \(3 online\)"], forbid=NO_PANIC),
+    # An ABBA deadlock between two CPUs: both time out together, and there is one report with
+    # both backtraces, both locks and both holders (before: two half reports, an "unhandled
+    # NMI"). The CPU that reports then stops the other.
+    QemuTest("smp_crash_abba_gives_one_report", 'run="crash; crash abba"', PANIC_STATUS, smp=2,
+             timeout=120,
+             expect=[r"^  abba +two CPUs each hold the lock the other waits for",
+                     r"suspected deadlock on lock (0x[0-9a-f]+): CPU \d waited 2 seconds",
+                     r"^CPU \d \(waiting\):", r"^CPU \d \(the holder\), interrupted by an NMI:",
+                     r"crash_abba_second_half\+", r"#\d+ +0x[0-9a-f]+ crash_abba\+",
+                     r"an ABBA deadlock: CPU (\d) holds lock (0x[0-9a-f]+) and waits for lock "
+                     r"(0x[0-9a-f]+); CPU (?!\1)\d holds lock \3 and waits for lock \2",
+                     r"CPU \d stopped the other CPUs: \d \(halted\)"],
+             forbid=[r"unhandled NMI", r"did not answer", r"again, while panicking"],
+             check=lambda log: None if log.count("*** suspected deadlock") == 1
+             else f"{log.count('*** suspected deadlock')} deadlock reports, want one"),
+    # A panic stops the other CPUs (an NMI each; they halt) and says so, on any CPU; with no
+    # exit device the machine then halts instead of ending QEMU.
+    QemuTest("smp_panic_stops_the_other_cpus", 'run="on 2 crash null"', -1, smp=4,
+             exit_device=False, end_on=r"no isa-debug-exit device", timeout=120,
+             expect=[r"KERNEL PANIC", r"CPU 2 stopped the other CPUs: 0 \(halted\) 1 \(halted\) "
+                     r"3 \(halted\)", r"no isa-debug-exit device"],
+             forbid=[r"did not answer"]),
     # A CPU that answers just after the start deadline (smp.late forces it) stays offline: one
     # compare-and-swap on each side decides; before, it could be marked online after INIT.
     QemuTest("smp_cpu_answering_after_the_deadline_stays_offline",
