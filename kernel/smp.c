@@ -481,6 +481,41 @@ void smp_init(const struct mb2_summary *boot)
     log_info("smp: %u of %u CPUs online", smp_online_count(), total);
 }
 
+/* ---- pausing the other CPUs ------------------------------------------------------ */
+
+static volatile unsigned paused_cpus;
+static volatile bool pause_over;
+
+static void park(void *unused)
+{
+    (void)unused;
+    __atomic_fetch_add(&paused_cpus, 1, __ATOMIC_ACQ_REL);
+    while (!__atomic_load_n(&pause_over, __ATOMIC_ACQUIRE))
+        cpu_relax();
+}
+
+unsigned smp_pause_other_cpus(void)
+{
+    if (!cpus)
+        return 0;
+    unsigned me = this_cpu_index(), posted = 0;
+    __atomic_store_n(&pause_over, false, __ATOMIC_RELEASE);
+    __atomic_store_n(&paused_cpus, 0, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < smp_cpu_count(); i++)
+        if (i != me && cpus[i]->state == CPU_ONLINE && post(i, park, NULL))
+            posted++;
+    /* They park between jobs, never inside a lock: wait until all have. */
+    while (__atomic_load_n(&paused_cpus, __ATOMIC_ACQUIRE) < posted)
+        if (!run_mailbox(this_cpu()))
+            cpu_relax();
+    return posted;
+}
+
+void smp_resume_other_cpus(void)
+{
+    __atomic_store_n(&pause_over, true, __ATOMIC_RELEASE);
+}
+
 /* ---- NMIs: backtraces and stops ------------------------------------------------ */
 
 /* One NMI handler for what CPUs ask of each other. It never prints (another

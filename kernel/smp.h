@@ -40,6 +40,12 @@ bool smp_run_on(unsigned index, cpu_work_fn fn, void *argument);
  * so that a job posted to CPU 0 never waits for a key press. */
 void smp_service_mailbox(void);
 
+/* For a long walk that holds locks (buddy check): every other online CPU
+ * runs a job that spins, holding nothing, until resumed, so none of them
+ * waits on those locks long enough to look deadlocked. Returns how many. */
+unsigned smp_pause_other_cpus(void);
+void smp_resume_other_cpus(void);
+
 /* What an NMI from another CPU asks for (struct cpu's nmi_request). */
 #define SMP_NMI_BACKTRACE 1u
 #define SMP_NMI_STOP 2u

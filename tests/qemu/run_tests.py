@@ -338,6 +338,13 @@ TESTS = [
              expect=[r"KERNEL PANIC", r"CPU 2 stopped the other CPUs: 0 \(halted\) 1 \(halted\) "
                      r"3 \(halted\)", r"no isa-debug-exit device"],
              forbid=[r"did not answer"]),
+    # buddy check holds every zone lock for its walk of every page; at 8 GiB the other CPUs are
+    # paused meanwhile (holding nothing), so none can take the wait for a deadlock.
+    QemuTest("smp_buddy_check_pauses_the_other_cpus",
+             'run="buddy check; on 1 buddy check; stress 2000; exit 0"', 0, smp=2, mem="8G",
+             timeout=240,
+             expect=[r"^buddy check: ok \(the other 1 CPU paused for the walk: \d+ ms\)"]
+             + SMP_EXPECT, forbid=NO_PANIC),
     # A CPU that answers just after the start deadline (smp.late forces it) stays offline: one
     # compare-and-swap on each side decides; before, it could be marked online after INIT.
     QemuTest("smp_cpu_answering_after_the_deadline_stays_offline",
