@@ -17,22 +17,26 @@ static bool quiet;
 /*
  * One CPU prints at a time, so lines from two CPUs do not mix mid-line. The
  * lock is re-entrant for its holder (klog prints a line in several calls, and
- * a fault report may come while the faulting CPU holds it) and gives up
- * waiting after a second: a CPU that panics while another holds the console
- * still gets its report out.
+ * a fault report may come while the faulting CPU holds it): the depth is
+ * counted in the holder's own per-CPU area, never in a shared variable. It
+ * gives up waiting after a second, so that a CPU that panics while another
+ * holds the console still gets its report out; the CPU it took the console
+ * from then cannot release it by mistake (release is a compare-and-swap of
+ * its own number). Nothing prints from an NMI: the NMI handler only captures
+ * (kernel/smp.c), and the CPU that asked prints.
  */
 #define CONSOLE_NO_OWNER 0xFFFFFFFFu
 #define CONSOLE_WAIT_LIMIT_US 1000000
 
 static uint32_t console_owner = CONSOLE_NO_OWNER;
-static unsigned console_depth;
 
 static uint64_t console_lock(void)
 {
     uint64_t saved = cpu_save_interrupts_and_disable();
-    uint32_t me = this_cpu_index();
+    struct cpu *cpu = this_cpu();
+    uint32_t me = cpu->index;
     if (__atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me) {
-        console_depth++;
+        cpu->console_depth++;
         return saved;
     }
     uint64_t deadline = delay_deadline_us(CONSOLE_WAIT_LIMIT_US);
@@ -47,14 +51,18 @@ static uint64_t console_lock(void)
         }
         cpu_relax();
     }
-    console_depth = 1;
+    cpu->console_depth = 1;
     return saved;
 }
 
 static void console_unlock(uint64_t saved)
 {
-    if (--console_depth == 0)
-        __atomic_store_n(&console_owner, CONSOLE_NO_OWNER, __ATOMIC_RELEASE);
+    struct cpu *cpu = this_cpu();
+    if (cpu->console_depth > 0 && --cpu->console_depth == 0) {
+        uint32_t me = cpu->index; /* a CPU the console was taken from releases nothing */
+        __atomic_compare_exchange_n(&console_owner, &me, CONSOLE_NO_OWNER, false,
+                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+    }
     cpu_restore_interrupts(saved);
 }
 

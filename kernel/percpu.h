@@ -40,7 +40,7 @@ struct cpu {
     /* The mailbox: one job at a time, posted by another CPU. A poster first
      * claims it (mailbox_claimed 0 -> 1, one compare-and-swap: two posters
      * cannot merge), then fills work and work_argument and bumps work_posted;
-     * the CPU runs the job, sets work_done = work_posted, and frees the claim. */
+     * the CPU runs the job, frees the claim, then sets work_done = work_posted. */
     cpu_work_fn volatile work;
     void *volatile work_argument;
     volatile uint64_t work_posted, work_done; /* sequence numbers */
@@ -54,6 +54,7 @@ struct cpu {
     volatile bool nmi_backtrace_ready, stopped;
     struct backtrace_capture nmi_backtrace;
     const void *volatile waiting_for_lock; /* the lock this CPU spins on, or NULL */
+    unsigned console_depth; /* kernel/console.c: how deep this CPU holds the console */
 };
 
 #define PERCPU_SELF_OFFSET 0

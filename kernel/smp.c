@@ -150,8 +150,10 @@ static bool run_mailbox(struct cpu *cpu)
     cpu_work_fn fn = cpu->work;
     void *argument = cpu->work_argument;
     fn(argument);
-    __atomic_store_n(&cpu->work_done, posted, __ATOMIC_RELEASE);
+    /* Free the mailbox first, then say the job is done: a waiter that sees
+     * it done may post again at once and must find the mailbox free. */
     __atomic_store_n(&cpu->mailbox_claimed, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpu->work_done, posted, __ATOMIC_RELEASE);
     return true;
 }
 
