@@ -250,10 +250,13 @@ static bool map_file(const char *command, const char *path, struct bootfs_file *
     return true;
 }
 
-static int command_cat(int argc, char **argv)
+/* `COMMAND PATH...`: use() on each file's bytes where they lie; 1 if any
+ * path could not be read. */
+static int for_each_file(const char *command, int argc, char **argv,
+                         void (*use)(const char *path, const uint8_t *data, uint64_t bytes))
 {
     if (argc < 2) {
-        kprintf("usage: cat PATH...\n");
+        kprintf("usage: %s PATH...\n", command);
         return 1;
     }
     int failures = 0;
@@ -261,45 +264,45 @@ static int command_cat(int argc, char **argv)
         struct bootfs_file file;
         const uint8_t *data;
         uint64_t bytes;
-        if (!map_file("cat", argv[i], &file, &data, &bytes)) {
+        if (!map_file(command, argv[i], &file, &data, &bytes)) {
             failures++;
             continue;
         }
-        console_write((const char *)data, bytes);
+        use(argv[i], data, bytes);
         bootfs_close(&file);
     }
     return failures ? 1 : 0;
 }
 
+static void print_file(const char *path, const uint8_t *data, uint64_t bytes)
+{
+    (void)path;
+    console_write((const char *)data, bytes);
+}
+
+static int command_cat(int argc, char **argv)
+{
+    return for_each_file("cat", argc, argv, print_file);
+}
+
 SHELL_COMMAND(cat, "cat PATH...", "print files (straight from the boot module's memory)",
               command_cat);
 
+static void print_digest(const char *path, const uint8_t *data, uint64_t bytes)
+{
+    struct sha256 hash;
+    uint8_t digest[SHA256_DIGEST_BYTES];
+    char hex[2 * SHA256_DIGEST_BYTES + 1];
+    sha256_init(&hash);
+    sha256_update(&hash, data, bytes);
+    sha256_final(&hash, digest);
+    sha256_hex(digest, hex);
+    kprintf("%s  %s\n", hex, path); /* as sha256sum prints */
+}
+
 static int command_sha256(int argc, char **argv)
 {
-    if (argc < 2) {
-        kprintf("usage: sha256 PATH...\n");
-        return 1;
-    }
-    int failures = 0;
-    for (int i = 1; i < argc; i++) {
-        struct bootfs_file file;
-        const uint8_t *data;
-        uint64_t bytes;
-        if (!map_file("sha256", argv[i], &file, &data, &bytes)) {
-            failures++;
-            continue;
-        }
-        struct sha256 hash;
-        uint8_t digest[SHA256_DIGEST_BYTES];
-        char hex[2 * SHA256_DIGEST_BYTES + 1];
-        sha256_init(&hash);
-        sha256_update(&hash, data, bytes);
-        sha256_final(&hash, digest);
-        sha256_hex(digest, hex);
-        kprintf("%s  %s\n", hex, argv[i]); /* as sha256sum prints */
-        bootfs_close(&file);
-    }
-    return failures ? 1 : 0;
+    return for_each_file("sha256", argc, argv, print_digest);
 }
 
 SHELL_COMMAND(sha256, "sha256 PATH...", "SHA-256 of files, as sha256sum prints it",
