@@ -16,6 +16,8 @@
  *   larson      2 threads, 16-1024 B, each replaces objects of its window and
  *               hands the old one to its neighbour, which frees it
  *   prodcon     1 producer mallocs 16-256 B into a queue, 1 consumer frees
+ *   large       1 thread, 64 KiB-4 MiB, a window of 16 blocks, random replacement;
+ *               every page of a new block is written (a program uses what it asks for)
  *   fastpath N  N malloc(64)+free pairs in a loop (for callgrind)
  *
  * One line of output, key=value:
@@ -123,7 +125,25 @@ struct result {
 
 /* ---- churn and mix1to4k: one thread, a window of live objects ------------ */
 
+/* Writes one byte in every page of a new block: the pages become real, as in
+ * a program that uses its buffers (an allocator that returns runs to the
+ * system and takes them back pays the page faults here). */
+static void touch_pages(char *block, size_t size, bool touch)
+{
+    for (size_t offset = 0; touch && offset < size; offset += 4096)
+        block[offset] = (char)offset;
+}
+
+static struct result window_workload_touching(size_t lo, size_t hi, size_t window, uint64_t max_ops,
+                                              bool touch);
+
 static struct result window_workload(size_t lo, size_t hi, size_t window, uint64_t max_ops)
+{
+    return window_workload_touching(lo, hi, window, max_ops, false);
+}
+
+static struct result window_workload_touching(size_t lo, size_t hi, size_t window, uint64_t max_ops,
+                                              bool touch)
 {
     void **slots = book_alloc(window * sizeof(void *));
     uint32_t *sizes = book_alloc(window * sizeof(uint32_t));
@@ -132,23 +152,25 @@ static struct result window_workload(size_t lo, size_t hi, size_t window, uint64
     for (size_t i = 0; i < window; i++) {
         sizes[i] = (uint32_t)rng_size(&rng, lo, hi);
         slots[i] = checked_malloc(sizes[i]);
+        touch_pages(slots[i], sizes[i], touch);
         live += sizes[i];
     }
     peak = live;
     uint64_t ops = 0;
     double start = now(), elapsed = 0;
     while (ops < max_ops) {
-        for (int k = 0; k < 1024; k++) {
+        for (int k = 0; k < (touch ? 16 : 1024); k++) {
             size_t i = (size_t)(rng_next(&rng) % window);
             bench_free(slots[i]);
             live -= sizes[i];
             sizes[i] = (uint32_t)rng_size(&rng, lo, hi);
             slots[i] = checked_malloc(sizes[i]);
+            touch_pages(slots[i], sizes[i], touch);
             live += sizes[i];
             if (live > peak)
                 peak = live;
         }
-        ops += 2048;
+        ops += touch ? 32 : 2048;
         elapsed = now() - start;
         if (elapsed > time_limit)
             break;
@@ -449,7 +471,7 @@ static struct result fastpath(uint64_t pairs)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s none|churn|mix1to4k|larson|prodcon [seconds] | fastpath N\n", argv[0]);
+        fprintf(stderr, "usage: %s none|churn|mix1to4k|larson|prodcon|large [seconds] | fastpath N\n", argv[0]);
         return 1;
     }
     const char *w = argv[1];
@@ -473,6 +495,8 @@ int main(int argc, char **argv)
         r = larson(200000000);
     else if (strcmp(w, "prodcon") == 0)
         r = prodcon(200000000);
+    else if (strcmp(w, "large") == 0)
+        r = window_workload_touching(64 << 10, 4 << 20, 16, 200000000, true);
     else if (strcmp(w, "fastpath") == 0)
         r = fastpath(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000);
     else {

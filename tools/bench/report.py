@@ -8,7 +8,7 @@ pairs=N ir=IR" for N = 0 and N = PAIRS.
 import statistics
 import sys
 
-WORKLOADS = ["churn", "mix1to4k", "larson", "prodcon"]
+WORKLOADS = ["churn", "mix1to4k", "larson", "prodcon", "large"]
 OURS = ("ferrite", "ferrite-linked")
 
 
@@ -59,9 +59,12 @@ def main():
         for row in rows:
             print("| " + " | ".join(row) + " |")
 
+    def millions(rate):  # the large-block workload runs at thousands of ops/s: keep its digits
+        return "%.2f" % (rate / 1e6) if rate >= 1e5 else "%.4f" % (rate / 1e6)
+
     table("Throughput, million ops/s (median of runs; an op is one malloc or one free)",
           ["allocator"] + WORKLOADS,
-          [[a] + ["%.2f" % (stats[a, w][0] / 1e6) if (a, w) in stats else "-" for w in WORKLOADS]
+          [[a] + [millions(stats[a, w][0]) if (a, w) in stats else "-" for w in WORKLOADS]
            for a in allocs])
     table("Peak RSS, MiB (getrusage ru_maxrss of the process; baseline = workload none)",
           ["allocator", "baseline"] + WORKLOADS,

@@ -17,7 +17,7 @@ CC=${CC:-gcc}
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -I$ROOT -pthread"
 LIBDIR=/usr/lib/x86_64-linux-gnu
 KMALLOC_SO=$ROOT/build/host/libkmalloc.so
-WORKLOADS="churn mix1to4k larson prodcon"
+WORKLOADS="churn mix1to4k larson prodcon large"
 
 mkdir -p "$BUILD"
 echo "== building (in $BUILD)"
