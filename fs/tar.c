@@ -632,9 +632,8 @@ int tar_next(struct tar_reader *reader, struct tar_entry *entry, struct tar_erro
             if (pax->sparse_major == 1 && !sparse_map_ok(reader->archive + data, stored))
                 return fail(reader, error, data, "malformed pax sparse map");
         }
-        if (entry->type == TAR_DIRECTORY)
-            stored = typeflag == 'D' ? stored : 0; /* D's dump list is skipped, not served */
         entry->data_offset = data;
+        /* A directory serves no data ('D' has a dump list, skipped below). */
         entry->stored_bytes = entry->type == TAR_DIRECTORY ? 0 : stored;
         if (entry->type != TAR_SPARSE)
             entry->size = entry->stored_bytes;

@@ -277,12 +277,18 @@ uint64_t memory_free_page_count(void)
 /* The check holds every zone lock while it walks every page: at 8 GiB that
  * is long enough for a CPU waiting on a zone lock to report a deadlock that
  * is not one. So the other CPUs are paused (holding nothing) for the walk. */
-bool memory_buddy_check(char *error, size_t error_size)
+static bool buddy_check_others_paused(char *error, size_t error_size, unsigned *paused)
 {
-    smp_pause_other_cpus();
+    *paused = smp_pause_other_cpus();
     bool ok = buddy_check(&buddy, error, error_size);
     smp_resume_other_cpus();
     return ok;
+}
+
+bool memory_buddy_check(char *error, size_t error_size)
+{
+    unsigned paused;
+    return buddy_check_others_paused(error, error_size, &paused);
 }
 
 bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out)
@@ -398,9 +404,8 @@ static int command_buddy(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "check") == 0) {
         char error[160];
         uint64_t started = read_tsc();
-        unsigned paused = smp_pause_other_cpus();
-        bool ok = buddy_check(&buddy, error, sizeof(error));
-        smp_resume_other_cpus();
+        unsigned paused;
+        bool ok = buddy_check_others_paused(error, sizeof(error), &paused);
         if (ok && paused)
             kprintf("buddy check: ok (the other %u CPU%s paused for the walk: %lu ms)\n", paused,
                     paused == 1 ? "" : "s", delay_us_since(started) / 1000);

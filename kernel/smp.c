@@ -68,16 +68,22 @@ static size_t trampoline_offset(const char *label)
 
 static struct cpu **cpus; /* [0, cpu_count) */
 
+/* The value of a boot option naming a CPU index into *cpu, or a warning. */
+static void parse_cpu_option(const char *option, const char *value, size_t length, uint64_t *cpu)
+{
+    char text[24];
+    if (length >= sizeof(text) || (memcpy(text, value, length), text[length] = '\0',
+                                   !args_parse_u64(text, cpu)))
+        log_warn("%s: '%.*s' is not a CPU index", option, (int)length, value);
+}
+
 /* smp.deaf=N: for labs and tests, CPU N (an index) is sent no Startup IPI, as
  * if it never answered: the timeout path, the report and a boot that goes on. */
 static uint64_t deaf_cpu = UINT64_MAX;
 
 static void apply_deaf(const char *value, size_t length)
 {
-    char text[24];
-    if (length >= sizeof(text) || (memcpy(text, value, length), text[length] = '\0',
-                                   !args_parse_u64(text, &deaf_cpu)))
-        log_warn("smp.deaf: '%.*s' is not a CPU index", (int)length, value);
+    parse_cpu_option("smp.deaf", value, length, &deaf_cpu);
 }
 
 /* smp.late=N: CPU N (an index) starts, but waits in ap_main until the boot
@@ -89,10 +95,7 @@ static uint64_t late_cpu = UINT64_MAX;
 
 static void apply_late(const char *value, size_t length)
 {
-    char text[24];
-    if (length >= sizeof(text) || (memcpy(text, value, length), text[length] = '\0',
-                                   !args_parse_u64(text, &late_cpu)))
-        log_warn("smp.late: '%.*s' is not a CPU index", (int)length, value);
+    parse_cpu_option("smp.late", value, length, &late_cpu);
 }
 
 BOOT_OPTION_NAMED(smp_late, "smp.late", true,

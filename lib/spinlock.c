@@ -30,7 +30,7 @@ void platform_lock_acquire(struct platform_lock *lock)
     uint64_t saved = platform_interrupts_save_disable();
     unsigned me = platform_cpu_id();
     /* owner_cpu can only be me if this CPU set it and has not released. */
-    if (platform_lock_is_held(lock) && __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED) == me)
+    if (__atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED) == me && platform_lock_is_held(lock))
         platform_lock_stuck(lock, me, "this CPU already holds it (a recursive lock)");
     uint32_t ticket = __atomic_fetch_add(&lock->next_ticket, 1, __ATOMIC_RELAXED);
     uint32_t serving = __atomic_load_n(&lock->now_serving, __ATOMIC_ACQUIRE);
