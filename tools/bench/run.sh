@@ -100,7 +100,9 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1; then
             fi
             ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$file" 2>/dev/null | head -1)
             [ -n "$ir" ] || ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$file" 2>/dev/null | head -1)
-            echo "alloc=$name pairs=$n ir=${ir:-0}" >> "$CG"
+            # Inside the allocator: the inclusive cost of main's calls (tools/bench/callgrind_calls.py).
+            inside=$(python3 tools/bench/callgrind_calls.py "$file" 2>/dev/null | sed -n 's/^inside=//p')
+            echo "alloc=$name pairs=$n ir=${ir:-0} inside=${inside:-0}" >> "$CG"
         done
     done
 else
