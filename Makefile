@@ -26,7 +26,10 @@ ISO := $(BUILD)/ferrite.iso
 CC := gcc
 NASM := nasm
 # Frame pointers and no tail calls: every caller shows in a backtrace.
-KERNEL_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-pic -fno-pie \
+# -Dkm_malloc=malloc -Dkm_free=free: mm/malloc.c's fast paths are the kernel's
+# malloc and free (kernel/malloc.c).
+KERNEL_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-pic -fno-pie -DPLATFORM_KERNEL \
+    -Dkm_malloc=malloc -Dkm_free=free \
     -mcmodel=kernel -mno-red-zone -mgeneral-regs-only \
     -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
     -fno-optimize-sibling-calls \
@@ -154,8 +157,11 @@ test-gdb: deps-test $(ISO)
 LIBKMALLOC := $(BUILD)/host/libkmalloc.so
 LIBKMALLOC_SOURCES := $(filter-out lib/string.c,$(wildcard lib/*.c)) $(wildcard mm/*.c) \
                       $(wildcard tools/libkmalloc/*.c)
+# mm/malloc.c's fast paths are the exported malloc and free themselves (renamed
+# here): a call from the program lands in them with no wrapper in between.
 LIBKMALLOC_CFLAGS := -std=c11 -O2 -g -fPIC -shared -ftls-model=initial-exec -fvisibility=hidden \
-                     -Wall -Wextra -Werror -I.
+                     -Wall -Wextra -Werror -I. -Dkm_malloc=malloc -Dkm_free=free \
+                     '-DKM_FAST_PATH_EXPORT=__attribute__((visibility("default")))'
 
 .PHONY: libkmalloc test-preload bench
 libkmalloc: $(LIBKMALLOC)

@@ -8,6 +8,8 @@
 #include "kernel/console.h"
 #include "kernel/ksyms.h"
 #include "kernel/memory.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
 #include "kernel/shell.h"
 #include "lib/args.h"
 #include "lib/string.h"
@@ -44,18 +46,26 @@ static int malloc_classes(void)
 static int malloc_stats(void)
 {
     km_stats(&stats);
-    kprintf("class object   live objs  slab pages  live bytes  requested(tracked)  "
+    kprintf("class object   live objs  in magazines  slab pages  live bytes  requested(tracked)  "
             "cumulative requested / object bytes\n");
     for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++) {
         const struct km_class_stats *row = &stats.classes[i];
         if (row->allocations == 0 && row->slab_pages == 0)
             continue;
-        kprintf("%5u %6u %11lu %11lu %11lu %19lu  %lu / %lu (", i, row->object_bytes,
-                row->live_objects, row->slab_pages, row->live_object_bytes,
-                row->live_requested_bytes, row->requested_bytes_total, row->object_bytes_total);
-        print_percent(row->requested_bytes_total, row->object_bytes_total);
-        kprintf(")\n");
+        kprintf("%5u %6u %11lu %13lu %11lu %11lu %19lu  ", i, row->object_bytes,
+                row->live_objects, row->in_magazines, row->slab_pages, row->live_object_bytes,
+                row->live_requested_bytes);
+        if (stats.per_call_counts) {
+            kprintf("%lu / %lu (", row->requested_bytes_total, row->object_bytes_total);
+            print_percent(row->requested_bytes_total, row->object_bytes_total);
+            kprintf(")\n");
+        } else {
+            kprintf("-\n");
+        }
     }
+    if (!stats.per_call_counts)
+        kprintf("cumulative figures: not counted (the fast path counts nothing: boot with "
+                "malloc.debug or malloc.track)\n");
     kprintf("large (whole pages): %lu live, %lu pages\n", stats.large_live, stats.large_pages);
     kprintf("pages held: %lu (%lu KiB): slabs %lu, large %lu, metadata %lu\n", stats.pages_held,
             stats.pages_held * 4, stats.slab_pages, stats.large_pages, stats.metadata_pages);
@@ -273,6 +283,53 @@ __attribute__((noinline)) static int malloc_leak_on_purpose(uint64_t count)
     return 0;
 }
 
+static void drain_this_cpu(void *unused)
+{
+    (void)unused;
+    km_drain_magazines();
+}
+
+static void flush_this_cpu(void *unused)
+{
+    (void)unused;
+    km_flush_cpu();
+}
+
+/* Runs fn on every online CPU, this one last; the count of those reached. */
+static unsigned on_every_cpu(void (*fn)(void *), unsigned *missed)
+{
+    unsigned me = this_cpu_index(), reached = 1;
+    for (unsigned i = 0; i < smp_cpu_count(); i++) {
+        struct cpu *cpu = smp_cpu(i);
+        if (i == me || !cpu || cpu->state != CPU_ONLINE)
+            continue;
+        if (smp_run_on(i, fn, NULL))
+            reached++;
+        else
+            (*missed)++;
+    }
+    fn(NULL);
+    return reached;
+}
+
+/* Every CPU's magazines back to the slabs (remote objects to their CPUs),
+ * then every CPU's empty slabs and the page caches back to the buddy: what a
+ * failing allocation does before it gives up, by hand. */
+static int malloc_drain(void)
+{
+    size_t held = km_pages_held();
+    uint64_t free_before = memory_free_page_count();
+    unsigned missed = 0;
+    on_every_cpu(drain_this_cpu, &missed);
+    unsigned reached = on_every_cpu(flush_this_cpu, &missed);
+    memory_drain_page_caches();
+    kprintf("malloc drain: %u CPU(s) flushed%s; malloc holds %lu pages (was %lu); free pages "
+            "%lu (were %lu)\n",
+            reached, missed ? " (some did not answer)" : "", (uint64_t)km_pages_held(),
+            (uint64_t)held, memory_free_page_count(), free_before);
+    return missed ? 1 : 0;
+}
+
 static int command_malloc(int argc, char **argv)
 {
     uint64_t operations = 100000;
@@ -293,17 +350,19 @@ static int command_malloc(int argc, char **argv)
         return malloc_leaks();
     if (argc == 3 && strcmp(argv[1], "leak") == 0 && args_parse_u64(argv[2], &operations))
         return malloc_leak_on_purpose(operations);
+    if (argc == 2 && strcmp(argv[1], "drain") == 0)
+        return malloc_drain();
     if (argc == 2 && strcmp(argv[1], "check") == 0) {
         char error[160];
         bool ok = km_check(error, sizeof(error));
         kprintf("malloc check: %s%s\n", ok ? "ok" : "FAILED: ", ok ? "" : error);
         return ok ? 0 : 1;
     }
-    kprintf("usage: malloc classes | stats | top | workload | storm [N] | check\n"
+    kprintf("usage: malloc classes | stats | top | workload | storm [N] | check | drain\n"
             "       malloc leaks mark | leaks | leak N (lose N objects on purpose)\n");
     return 1;
 }
 
-SHELL_COMMAND(malloc, "malloc classes|stats|top|workload|storm|check|leaks [mark]",
+SHELL_COMMAND(malloc, "malloc classes|stats|top|workload|storm|check|drain|leaks [mark]",
               "look inside the kernel's malloc", command_malloc);
 

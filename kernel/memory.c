@@ -266,6 +266,11 @@ uint64_t memory_free_pages_in_zone(enum zone_id zone)
     return buddy_free_pages(&buddy, zone);
 }
 
+uint64_t memory_end_pfn(void)
+{
+    return buddy.section_count ? buddy.sections[buddy.section_count - 1].end_pfn : 0;
+}
+
 uint64_t memory_free_page_count(void)
 {
     uint64_t pages = page_cache_total_pages(&page_caches);

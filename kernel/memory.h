@@ -26,6 +26,8 @@ uint64_t memory_alloc_run(uint64_t pages, unsigned align_order);
 void memory_free_run(uint64_t phys, uint64_t pages);
 /* The metadata of a physical page the page allocator manages, or NULL. */
 struct page *memory_page_of(uint64_t phys);
+/* One past the highest page frame of RAM the buddy manages. */
+uint64_t memory_end_pfn(void);
 
 /* SMP: per-CPU page caches for count CPUs, their heads from malloc (the boot
  * CPU's cache is drained first); false if out of memory. */

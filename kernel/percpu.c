@@ -5,11 +5,14 @@
 
 #include "kernel/cpu.h"
 #include "kernel/gdt.h"
+#include "lib/platform.h"
 
 #define MSR_GS_BASE 0xC0000101
 
 _Static_assert(offsetof(struct cpu, self) == PERCPU_SELF_OFFSET, "this_cpu() reads %gs:0");
 _Static_assert(offsetof(struct cpu, index) == PERCPU_INDEX_OFFSET, "this_cpu_index() reads %gs:8");
+_Static_assert(offsetof(struct cpu, malloc_pool) == PLATFORM_MALLOC_POOL_OFFSET,
+               "malloc's fast path reads %gs:16 (lib/platform.h)");
 
 extern const char boot_stack_bottom[], boot_stack_top[];
 

@@ -32,6 +32,7 @@ struct cpu {
     struct cpu *self;   /* %gs:0 (PERCPU_SELF_OFFSET) */
     unsigned index;     /* %gs:8 (PERCPU_INDEX_OFFSET): 0 .. smp_cpu_count() - 1; 0 is the boot CPU */
     uint32_t apic_id;   /* local APIC id (from the MADT, checked by the CPU itself) */
+    void *malloc_pool;  /* %gs:16 (PLATFORM_MALLOC_POOL_OFFSET, lib/platform.h): mm/malloc.c's */
     uint32_t acpi_uid;  /* ACPI processor UID */
     volatile enum cpu_state state;
     uint64_t stack_bottom, stack_top;                           /* kernel stack (virtual) */

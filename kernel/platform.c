@@ -85,3 +85,13 @@ void platform_interrupts_restore(uint64_t saved)
 {
     cpu_restore_interrupts(saved);
 }
+
+void platform_malloc_not_started(void)
+{
+    panic("malloc: called before malloc_init (kernel/main.c starts it after the buddy)");
+}
+
+void platform_malloc_failed(void)
+{
+    /* The kernel has no errno: NULL is the whole answer. */
+}

@@ -16,7 +16,8 @@
  *   3. pages across CPUs: each allocates twice its page cache's high
  *      watermark of pages (its cache must refill from the buddy) and hands
  *      them to the next CPU, which frees them (its cache must drain);
- *   4. each CPU gives back its empty slabs (km_flush_cpu).
+ *   4. each CPU empties its magazines (objects go back to their slabs, remote
+ *      ones too), then, once all have, gives back its empty slabs (km_flush_cpu).
  *
  * What it checks, and fails on, with the reason: no pattern broken; every
  * online CPU took part (the result of every post); with two CPUs or more,
@@ -86,7 +87,7 @@ struct stress_run {
     bool handoff;        /* hand a third of the frees to other CPUs (--no-handoff: none) */
     volatile bool go;    /* the workers start when every post has been answered */
     unsigned page_box_capacity;
-    volatile unsigned barrier[4];
+    volatile unsigned barrier[5];
 };
 
 static struct stress_run run;
@@ -275,13 +276,21 @@ static void stress_worker(void *place_pointer)
     barrier(2); /* every box filled */
     free_moved_pages(me);
     barrier(3);
-    km_flush_cpu();
+    km_drain_magazines(); /* objects of other CPUs' slabs go back to them now... */
+    barrier(4);
+    km_flush_cpu(); /* ...so that each CPU finds them here, and gives back its empty slabs */
 }
 
 static void flush_malloc(void *unused)
 {
     (void)unused;
     km_flush_cpu();
+}
+
+static void drain_magazines(void *unused)
+{
+    (void)unused;
+    km_drain_magazines();
 }
 
 static int command_stress(int argc, char **argv)
@@ -335,7 +344,12 @@ static int command_stress(int argc, char **argv)
         run.per_cpu[i].remote_frees_before = usage.remote_frees;
         memory_page_cache_stats(i, &run.per_cpu[i].cache_before);
     }
-    /* The baseline: every CPU's empty slabs and every cached page given back. */
+    /* The baseline: every CPU's magazines emptied (remote objects go back to
+     * their slabs' CPUs), then every CPU's empty slabs and every cached page
+     * given back. */
+    for (unsigned i = 1; i < run.participants; i++)
+        smp_run_on(run.online[i], drain_magazines, NULL);
+    km_drain_magazines();
     for (unsigned i = 1; i < run.participants; i++)
         smp_run_on(run.online[i], flush_malloc, NULL);
     km_flush_cpu();

@@ -67,4 +67,56 @@ _Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cp
 uint64_t platform_interrupts_save_disable(void);
 void platform_interrupts_restore(uint64_t saved);
 
+/*
+ * This CPU's malloc pool: one pointer the platform keeps for mm/malloc.c in
+ * per-CPU storage, read in one instruction by malloc's fast path, with no
+ * call, no lock and no interrupt flag change. malloc sets it
+ * (platform_set_malloc_pool) in its slow path; only malloc reads it.
+ *
+ *   kernel  a field of struct cpu (kernel/percpu.h) at PLATFORM_MALLOC_POOL_OFFSET,
+ *           one GS-relative move (the only assembly mm/ sees, and it sees
+ *           it here, in the port). NULL until malloc's slow path runs on
+ *           that CPU once.
+ *   host    a thread-local pointer (one thread plays one CPU). It starts at
+ *           km_closed_pool (mm/malloc.c), a pool whose magazines are all
+ *           closed (empty, and full at capacity 0), so that a thread's first
+ *           malloc and free take the slow path, which gives it its pool: the
+ *           fast path needs no NULL test.
+ */
+#define PLATFORM_MALLOC_POOL_OFFSET 16
+#ifdef PLATFORM_KERNEL
+#define PLATFORM_MALLOC_POOL_MAY_BE_NULL 1
+static inline void *platform_malloc_pool(void)
+{
+    void *pool;
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(pool) : "i"(PLATFORM_MALLOC_POOL_OFFSET));
+    return pool;
+}
+static inline void platform_set_malloc_pool(void *pool)
+{
+    __asm__ volatile("movq %0, %%gs:%c1" : : "r"(pool), "i"(PLATFORM_MALLOC_POOL_OFFSET)
+                     : "memory");
+}
+#else
+#define PLATFORM_MALLOC_POOL_MAY_BE_NULL 0
+struct km_cpu;
+extern struct km_cpu km_closed_pool;
+extern _Thread_local void *platform_malloc_pool_slot; /* = &km_closed_pool at thread start */
+static inline void *platform_malloc_pool(void)
+{
+    return platform_malloc_pool_slot;
+}
+/* Out of line: the host library leaves the pointer at the closed pool for a
+ * thread that shares its pool with others (tools/libkmalloc). */
+void platform_set_malloc_pool(void *pool);
+#endif
+
+/* malloc's slow path found malloc not started (no km_init yet): the host
+ * library starts it here (its first call may come from the dynamic loader);
+ * the kernel and the tests panic. */
+void platform_malloc_not_started(void);
+/* A malloc-family call is about to return NULL for lack of memory: the host
+ * library sets errno to ENOMEM, as the C library's malloc does. */
+void platform_malloc_failed(void);
+
 #endif

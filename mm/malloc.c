@@ -140,19 +140,73 @@ struct km_class_pool {
     int64_t remote_frees;
 };
 
-/* One CPU's state, in a page of its own. */
+/*
+ * A magazine: a bounded stack of free objects of one class, the first thing
+ * malloc and free look at. stack[1 .. count] hold the objects (stack[count]
+ * is the top); stack[0] is always NULL, so that free can compare its pointer
+ * with the top (the cheap double-free check) without first testing count.
+ * cap is the capacity, at most KM_MAGAZINE_MAX objects and KM_MAGAZINE_BYTES
+ * bytes of objects; cap 0 closes the magazine: malloc sees it empty and free
+ * sees it full, so both take the slow path (malloc.debug, and the all-zero
+ * pool a host thread starts from).
+ * Only its CPU writes it, and only its CPU reads the objects; count is
+ * stored with relaxed atomics so that km_stats may read it from elsewhere.
+ */
+struct km_magazine {
+    uint64_t count;
+    uint64_t cap;
+    void *stack[];
+};
+
+#define KM_MAGAZINE_MAX 64        /* objects */
+#define KM_MAGAZINE_BYTES 16384u  /* of objects: no class holds more than this... */
+#define KM_MAGAZINE_MIN 4         /* ...except that every magazine holds 4 */
+
+/*
+ * What free's fast path knows about a page from its byte in the page-kind
+ * map: kind 0 is "not a slab page" (limit 0 refuses everything), kind
+ * first_kind[class] + i is page i of a slab of that class (the byte holds
+ * the kind times 4: scaled by 8 in an address, that is the kind's offset). From the pointer's
+ * offset in its slab, n = (ptr % 4096) + page_offset, one multiply tells
+ * whether n is the first byte of an object: with magic = ceil(2^64 / S) for
+ * S-byte objects, n * magic (mod 2^64) is below magic exactly when S divides
+ * n (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019),
+ * and then it equals (n / S) * e, where e = S * magic - 2^64 < S. So
+ * "n * magic < limit", with limit = objects * e (1 when e is 0: S is a power
+ * of two and its slab has no tail), also refuses the slab's tail.
+ */
+struct km_kind {
+    uint64_t magic;
+    uint64_t limit;
+    uint64_t page_offset;            /* this page's byte offset in its slab */
+    struct km_magazine *magazine;    /* the class's, in this CPU's pool */
+};
+
+_Static_assert(sizeof(struct km_kind) == 32, "the map byte is kind * 4, scaled by 8");
+
+#define KM_KINDS_MAX 64
+
+/* One CPU's state, in pages of its own: the fixed part below, then its
+ * magazines, one per class, at magazine_offset[class] bytes from the start
+ * (the same for every CPU). The fast paths read only the first two fields,
+ * this CPU's copies of two tables, so that each lookup is one load from the
+ * pool pointer they already hold. */
 struct km_cpu {
+    struct km_kind kinds[KM_KINDS_MAX]; /* by page kind, from the page-kind map */
+    /* The magazine of sizes 16 * r - 15 .. 16 * r (r = 0: size 0). */
+    struct km_magazine *magazine_of_row[SIZE_CLASS_LOOKUP_ENTRIES];
     struct km_class_pool classes[SIZE_CLASS_COUNT];
     int64_t large_live;
     int64_t large_pages;
     int64_t large_allocations;
     int64_t large_requested_bytes_total;
+    unsigned id;     /* its index in cpus[] */
+    bool debug_seen; /* the mode its magazines are set for (see this_pool) */
     /* Slabs of this CPU with remote frees to fold in: pushed by other CPUs
      * (compare-and-swap), taken whole by this CPU (exchange). Its own lines. */
     _Alignas(64) struct km_slab *remote_queue[SIZE_CLASS_COUNT];
 };
 
-_Static_assert(sizeof(struct km_cpu) <= KM_PAGE_BYTES, "one page per CPU");
 
 static const struct malloc_page_source *source;
 static struct km_cpu *cpus[KM_MAX_CPUS]; /* [0, cpu_count) are set */
@@ -176,6 +230,34 @@ static int64_t cpu_pages, directory_pages, descriptor_pages, track_pages;
 
 static bool tracking; /* read at slab creation */
 static bool poisoning; /* read at slab creation, like tracking */
+static bool debug_requested; /* km_debug_enable */
+/* malloc.debug in effect: requested, or implied by tracking or poisoning.
+ * Every call then takes the slow, fully checked path (each CPU closes its
+ * magazines the next time it enters the slow path: this_pool). */
+static bool debug_mode;
+
+/* Filled by km_init from the class table. */
+static size_t pool_bytes; /* struct km_cpu and its magazines */
+static uint32_t magazine_offset[SIZE_CLASS_COUNT];
+static uint16_t magazine_cap[SIZE_CLASS_COUNT];
+static uint8_t first_kind[SIZE_CLASS_COUNT];
+static struct km_kind kind_template[KM_KINDS_MAX]; /* magazine: an offset, not a pointer */
+static unsigned kind_count;
+static struct { /* the page-kind map (the source's), read by free's fast path */
+    uint8_t *map;
+    uintptr_t start; /* the window it covers */
+    size_t pages;
+} fast;
+
+#if !PLATFORM_MALLOC_POOL_MAY_BE_NULL
+/* The pool a host thread starts with (lib/platform.h): every size's
+ * magazine is one closed magazine, and every page kind refuses (limit 0),
+ * so both fast paths go to the slow path, which gives the thread its pool. */
+static struct km_magazine closed_magazine = {0, 0, {NULL}};
+struct km_cpu km_closed_pool = {
+    .magazine_of_row = {[0 ... SIZE_CLASS_LOOKUP_ENTRIES - 1] = &closed_magazine},
+};
+#endif
 
 /* The call-site table (index 0: every site past the table's capacity). */
 static struct platform_lock site_lock = PLATFORM_LOCK_INIT;
@@ -239,6 +321,29 @@ static void set_owner(const void *page, uint32_t value)
     *owner = value;
 }
 
+/* A page's byte in the page-kind map (pages outside its window have none). */
+static void set_page_kind(const void *page, unsigned kind)
+{
+    uintptr_t offset = (uintptr_t)page - fast.start;
+    if (offset / KM_PAGE_BYTES < fast.pages)
+        __atomic_store_n(&fast.map[offset / KM_PAGE_BYTES], (uint8_t)kind, __ATOMIC_RELAXED);
+}
+
+static struct km_magazine *magazine_of(struct km_cpu *cpu, unsigned index)
+{
+    return (struct km_magazine *)((char *)cpu + magazine_offset[index]);
+}
+
+static uint64_t magazine_count(const struct km_magazine *magazine)
+{
+    return __atomic_load_n(&magazine->count, __ATOMIC_RELAXED);
+}
+
+static void magazine_set_count(struct km_magazine *magazine, uint64_t count)
+{
+    __atomic_store_n(&magazine->count, count, __ATOMIC_RELAXED);
+}
+
 /* The current CPU's id; interrupts must be off. Panics for a CPU without a
  * pool: km_init or km_set_cpu_count was told too few CPUs. */
 static unsigned this_cpu_id(void)
@@ -250,6 +355,8 @@ static unsigned this_cpu_id(void)
     return cpu;
 }
 
+static struct km_cpu *this_pool(void);
+
 /* ---- the descriptor pool and the side-table pool -------------------------- */
 
 static struct km_slab *descriptor_at(uint32_t index)
@@ -258,14 +365,19 @@ static struct km_slab *descriptor_at(uint32_t index)
     return &pages[index / DESCRIPTORS_PER_PAGE % POINTERS_PER_PAGE][index % DESCRIPTORS_PER_PAGE];
 }
 
+static void *metadata_run(size_t pages, int64_t *kind)
+{
+    void *run = source->alloc_pages(pages, 1);
+    if (!run)
+        return NULL;
+    memset(run, 0, pages * KM_PAGE_BYTES);
+    __atomic_store_n(kind, *kind + (int64_t)pages, __ATOMIC_RELAXED);
+    return run;
+}
+
 static void *metadata_page(int64_t *kind)
 {
-    void *page = source->alloc_pages(1, 1);
-    if (!page)
-        return NULL;
-    memset(page, 0, KM_PAGE_BYTES);
-    __atomic_store_n(kind, *kind + 1, __ATOMIC_RELAXED);
-    return page;
+    return metadata_run(1, kind);
 }
 
 /* One more page of descriptors on the free list. Under pool_lock. */
@@ -452,8 +564,10 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
     slab->class_index = (uint8_t)index;
     slab->owner_cpu = (uint8_t)cpu;
     slab->next = slab->prev = slab->remote_next = NULL;
-    for (unsigned page = 0; page < class->slab_pages; page++)
+    for (unsigned page = 0; page < class->slab_pages; page++) {
         set_owner(base + (size_t)page * KM_PAGE_BYTES, slab->index + 1);
+        set_page_kind(base + (size_t)page * KM_PAGE_BYTES, (first_kind[index] + page) * 4u);
+    }
     counter_add(&pool->slabs, 1);
     counter_add(&pool->slab_pages, class->slab_pages);
     return slab;
@@ -463,8 +577,10 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
 static void retire(struct km_class_pool *pool, struct km_slab *slab)
 {
     const struct size_class *class = class_of(slab);
-    for (unsigned page = 0; page < class->slab_pages; page++)
+    for (unsigned page = 0; page < class->slab_pages; page++) {
         set_owner(slab->base + (size_t)page * KM_PAGE_BYTES, 0);
+        set_page_kind(slab->base + (size_t)page * KM_PAGE_BYTES, 0);
+    }
     source->free_pages(slab->base, class->slab_pages);
     if (slab->track)
         track_table_free(slab->track);
@@ -627,8 +743,8 @@ static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsign
 
 /* Makes a slab with a free object this CPU's current one for the class: the
  * current slab's remote frees, then a partial slab, then the kept one, then a
- * new one. NULL when out of memory. */
-static struct km_slab *refill(struct km_cpu *cpu, unsigned cpu_id, unsigned index)
+ * new one if may_grow. NULL when out of memory (or none, without may_grow). */
+static struct km_slab *next_slab(struct km_cpu *cpu, unsigned index, bool may_grow)
 {
     struct km_class_pool *pool = &cpu->classes[index];
     reclaim_remote_frees(cpu, index);
@@ -641,7 +757,7 @@ static struct km_slab *refill(struct km_cpu *cpu, unsigned cpu_id, unsigned inde
         slab = pool->kept;
         pool->kept = NULL;
     } else {
-        slab = new_slab(pool, cpu_id, index);
+        slab = may_grow ? new_slab(pool, cpu->id, index) : NULL;
         if (!slab)
             return NULL;
     }
@@ -686,24 +802,47 @@ static void poison_check(const struct km_slab *slab, unsigned object)
     }
 }
 
+/* malloc.debug is in force while asked for, or implied by tracking or poisoning. */
+static void update_debug_mode(void)
+{
+    bool on = __atomic_load_n(&debug_requested, __ATOMIC_RELAXED) ||
+              __atomic_load_n(&tracking, __ATOMIC_RELAXED) ||
+              __atomic_load_n(&poisoning, __ATOMIC_RELAXED);
+    __atomic_store_n(&debug_mode, on, __ATOMIC_RELAXED);
+    if (source) { /* this CPU at once; the others at their next slow path */
+        uint64_t interrupts = platform_interrupts_save_disable();
+        this_pool();
+        platform_interrupts_restore(interrupts);
+    }
+}
+
 void km_poison_enable(bool on)
 {
     __atomic_store_n(&poisoning, on, __ATOMIC_RELAXED);
+    update_debug_mode();
 }
 
-static void *small_alloc(unsigned index, size_t size, const void *caller)
+void km_debug_enable(bool on)
 {
-    uint64_t interrupts = platform_interrupts_save_disable();
-    unsigned cpu_id = this_cpu_id();
-    struct km_cpu *cpu = cpus[cpu_id];
+    __atomic_store_n(&debug_requested, on, __ATOMIC_RELAXED);
+    update_debug_mode();
+}
+
+bool km_debug_mode(void)
+{
+    return __atomic_load_n(&debug_mode, __ATOMIC_RELAXED);
+}
+
+/* One object straight from this CPU's slabs, with every check and count: the
+ * malloc.debug path. Interrupts are off. */
+static void *slab_alloc(struct km_cpu *cpu, unsigned index, size_t size, const void *caller)
+{
     struct km_class_pool *pool = &cpu->classes[index];
     struct km_slab *slab = pool->current;
     if (!slab || slab->free_count == 0) {
-        slab = refill(cpu, cpu_id, index);
-        if (!slab) {
-            platform_interrupts_restore(interrupts);
+        slab = next_slab(cpu, index, true);
+        if (!slab)
             return NULL;
-        }
     }
     unsigned object = take_free_object(slab);
     counter_add(&pool->live_objects, 1);
@@ -713,7 +852,6 @@ static void *small_alloc(unsigned index, size_t size, const void *caller)
         track_alloc(pool, slab, object, size, caller);
     if (slab->poison) /* after the books: they stay right if this panics */
         poison_check(slab, object);
-    platform_interrupts_restore(interrupts);
     return object_address(slab, object);
 }
 
@@ -808,6 +946,113 @@ static size_t large_pages_of(const char *what, const void *ptr, uint32_t word)
     return pages;
 }
 
+/* ---- magazines (the slow path's side; the fast path is km_malloc/km_free) -- */
+
+/*
+ * Refill: up to half a magazine's worth of objects out of this CPU's slabs
+ * (its current slab first, then partial and kept ones, as next_slab decides),
+ * a bitmap word at a time. A new slab is made only for the first object:
+ * objects that would sit in the magazine never cost a slab of their own (a
+ * 3072-byte slab is 3 pages for 4 objects). The slab counters move once per
+ * refill: an object in a magazine is live in its slab's eyes (km_stats
+ * subtracts what the magazines hold). false when not one object could be had
+ * (out of memory).
+ */
+static bool magazine_refill(struct km_cpu *cpu, unsigned index, struct km_magazine *magazine)
+{
+    struct km_class_pool *pool = &cpu->classes[index];
+    uint32_t count = magazine->count, want = (magazine->cap + 1) / 2, got = 0;
+    unsigned object_bytes = size_classes[index].object_bytes;
+    while (got < want) {
+        struct km_slab *slab = pool->current;
+        if (!slab || slab->free_count == 0) {
+            slab = next_slab(cpu, index, got == 0);
+            if (!slab)
+                break;
+        }
+        for (unsigned word = 0; word < BITMAP_WORDS && got < want; word++) {
+            uint64_t bits = load_relaxed(&slab->free_bits[word]);
+            if (!bits)
+                continue;
+            uint64_t taken = 0;
+            while (bits && got < want) {
+                uint64_t lowest = bits & -bits;
+                unsigned object = word * 64 + (unsigned)__builtin_ctzll(bits);
+                magazine->stack[count + ++got] = slab->base + (size_t)object * object_bytes;
+                if (slab->track) /* tracking was on when the slab was made: keep its books */
+                    track_alloc(pool, slab, object, object_bytes, NULL);
+                taken |= lowest;
+                bits ^= lowest;
+            }
+            store_relaxed(&slab->free_bits[word], bits);
+            slab->free_count = (uint16_t)(slab->free_count - bit_count(taken));
+        }
+    }
+    counter_add(&pool->live_objects, got);
+    magazine_set_count(magazine, count + got);
+    return got > 0;
+}
+
+/* An object out of a magazine goes back to its slab: into the bitmap if this
+ * CPU owns the slab, else as a remote free. It was checked when it was freed;
+ * the checks here catch a pointer freed twice (into magazines, where release
+ * mode does not look) once the first copy is back. */
+static void give_back(struct km_cpu *cpu, void *ptr)
+{
+    struct km_slab *slab = slab_of("km_free", ptr, owner_word("km_free", ptr));
+    unsigned object = object_of("km_free", ptr, slab);
+    struct km_class_pool *pool = &cpu->classes[slab->class_index];
+    if (slab->owner_cpu == cpu->id)
+        local_free(pool, slab, object, ptr);
+    else
+        remote_free(pool, slab, object, ptr);
+}
+
+/* Flush: the `objects` oldest objects (the bottom of the stack) go back.
+ * They leave the magazine before the first goes back, so that a double free
+ * caught on the way (a panic) leaves no object both in the magazine and free. */
+static void magazine_flush(struct km_cpu *cpu, struct km_magazine *magazine, uint64_t objects)
+{
+    void *leaving[KM_MAGAZINE_MAX];
+    uint64_t count = magazine->count;
+    if (objects > count)
+        objects = count;
+    memcpy(leaving, &magazine->stack[1], objects * sizeof(void *));
+    memmove(&magazine->stack[1], &magazine->stack[objects + 1],
+            (count - objects) * sizeof(void *));
+    magazine_set_count(magazine, count - objects);
+    for (uint64_t i = 0; i < objects; i++)
+        give_back(cpu, leaving[i]);
+}
+
+/* Opens (release) or flushes and closes (malloc.debug) a CPU's magazines. */
+static void set_magazines(struct km_cpu *cpu, bool debug)
+{
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
+        struct km_magazine *magazine = magazine_of(cpu, index);
+        if (debug) {
+            magazine_flush(cpu, magazine, magazine->count);
+            magazine->cap = 0;
+        } else {
+            magazine->cap = magazine_cap[index];
+        }
+    }
+    cpu->debug_seen = debug;
+}
+
+/* This CPU's pool, for the slow path (interrupts off): it points the fast
+ * path's per-CPU pointer at it, and brings its magazines to the mode in force. */
+static struct km_cpu *this_pool(void)
+{
+    struct km_cpu *cpu = cpus[this_cpu_id()];
+    if (platform_malloc_pool() != cpu)
+        platform_set_malloc_pool(cpu);
+    bool debug = __atomic_load_n(&debug_mode, __ATOMIC_RELAXED);
+    if (cpu->debug_seen != debug)
+        set_magazines(cpu, debug);
+    return cpu;
+}
+
 /* ---- large runs ----------------------------------------------------------- */
 
 static void *large_alloc(size_t size, size_t align)
@@ -849,17 +1094,65 @@ static void large_free(void *ptr, size_t pages)
 
 /* ---- the public calls ------------------------------------------------------ */
 
+static size_t pool_pages(void)
+{
+    return (pool_bytes + KM_PAGE_BYTES - 1) / KM_PAGE_BYTES;
+}
+
 static int add_cpus(unsigned count)
 {
     for (unsigned cpu = cpu_count; cpu < count; cpu++) {
         platform_lock_acquire(&pool_lock);
-        struct km_cpu *state = metadata_page(&cpu_pages);
+        struct km_cpu *state = metadata_run(pool_pages(), &cpu_pages);
         platform_lock_release(&pool_lock);
         if (!state)
             return -1;
+        state->id = cpu;
+        for (unsigned row = 0; row < SIZE_CLASS_LOOKUP_ENTRIES; row++)
+            state->magazine_of_row[row] = magazine_of(state, size_class_lookup[row]);
+        for (unsigned kind = 0; kind < kind_count; kind++) {
+            state->kinds[kind] = kind_template[kind];
+            if (kind > 0)
+                state->kinds[kind].magazine =
+                    (struct km_magazine *)((char *)state + (uintptr_t)kind_template[kind].magazine);
+        }
+        set_magazines(state, debug_mode);
         cpus[cpu] = state;
         __atomic_store_n(&cpu_count, cpu + 1, __ATOMIC_RELEASE); /* after cpus[cpu] */
     }
+    return 0;
+}
+
+/* The tables the fast paths read, from the class table: each class's
+ * magazine (capacity and place in struct km_cpu), the page kinds, and the
+ * magazine of each 16-byte row of sizes. */
+static int lay_out_pools(void)
+{
+    size_t offset = (sizeof(struct km_cpu) + 63) & ~(size_t)63;
+    unsigned kind = 1;
+    memset(&kind_template[0], 0, sizeof(kind_template[0])); /* not a slab page: refuses all */
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
+        const struct size_class *class = &size_classes[index];
+        unsigned cap = KM_MAGAZINE_BYTES / class->object_bytes;
+        cap = cap < KM_MAGAZINE_MIN ? KM_MAGAZINE_MIN : cap > KM_MAGAZINE_MAX ? KM_MAGAZINE_MAX : cap;
+        magazine_cap[index] = (uint16_t)cap;
+        magazine_offset[index] = (uint32_t)offset;
+        offset += (sizeof(struct km_magazine) + (cap + 1) * sizeof(void *) + 63) & ~(size_t)63;
+        uint64_t magic = UINT64_MAX / class->object_bytes + 1;
+        uint64_t excess = magic * class->object_bytes; /* mod 2^64: e in struct km_kind */
+        if (kind + class->slab_pages > KM_KINDS_MAX)
+            return -1;
+        first_kind[index] = (uint8_t)kind;
+        for (unsigned page = 0; page < class->slab_pages; page++)
+            kind_template[kind++] = (struct km_kind){
+                .magic = magic,
+                .limit = excess ? class->objects * excess : 1,
+                .page_offset = page * KM_PAGE_BYTES,
+                .magazine = (struct km_magazine *)(uintptr_t)magazine_offset[index],
+            };
+    }
+    kind_count = kind;
+    pool_bytes = offset;
     return 0;
 }
 
@@ -868,9 +1161,12 @@ int km_init(const struct malloc_page_source *page_source, unsigned count)
     if (count == 0)
         count = 1;
     if (count > KM_MAX_CPUS || !page_source || !page_source->alloc_pages ||
-        !page_source->free_pages || !page_source->page_owner)
+        !page_source->free_pages || !page_source->page_owner || lay_out_pools() != 0)
         return -1;
     source = page_source;
+    fast.map = page_source->page_map;
+    fast.start = page_source->map_start;
+    fast.pages = page_source->page_map ? page_source->map_pages : 0;
     memset(cpus, 0, sizeof(cpus));
     cpu_count = 0;
     memset(directory, 0, sizeof(directory));
@@ -878,7 +1174,7 @@ int km_init(const struct malloc_page_source *page_source, unsigned count)
     free_descriptors = NULL;
     free_track_tables = NULL;
     cpu_pages = directory_pages = descriptor_pages = track_pages = 0;
-    tracking = false;
+    tracking = poisoning = debug_requested = debug_mode = false;
     memset(sites, 0, sizeof(sites));
     return add_cpus(count);
 }
@@ -890,13 +1186,37 @@ int km_set_cpu_count(unsigned count)
     return add_cpus(count);
 }
 
-/* Every allocation comes here: a class that fits size and align, or pages. */
+/* Every allocation but the fast path's comes here: a class that fits size and
+ * align, or pages. */
 static void *allocate(size_t size, size_t align, const void *caller)
 {
+    if (!__atomic_load_n(&source, __ATOMIC_ACQUIRE))
+        platform_malloc_not_started();
     unsigned index = size_class_for(size, align);
-    if (index == SIZE_CLASS_NONE)
-        return large_alloc(size, align);
-    return small_alloc(index, size, caller);
+    if (index == SIZE_CLASS_NONE) {
+        void *run = large_alloc(size, align);
+        if (!run)
+            platform_malloc_failed();
+        return run;
+    }
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct km_cpu *cpu = this_pool();
+    void *ptr;
+    if (cpu->debug_seen) {
+        ptr = slab_alloc(cpu, index, size, caller);
+    } else {
+        struct km_magazine *magazine = magazine_of(cpu, index);
+        ptr = NULL;
+        if (magazine->count || magazine_refill(cpu, index, magazine)) {
+            uint64_t count = magazine->count;
+            ptr = magazine->stack[count];
+            magazine_set_count(magazine, count - 1);
+        }
+    }
+    platform_interrupts_restore(interrupts);
+    if (!ptr)
+        platform_malloc_failed();
+    return ptr;
 }
 
 void *km_malloc_at(size_t size, const void *caller)
@@ -904,15 +1224,19 @@ void *km_malloc_at(size_t size, const void *caller)
     return allocate(size, 0, caller);
 }
 
-void *km_malloc(size_t size)
+static __attribute__((noinline)) void *malloc_slow(size_t size, const void *caller)
 {
-    return km_malloc_at(size, __builtin_return_address(0));
+    return allocate(size, 0, caller);
 }
 
-void km_free(void *ptr)
+/* Every free but the fast path's: large runs, pointers outside the page-kind
+ * map's window, full magazines, malloc.debug, and errors (which panic). */
+static __attribute__((noinline)) void free_slow(void *ptr)
 {
     if (!ptr)
         return;
+    if (!__atomic_load_n(&source, __ATOMIC_ACQUIRE))
+        platform_malloc_not_started();
     uint32_t word = owner_word("km_free", ptr);
     if (word & KM_OWNER_LARGE) {
         large_free(ptr, large_pages_of("km_free", ptr, word));
@@ -921,13 +1245,78 @@ void km_free(void *ptr)
     struct km_slab *slab = slab_of("km_free", ptr, word);
     unsigned object = object_of("km_free", ptr, slab);
     uint64_t interrupts = platform_interrupts_save_disable();
-    unsigned cpu_id = this_cpu_id();
-    struct km_class_pool *pool = &cpus[cpu_id]->classes[slab->class_index];
-    if (slab->owner_cpu == cpu_id)
-        local_free(pool, slab, object, ptr);
-    else
-        remote_free(pool, slab, object, ptr);
+    struct km_cpu *cpu = this_pool();
+    struct km_class_pool *pool = &cpu->classes[slab->class_index];
+    if (cpu->debug_seen) {
+        if (slab->owner_cpu == cpu->id)
+            local_free(pool, slab, object, ptr);
+        else
+            remote_free(pool, slab, object, ptr);
+    } else {
+        struct km_magazine *magazine = magazine_of(cpu, slab->class_index);
+        if (magazine->stack[magazine->count] == ptr)
+            double_free_panic("km_free", ptr, slab, object,
+                              "freed twice in a row: it is on top of this CPU's magazine");
+        if (load_relaxed(&slab->free_bits[object / 64]) & (1ull << (object % 64)))
+            double_free_panic("km_free", ptr, slab, object, "the object is free");
+        if (magazine->count == magazine->cap)
+            magazine_flush(cpu, magazine, (magazine->cap + 1) / 2);
+        uint32_t count = magazine->count + 1;
+        magazine->stack[count] = ptr;
+        magazine_set_count(magazine, count);
+    }
     platform_interrupts_restore(interrupts);
+}
+
+/*
+ * The fast paths. malloc: the size's magazine (one table load from the size),
+ * pop. free: the page's kind (one byte from the page-kind map), the object
+ * check (one multiply), push. No call, no lock, no locked instruction, no
+ * interrupt flag change: the magazine is this CPU's, and interrupt handlers
+ * never call malloc (docs/malloc.md: malloc.debug checks it). Anything else
+ * (an empty or full magazine, a large size or run, malloc.debug, an error)
+ * takes the slow path above.
+ */
+#define KM_LIKELY(condition) __builtin_expect(!!(condition), 1)
+
+void *km_malloc(size_t size)
+{
+    if (KM_LIKELY(size <= SIZE_CLASS_MAX_BYTES)) {
+        struct km_cpu *pool = platform_malloc_pool();
+        if (!PLATFORM_MALLOC_POOL_MAY_BE_NULL || pool) {
+            struct km_magazine *magazine = pool->magazine_of_row[(size + 15) >> 4];
+            uint64_t below; /* the count after the pop; a borrow means empty */
+            if (KM_LIKELY(!__builtin_sub_overflow(magazine->count, (uint64_t)1, &below))) {
+                magazine_set_count(magazine, below);
+                return magazine->stack[below + 1];
+            }
+        }
+    }
+    return malloc_slow(size, __builtin_return_address(0));
+}
+
+void km_free(void *ptr)
+{
+    uintptr_t offset = (uintptr_t)ptr - fast.start;
+    if (KM_LIKELY(offset / KM_PAGE_BYTES < fast.pages)) {
+        size_t kind_times_4 = __atomic_load_n(&fast.map[offset / KM_PAGE_BYTES], __ATOMIC_RELAXED);
+        struct km_cpu *pool = platform_malloc_pool();
+        if (!PLATFORM_MALLOC_POOL_MAY_BE_NULL || pool) {
+            const struct km_kind *kind =
+                (const struct km_kind *)((const char *)pool->kinds + kind_times_4 * 8);
+            uint64_t in_slab = (offset % KM_PAGE_BYTES) + kind->page_offset;
+            if (KM_LIKELY(in_slab * kind->magic < kind->limit)) {
+                struct km_magazine *magazine = kind->magazine;
+                uint64_t count = magazine->count;
+                if (KM_LIKELY(count != magazine->cap && magazine->stack[count] != ptr)) {
+                    magazine->stack[count + 1] = ptr;
+                    magazine_set_count(magazine, count + 1);
+                    return;
+                }
+            }
+        }
+    }
+    free_slow(ptr);
 }
 
 void *km_calloc(size_t count, size_t size)
@@ -1020,12 +1409,25 @@ int km_posix_memalign(void **out, size_t align, size_t size)
     return 0;
 }
 
+void km_drain_magazines(void)
+{
+    uint64_t interrupts = platform_interrupts_save_disable();
+    struct km_cpu *cpu = this_pool();
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
+        struct km_magazine *magazine = magazine_of(cpu, index);
+        magazine_flush(cpu, magazine, magazine->count);
+    }
+    platform_interrupts_restore(interrupts);
+}
+
 void km_flush_cpu(void)
 {
     uint64_t interrupts = platform_interrupts_save_disable();
-    struct km_cpu *cpu = cpus[this_cpu_id()];
+    struct km_cpu *cpu = this_pool();
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
         struct km_class_pool *pool = &cpu->classes[index];
+        struct km_magazine *magazine = magazine_of(cpu, index);
+        magazine_flush(cpu, magazine, magazine->count);
         reclaim_remote_frees(cpu, index);
         if (pool->kept && state_of(pool->kept) == 0) {
             retire(pool, pool->kept);
@@ -1070,8 +1472,10 @@ void km_stats(struct km_stats *out)
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
         const struct size_class *class = &size_classes[index];
         int64_t sums[8] = {0};
+        uint64_t in_magazines = 0;
         for (unsigned cpu = 0; cpu < cpu_total; cpu++) {
             const struct km_class_pool *pool = &cpus[cpu]->classes[index];
+            in_magazines += magazine_count(magazine_of(cpus[cpu], index));
             sums[0] += counter_read(&pool->live_objects);
             sums[1] += counter_read(&pool->live_requested_bytes);
             sums[2] += counter_read(&pool->tracked_live_objects);
@@ -1084,7 +1488,9 @@ void km_stats(struct km_stats *out)
         struct km_class_stats *row = &out->classes[index];
         row->object_bytes = class->object_bytes;
         row->slab_pages_each = class->slab_pages;
-        row->live_objects = non_negative(sums[0]);
+        /* Out of the slabs: live, or free in a magazine. */
+        row->in_magazines = in_magazines;
+        row->live_objects = non_negative(sums[0] - (int64_t)in_magazines);
         row->live_object_bytes = row->live_objects * class->object_bytes;
         row->live_requested_bytes = non_negative(sums[1]);
         row->tracked_live_objects = non_negative(sums[2]);
@@ -1109,6 +1515,7 @@ void km_stats(struct km_stats *out)
     out->large_allocations = non_negative(large_allocations);
     out->large_requested_bytes_total = non_negative(large_requested);
     out->metadata_pages = metadata_page_count();
+    out->per_call_counts = km_debug_mode();
     out->pages_held = out->slab_pages + out->large_pages + out->metadata_pages;
 }
 
@@ -1144,9 +1551,22 @@ size_t km_pages_held(void)
     return (size_t)(non_negative(pages) + metadata_page_count());
 }
 
+void km_fork_prepare(void)
+{
+    platform_lock_acquire(&pool_lock);
+    platform_lock_acquire(&site_lock);
+}
+
+void km_fork_release(void)
+{
+    platform_lock_release(&site_lock);
+    platform_lock_release(&pool_lock);
+}
+
 void km_track_enable(bool on)
 {
     __atomic_store_n(&tracking, on, __ATOMIC_RELAXED);
+    update_debug_mode();
 }
 
 size_t km_track_sites(struct km_site_stats *out, size_t max)
@@ -1411,7 +1831,7 @@ bool km_check(char *error, size_t size)
     for (void **table = free_track_tables; table; table = *table)
         if (++free_tables > track_pages * (int64_t)(KM_PAGE_BYTES / TRACK_TABLE_BYTES))
             break;
-    if (cpu_pages != cpu_count ||
+    if (cpu_pages != (int64_t)(cpu_count * pool_pages()) ||
         descriptor_pages != (int64_t)(descriptors_made / DESCRIPTORS_PER_PAGE) ||
         tracked + free_tables != track_pages * (int64_t)(KM_PAGE_BYTES / TRACK_TABLE_BYTES)) {
         ksnprintf(error, size,

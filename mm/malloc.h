@@ -27,10 +27,15 @@
  * Per-CPU pools. For each class, each CPU owns its slabs: a current slab it
  * allocates from, a list of partial slabs, and at most one fully free slab
  * kept for reuse (past that, an empty slab's pages go back to the source).
- * The fast path, km_malloc and km_free of an object of this CPU's slab, is a
- * few bit operations on the slab's free bitmap with interrupts off (so that an
- * interrupt handler calling malloc cannot cut in) and no lock and no atomic
- * read-modify-write: the pool is this CPU's alone.
+ * In front of them sits a magazine, a bounded stack of free objects of the
+ * class (at most 64 objects and 16 KiB). The fast path, km_malloc and
+ * km_free, pops and pushes it: no call, no lock, no locked instruction and
+ * no interrupt flag change, because the magazine is this CPU's alone and
+ * interrupt handlers never call malloc. free finds the class of a pointer in
+ * the page-kind map (a byte per page, see struct malloc_page_source) and
+ * checks that it is the start of an object with one multiply. The slabs'
+ * bitmaps are touched only when a magazine is refilled (half of it) or
+ * flushed (its oldest half), with interrupts off (docs/malloc.md).
  *
  * Remote frees. A free from another CPU must not touch the owner's bitmap; it
  * sets the object's bit in the slab's remote bitmap (one atomic OR) and, if
@@ -43,19 +48,24 @@
  *
  * Errors. A double free, a pointer inside an object or a large run but not at
  * its start, a pointer into a slab's tail, and a pointer to a page malloc does
- * not own all panic, naming the address, the class and the slab. A double
- * free is caught when the second free happens on the owner CPU, or on any CPU
- * while the owner's bitmap already shows the object free, or when two remote
- * frees of one object meet in the remote bitmap; the one case caught late is
- * a remote free racing a free elsewhere before the owner reclaims: then the
- * owner panics when it reclaims (it finds the bit set in both bitmaps).
+ * not own all panic, naming the address, the class and the slab. In release
+ * mode a double free is caught at the second free only if the pointer is on
+ * top of the magazine (freed twice in a row); otherwise when the magazine
+ * gives the second copy back to its slab. malloc.debug (km_debug_enable)
+ * catches it at the second free: on the owner CPU, or on any CPU while the
+ * owner's bitmap already shows the object free, or when two remote frees of
+ * one object meet in the remote bitmap; the one case caught late is a remote
+ * free racing a free elsewhere before the owner reclaims: then the owner
+ * panics when it reclaims (it finds the bit set in both bitmaps).
  *
  * Out of memory returns NULL (ENOMEM from km_posix_memalign) at any step,
  * with nothing changed.
  *
- * Counters are always on and per CPU (plain stores, no atomics; km_stats sums
- * them): per class the live objects, slabs and their pages, and cumulative
- * allocations, requested bytes and object bytes. Requested bytes of *live*
+ * Counters are per CPU (plain stores, no atomics; km_stats sums them) and
+ * move at refill and flush time: per class the objects out of the slabs
+ * (km_stats subtracts those waiting in magazines), slabs and their pages. The
+ * cumulative allocations, requested bytes and object bytes count every call
+ * only in malloc.debug. Requested bytes of *live*
  * objects need each object's size at free time: km_track_enable(true) keeps it
  * (and the call site) in a side table per slab, for the slabs made while it
  * is on.
@@ -78,6 +88,14 @@ struct malloc_page_source {
     void (*free_pages)(void *start, size_t pages);
     /* The owner word of the page holding addr (struct page.owner in the kernel), or NULL if that page is not one the source handed out. */
     uint32_t *(*page_owner)(const void *addr);
+    /* The page-kind map, for free's fast path (optional: NULL and 0 without
+     * one, and then every free takes the slow path): one byte, zeroed, for
+     * each 4 KiB page of the window [map_start, map_start + map_pages * 4096)
+     * (map_start page-aligned) where the source's pages lie. malloc writes the
+     * bytes of its slab pages and reads them in free's fast path. */
+    uint8_t *page_map;
+    uintptr_t map_start;
+    size_t map_pages;
 };
 
 #define KM_MAX_CPUS 64            /* per-CPU pools; a CPU's id must be below km_init's count */
@@ -100,8 +118,13 @@ int km_init(const struct malloc_page_source *source, unsigned cpu_count);
  * shrinks. 0 or -1 (above KM_MAX_CPUS, out of memory). */
 int km_set_cpu_count(unsigned cpu_count);
 
-void *km_malloc(size_t size);                  /* malloc(0) returns a 16-byte object */
-void km_free(void *ptr);                       /* NULL is fine */
+/* The host library builds these two as its exported malloc and free
+ * (-Dkm_malloc=malloc, see the Makefile): no wrapper around the fast path. */
+#ifndef KM_FAST_PATH_EXPORT
+#define KM_FAST_PATH_EXPORT
+#endif
+KM_FAST_PATH_EXPORT void *km_malloc(size_t size); /* malloc(0) returns a 16-byte object */
+KM_FAST_PATH_EXPORT void km_free(void *ptr);      /* NULL is fine */
 void *km_calloc(size_t count, size_t size);     /* overflow-checked: NULL */
 /* In place when the new size still maps to the same class (growing or
  * shrinking within the class), or when a large run keeps its page count;
@@ -119,12 +142,22 @@ size_t km_malloc_usable_size(const void *ptr);
 /* The same, recording the requested size and a call site for the tracker (km_malloc calls it with __builtin_return_address(0)). */
 void *km_malloc_at(size_t size, const void *caller);
 
+/* Gives every object in this CPU's magazines back to its slab (the slabs stay:
+ * see km_flush_cpu). */
+void km_drain_magazines(void);
+
 /*
- * Gives back what this CPU holds and does not use: folds in the remote frees
+ * Gives back what this CPU holds and does not use: empties its magazines,
+ * folds in the remote frees
  * queued for it and returns every fully free slab (the current and kept ones
  * too) to the source. For a CPU going idle, and for tests that count pages.
  */
 void km_flush_cpu(void);
+
+/* For a process that forks (the host library's pthread_atfork handlers): takes
+ * malloc's own locks, and lets them go on both sides of the fork. */
+void km_fork_prepare(void);
+void km_fork_release(void);
 
 /* ---- statistics and checks ---------------------------------------------- */
 
@@ -141,6 +174,7 @@ struct km_class_stats {
     uint64_t requested_bytes_total; /* what callers asked for */
     uint64_t object_bytes_total;    /* what they got: allocations * object_bytes */
     uint64_t remote_frees;          /* frees that came from another CPU than the slab's */
+    uint64_t in_magazines;          /* free objects waiting in the CPUs' magazines */
 };
 
 struct km_stats {
@@ -154,6 +188,10 @@ struct km_stats {
     uint64_t slab_pages;
     uint64_t metadata_pages;    /* descriptors, their directory, per-CPU state, side tables */
     uint64_t pages_held;        /* slab_pages + large_pages + metadata_pages */
+    /* allocations, requested_bytes_total and object_bytes_total count every
+     * call only in malloc.debug (which tracking and poisoning imply); the fast
+     * path counts nothing. false: those three are not kept up. */
+    bool per_call_counts;
 };
 
 /* A snapshot (exact where the other CPUs are quiet). */
@@ -189,6 +227,18 @@ bool km_check(char *error, size_t size);
  * malloc: a debugging aid (the malloc.poison boot option), not for speed.
  */
 void km_poison_enable(bool on);
+
+/* ---- malloc.debug ------------------------------------------------------------ */
+
+/*
+ * Debug mode: every call takes the slow, fully checked path straight to the
+ * slabs (no magazines): a double free is caught at the second free, and every
+ * call is counted (allocations, requested bytes). Tracking and poisoning
+ * imply it. This CPU switches at once; each other CPU at its next slow path
+ * (its magazines are flushed then).
+ */
+void km_debug_enable(bool on);
+bool km_debug_mode(void); /* asked for, or implied by tracking or poisoning */
 
 /* ---- the tracker ---------------------------------------------------------- */
 

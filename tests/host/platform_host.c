@@ -14,6 +14,10 @@ _Thread_local jmp_buf *host_panic_target;
 _Thread_local char host_last_panic[512];
 
 static _Thread_local unsigned current_cpu;
+
+/* lib/platform.h: the thread's malloc pool pointer. host_set_cpu points it
+ * back at the closed pool, so that malloc's slow path picks the new CPU's. */
+_Thread_local void *platform_malloc_pool_slot = &km_closed_pool;
 static unsigned cpu_total = 1;
 static char *memory_base;
 static uint64_t memory_phys_start, memory_bytes;
@@ -54,7 +58,22 @@ unsigned platform_cpu_count(void)
 void host_set_cpu(unsigned cpu, unsigned cpu_count)
 {
     current_cpu = cpu;
+    platform_malloc_pool_slot = &km_closed_pool;
     __atomic_store_n(&cpu_total, cpu_count, __ATOMIC_RELAXED);
+}
+
+void platform_set_malloc_pool(void *pool)
+{
+    platform_malloc_pool_slot = pool;
+}
+
+void platform_malloc_not_started(void)
+{
+    platform_panic("malloc: called before km_init");
+}
+
+void platform_malloc_failed(void)
+{
 }
 
 void host_set_quiet(bool on)

@@ -114,7 +114,7 @@ static uint32_t *source_owner(const void *addr)
     return &owners[(uint64_t)(a - arena) / PAGE];
 }
 
-static const struct malloc_page_source source = {source_alloc, source_free, source_owner};
+static struct malloc_page_source source = {source_alloc, source_free, source_owner, NULL, 0, 0};
 
 void bench_init(void)
 {
@@ -125,6 +125,9 @@ void bench_init(void)
     owners = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
     next_free = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
     run_pages = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
+    source.page_map = reserve(ARENA_PAGES, PROT_READ | PROT_WRITE);
+    source.map_start = (uintptr_t)arena;
+    source.map_pages = ARENA_PAGES;
     host_set_quiet(true);
     if (km_init(&source, BENCH_CPUS) != 0) {
         fprintf(stderr, "km_init failed\n");

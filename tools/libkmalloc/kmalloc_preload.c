@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,28 +72,41 @@ static void spin_unlock(volatile uint32_t *word)
 /* ---- 1. lib/platform.h ----------------------------------------------------- */
 
 /*
- * CPUs. A thread gets a virtual CPU on its first call, round-robin over
- * cpu_total (the online CPUs, at most KM_MAX_CPUS), and keeps it for life.
+ * CPUs are threads, and each thread has a pool of its own, so that
+ * mm/malloc.c's fast path (a pointer read from the thread's
+ * platform_malloc_pool_slot, then the magazine) needs no lock at all.
  *
- * "Interrupts off" is what makes a CPU's pool its own in mm/malloc.c: the
- * fast path takes no lock because nothing else runs on that CPU meanwhile.
- * Here, with more threads than virtual CPUs, two threads share a CPU and its
- * pool, so platform_interrupts_save_disable takes that CPU's lock (re-entrant
- * through a per-thread depth count: malloc nests it) and restore drops it.
- * With no more threads than CPUs the lock is uncontended: one atomic
- * exchange. What it does not do is keep out a signal handler on the same
- * thread: a handler calling malloc while the thread is inside malloc would
- * deadlock (or, in the kernel, is what interrupts-off prevents). That is not
- * a new limit: malloc is not async-signal-safe (POSIX), and glibc's malloc
- * would deadlock on its arena lock just the same.
+ * A thread's first call takes a pool id ("CPU"): one given back by a thread
+ * that ended, or a new one (km_set_cpu_count). The pthread key's destructor
+ * gives it back when the thread ends, after km_flush_cpu has emptied its
+ * magazines and returned its free slabs; the next thread that takes the id
+ * takes over its slabs. Ids 0 .. SHARED_POOLS - 1 are shared: a thread gets
+ * one of them when every other id is taken (KM_MAX_CPUS), and after its exit
+ * destructor has run (glibc frees a few things after the key destructors).
+ * A sharing thread's pool pointer stays at km_closed_pool, so every call of
+ * it takes the slow path, where "interrupts off" is the shared pool's lock
+ * (re-entrant: the slow path nests it). An exclusive pool needs no lock.
+ *
+ * What none of this keeps out is a signal handler of the same thread calling
+ * malloc while the thread is inside malloc: malloc is not async-signal-safe
+ * (POSIX), and glibc's malloc is not either.
  */
-static unsigned cpu_total = 1;
-static unsigned next_cpu;
-static _Thread_local unsigned my_cpu = ~0u;
+#define SHARED_POOLS 4
+static _Thread_local int my_cpu = -1;
+static _Thread_local bool my_cpu_shared, my_thread_exiting;
 static _Thread_local unsigned irq_depth;
+static unsigned next_shared;
 static struct {
     _Alignas(64) volatile uint32_t locked;
-} cpu_locks[KM_MAX_CPUS];
+} cpu_locks[SHARED_POOLS];
+
+/* Pool ids of ended threads, for the next threads; ids_made counts the pools. */
+static volatile uint32_t id_lock;
+static unsigned free_ids[KM_MAX_CPUS], free_id_count, ids_made;
+static pthread_key_t exit_key;
+
+/* lib/platform.h: the pool pointer, starting at the closed pool. */
+_Thread_local void *platform_malloc_pool_slot = &km_closed_pool;
 
 _Noreturn void platform_panic(const char *fmt, ...)
 {
@@ -125,19 +139,83 @@ void platform_print(const char *fmt, ...)
     write_all(text, (size_t)len);
 }
 
+static void ensure_init(void);
+
+/* Set while this thread takes its pool id: the locks taken meanwhile (to
+ * start malloc, or to add a pool) ask for the CPU id, and get this one. */
+#define TAKING_CPU (PLATFORM_LOCK_NO_OWNER - 1)
+static _Thread_local bool taking_cpu;
+
+static void take_cpu(void)
+{
+    taking_cpu = true;
+    ensure_init();
+    int id = -1;
+    if (!my_thread_exiting) {
+        spin_lock(&id_lock);
+        if (free_id_count > 0)
+            id = (int)free_ids[--free_id_count];
+        else if (ids_made < KM_MAX_CPUS && km_set_cpu_count(ids_made + 1) == 0)
+            id = (int)ids_made++;
+        spin_unlock(&id_lock);
+    }
+    if (id >= 0 && pthread_setspecific(exit_key, (void *)(uintptr_t)(id + 1)) != 0) {
+        spin_lock(&id_lock); /* no destructor would give it back: give it back now */
+        free_ids[free_id_count++] = (unsigned)id;
+        spin_unlock(&id_lock);
+        id = -1;
+    }
+    if (id < 0) {
+        id = (int)(__atomic_fetch_add(&next_shared, 1, __ATOMIC_RELAXED) % SHARED_POOLS);
+        my_cpu_shared = true;
+    }
+    my_cpu = id;
+    taking_cpu = false;
+}
+
 unsigned platform_cpu_id(void)
 {
-    unsigned cpu = my_cpu;
-    if (__builtin_expect(cpu == ~0u, 0)) {
-        cpu = __atomic_fetch_add(&next_cpu, 1, __ATOMIC_RELAXED) % cpu_total;
-        my_cpu = cpu;
+    if (__builtin_expect(my_cpu < 0, 0)) {
+        if (taking_cpu)
+            return TAKING_CPU;
+        take_cpu();
     }
-    return cpu;
+    return (unsigned)my_cpu;
+}
+
+/* The key's destructor: the thread ends; its pool goes back for the next. */
+static void thread_ends(void *value)
+{
+    unsigned id = (unsigned)(uintptr_t)value - 1;
+    km_flush_cpu();
+    platform_malloc_pool_slot = &km_closed_pool;
+    my_cpu = -1;
+    my_cpu_shared = false;
+    my_thread_exiting = true; /* later calls of this thread share a pool */
+    spin_lock(&id_lock);
+    free_ids[free_id_count++] = id;
+    spin_unlock(&id_lock);
+}
+
+void platform_set_malloc_pool(void *pool)
+{
+    if (!my_cpu_shared)
+        platform_malloc_pool_slot = pool;
+}
+
+void platform_malloc_not_started(void)
+{
+    ensure_init();
+}
+
+void platform_malloc_failed(void)
+{
+    errno = ENOMEM;
 }
 
 unsigned platform_cpu_count(void)
 {
-    return cpu_total;
+    return __atomic_load_n(&ids_made, __ATOMIC_RELAXED);
 }
 
 void *platform_phys_to_virt(uint64_t phys)
@@ -174,16 +252,21 @@ _Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cp
 
 uint64_t platform_interrupts_save_disable(void)
 {
-    if (irq_depth++ == 0)
-        spin_lock(&cpu_locks[platform_cpu_id()].locked);
+    unsigned cpu = platform_cpu_id();
+    if (taking_cpu)
+        return 0; /* no pool yet: nothing of one to protect */
+    if (my_cpu_shared && irq_depth++ == 0)
+        spin_lock(&cpu_locks[cpu].locked);
     return 0;
 }
 
 void platform_interrupts_restore(uint64_t saved)
 {
     (void)saved;
-    if (--irq_depth == 0)
-        spin_unlock(&cpu_locks[platform_cpu_id()].locked);
+    if (taking_cpu)
+        return;
+    if (my_cpu_shared && --irq_depth == 0)
+        spin_unlock(&cpu_locks[my_cpu].locked);
 }
 
 /* ---- 2. the page source ---------------------------------------------------- */
@@ -392,56 +475,86 @@ static uint32_t *source_page_owner(const void *addr)
     return owner;
 }
 
-static const struct malloc_page_source preload_source = {
-    source_alloc_pages,
-    source_free_pages,
-    source_page_owner,
+static struct malloc_page_source preload_source = {
+    source_alloc_pages, source_free_pages, source_page_owner, NULL, 0, 0,
 };
 
 /* ---- initialisation ---------------------------------------------------------- */
 
-/* Online CPUs from /sys/devices/system/cpu/online ("0-3,8-11"), read with
- * plain syscalls (sysconf may allocate in some libcs); 1 if unreadable. */
-static unsigned online_cpus(void)
-{
-    char text[256];
-    int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 1;
-    ssize_t len = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (len <= 0)
-        return 1;
-    text[len] = 0;
-    unsigned count = 0;
-    for (const char *p = text; *p >= '0' && *p <= '9';) {
-        unsigned first = 0, last;
-        while (*p >= '0' && *p <= '9')
-            first = first * 10 + (unsigned)(*p++ - '0');
-        last = first;
-        if (*p == '-') {
-            p++;
-            last = 0;
-            while (*p >= '0' && *p <= '9')
-                last = last * 10 + (unsigned)(*p++ - '0');
-        }
-        if (last >= first)
-            count += last - first + 1;
-        if (*p == ',')
-            p++;
-    }
-    return count ? count : 1;
-}
-
 static bool ready;
 static volatile uint32_t init_lock;
 
+/*
+ * fork. A thread may be inside malloc, holding a lock, when another forks;
+ * the child has only the forking thread, so such a lock would stay held
+ * forever. So fork_prepare takes every lock, in the order the slow path
+ * nests them (the shared pools', malloc's own, the arena's, each chunk's
+ * zone locks, the big-run table's), and both sides let go after the fork.
+ * A thread in the fast path holds nothing and changes its magazine with one
+ * store at the end, so the child's copy of its pool is consistent; a thread
+ * in a slow path of its own pool is not stopped by any lock, so the child
+ * never reuses the pools of the threads that are gone (their ids are not
+ * given back). Their slabs are still found by free: objects they held in
+ * the parent can be freed in the child.
+ */
+static uint64_t fork_interrupts;
+
+static void lock_chunks(bool lock)
+{
+    unsigned active = __atomic_load_n(&chunks_active, __ATOMIC_ACQUIRE);
+    for (unsigned chunk = 0; chunk < active; chunk++)
+        for (int zone = 0; zone < ZONE_COUNT; zone++) {
+            struct platform_lock *zone_lock = &chunk_buddy(chunk)->zones[zone].lock;
+            if (lock)
+                platform_lock_acquire(zone_lock);
+            else
+                platform_lock_release(zone_lock);
+        }
+}
+
+static void fork_prepare(void)
+{
+    spin_lock(&id_lock);
+    fork_interrupts = platform_interrupts_save_disable(); /* our own shared pool, if any */
+    for (int i = 0; i < SHARED_POOLS; i++)
+        if (!my_cpu_shared || i != my_cpu)
+            spin_lock(&cpu_locks[i].locked);
+    km_fork_prepare();
+    spin_lock(&grow_lock);
+    lock_chunks(true);
+    spin_lock(&big_lock);
+}
+
+static void fork_release(void)
+{
+    spin_unlock(&big_lock);
+    lock_chunks(false);
+    spin_unlock(&grow_lock);
+    km_fork_release();
+    for (int i = SHARED_POOLS - 1; i >= 0; i--)
+        if (!my_cpu_shared || i != my_cpu)
+            spin_unlock(&cpu_locks[i].locked);
+    platform_interrupts_restore(fork_interrupts);
+    spin_unlock(&id_lock);
+}
+
+static void fork_parent(void)
+{
+    fork_release();
+}
+
+static void fork_child(void)
+{
+    fork_release();
+    free_id_count = 0; /* the pools of the threads that did not come along stay theirs */
+}
+
 static void init_slow(void)
 {
+    bool was_taking = taking_cpu;
+    taking_cpu = true; /* km_init's locks must not ask for a pool id yet */
     spin_lock(&init_lock);
     if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        unsigned cpus = online_cpus();
-        cpu_total = cpus > KM_MAX_CPUS ? KM_MAX_CPUS : cpus;
         /* The biggest reservation the system allows, halving from 64 GiB
          * (overcommit settings or a ulimit -v may refuse the full size). */
         uint64_t bytes = ARENA_BYTES;
@@ -461,11 +574,24 @@ static void init_slow(void)
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (chunk_meta == MAP_FAILED)
             platform_panic("libkmalloc: cannot reserve the arena's metadata");
-        if (km_init(&preload_source, cpu_total) != 0)
+        /* The page-kind map: a byte per page of the arena (16 MiB for
+         * 64 GiB, touched only where slabs are). */
+        preload_source.page_map = mmap(NULL, (size_t)(bytes / PAGE_BYTES), PROT_READ | PROT_WRITE,
+                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (preload_source.page_map == MAP_FAILED)
+            platform_panic("libkmalloc: cannot reserve the page-kind map");
+        preload_source.map_start = (uintptr_t)arena;
+        preload_source.map_pages = (size_t)(bytes / PAGE_BYTES);
+        if (pthread_key_create(&exit_key, thread_ends) != 0)
+            platform_panic("libkmalloc: no pthread key for the thread-exit handler");
+        if (km_init(&preload_source, SHARED_POOLS) != 0)
             platform_panic("libkmalloc: km_init failed");
+        ids_made = SHARED_POOLS;
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
         __atomic_store_n(&ready, true, __ATOMIC_RELEASE);
     }
     spin_unlock(&init_lock);
+    taking_cpu = was_taking;
 }
 
 static inline void ensure_init(void)
@@ -482,20 +608,10 @@ static void *fail_enomem(void)
     return NULL;
 }
 
-EXPORT void *malloc(size_t size)
-{
-    ensure_init();
-    void *p = km_malloc(size);
-    return p ? p : fail_enomem();
-}
-
-EXPORT void free(void *ptr)
-{
-    if (!ptr)
-        return;
-    ensure_init();
-    km_free(ptr);
-}
+/* malloc and free are mm/malloc.c's km_malloc and km_free themselves, renamed
+ * by the Makefile (-Dkm_malloc=malloc -Dkm_free=free): the first call starts
+ * everything from the slow path (platform_malloc_not_started), and a NULL
+ * sets errno there (platform_malloc_failed). */
 
 EXPORT void *calloc(size_t count, size_t size)
 {
