@@ -313,12 +313,37 @@ static char *object_address(const struct km_slab *slab, unsigned object)
     return slab->base + (size_t)object * class_of(slab)->object_bytes;
 }
 
-static void set_owner(const void *page, uint32_t value)
+static uint32_t *owner_pointer(const void *page)
 {
     uint32_t *owner = source->page_owner(page);
     if (!owner)
         platform_panic("malloc: page %p from the page source has no owner word", page);
-    *owner = value;
+    return owner;
+}
+
+/*
+ * The owner words of a run's pages: head for page 0, then tail for the others
+ * (tail | i, with numbered, for page i). A source keeps the owner words of
+ * one run at equal distances (struct page in an array, or an array of words),
+ * so the first two and the last are looked up and the rest follow by stride:
+ * a large run costs three calls, not one per page. A source that does not
+ * is asked page by page.
+ */
+static void set_run_owners(char *start, size_t pages, uint32_t head, uint32_t tail, bool numbered)
+{
+    uint32_t *first = owner_pointer(start);
+    __atomic_store_n(first, head, __ATOMIC_RELAXED);
+    if (pages == 1)
+        return;
+    char *second = (char *)owner_pointer(start + KM_PAGE_BYTES);
+    ptrdiff_t stride = second - (char *)first;
+    char *last = (char *)owner_pointer(start + (pages - 1) * KM_PAGE_BYTES);
+    bool even = last == (char *)first + stride * (ptrdiff_t)(pages - 1);
+    for (size_t page = 1; page < pages; page++) {
+        uint32_t *word = even ? (uint32_t *)((char *)first + stride * (ptrdiff_t)page)
+                              : owner_pointer(start + page * KM_PAGE_BYTES);
+        __atomic_store_n(word, numbered ? tail | (uint32_t)page : tail, __ATOMIC_RELAXED);
+    }
 }
 
 /* A page's byte in the page-kind map (pages outside its window have none). */
@@ -564,10 +589,9 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
     slab->class_index = (uint8_t)index;
     slab->owner_cpu = (uint8_t)cpu;
     slab->next = slab->prev = slab->remote_next = NULL;
-    for (unsigned page = 0; page < class->slab_pages; page++) {
-        set_owner(base + (size_t)page * KM_PAGE_BYTES, slab->index + 1);
+    set_run_owners(base, class->slab_pages, slab->index + 1, slab->index + 1, false);
+    for (unsigned page = 0; page < class->slab_pages; page++)
         set_page_kind(base + (size_t)page * KM_PAGE_BYTES, (first_kind[index] + page) * 4u);
-    }
     counter_add(&pool->slabs, 1);
     counter_add(&pool->slab_pages, class->slab_pages);
     return slab;
@@ -577,10 +601,9 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
 static void retire(struct km_class_pool *pool, struct km_slab *slab)
 {
     const struct size_class *class = class_of(slab);
-    for (unsigned page = 0; page < class->slab_pages; page++) {
-        set_owner(slab->base + (size_t)page * KM_PAGE_BYTES, 0);
+    set_run_owners(slab->base, class->slab_pages, 0, 0, false);
+    for (unsigned page = 0; page < class->slab_pages; page++)
         set_page_kind(slab->base + (size_t)page * KM_PAGE_BYTES, 0);
-    }
     source->free_pages(slab->base, class->slab_pages);
     if (slab->track)
         track_table_free(slab->track);
@@ -884,7 +907,7 @@ static void local_free(struct km_class_pool *pool, struct km_slab *slab, unsigne
 static uint32_t owner_word(const char *what, const void *ptr)
 {
     uint32_t *owner = source->page_owner(ptr);
-    uint32_t word = owner ? *owner : 0;
+    uint32_t word = owner ? __atomic_load_n(owner, __ATOMIC_ACQUIRE) : 0;
     if (word == 0)
         platform_panic("%s(%p): never returned by malloc (class none, slab none): %s", what, ptr,
                        owner ? "its page is not malloc's (owner word 0): a foreign pointer, or "
@@ -1066,10 +1089,8 @@ static void *large_alloc(size_t size, size_t align)
     char *start = source->alloc_pages(pages, align_pages);
     if (!start)
         return NULL;
-    set_owner(start, KM_OWNER_LARGE | (uint32_t)pages);
-    for (size_t page = 1; page < pages; page++)
-        set_owner(start + page * KM_PAGE_BYTES,
-                  KM_OWNER_LARGE | KM_OWNER_LARGE_TAIL | (uint32_t)page);
+    set_run_owners(start, pages, KM_OWNER_LARGE | (uint32_t)pages,
+                   KM_OWNER_LARGE | KM_OWNER_LARGE_TAIL, true);
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = cpus[this_cpu_id()];
     counter_add(&cpu->large_live, 1);
@@ -1080,10 +1101,18 @@ static void *large_alloc(size_t size, size_t align)
     return start;
 }
 
-static void large_free(void *ptr, size_t pages)
+/* word: the head's owner word as the caller read it. The head is taken with
+ * one compare-and-swap, so that of two CPUs freeing the run at once exactly
+ * one goes on: the other panics, and the source never gets the run twice. */
+static void large_free(void *ptr, size_t pages, uint32_t word)
 {
-    for (size_t page = 0; page < pages; page++)
-        set_owner((char *)ptr + page * KM_PAGE_BYTES, 0);
+    uint32_t expected = word;
+    if (!__atomic_compare_exchange_n(owner_pointer(ptr), &expected, 0, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        platform_panic("km_free(%p): double free of the large run at %p (class large, %zu "
+                       "pages): another CPU freed it at the same time",
+                       ptr, ptr, pages);
+    set_run_owners(ptr, pages, 0, 0, false);
     source->free_pages(ptr, pages);
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = cpus[this_cpu_id()];
@@ -1239,7 +1268,7 @@ static __attribute__((noinline)) void free_slow(void *ptr)
         platform_malloc_not_started();
     uint32_t word = owner_word("km_free", ptr);
     if (word & KM_OWNER_LARGE) {
-        large_free(ptr, large_pages_of("km_free", ptr, word));
+        large_free(ptr, large_pages_of("km_free", ptr, word), word);
         return;
     }
     struct km_slab *slab = slab_of("km_free", ptr, word);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -285,10 +286,21 @@ void platform_interrupts_restore(uint64_t saved)
  * and a separately mmap'd array of owner words) so the mapping itself
  * carries no header; they are munmap'd when freed.
  *
- * Runs of at least MADVISE_PAGES pages freed to the buddy are first
- * madvise(MADV_DONTNEED)'d, so their memory goes back to the kernel (a later
- * use sees zero pages again); smaller runs (slabs) are kept resident, since
- * they come back soon and a syscall per slab would cost more than it saves.
+ * Big runs are mapped aligned to 4 MiB "granules", and each granule a run
+ * covers is entered in a hash table (granule -> run), so that the owner of
+ * any pointer outside the arena is found in O(1): a pointer that is not
+ * ours (a foreign free) costs one or two probes, not a scan.
+ *
+ * Freed runs of at least MADVISE_PAGES pages stay resident while the pages
+ * kept that way (retained_pages) are under RETAIN_PAGES: a program that
+ * frees a 1 MiB buffer usually allocates another soon, and giving the pages
+ * back to the kernel only to fault them in again, page by page, is what made
+ * large blocks four times slower than glibc. Past the budget, a freed run is
+ * madvise(MADV_DONTNEED)'d first, so its memory goes back to the kernel.
+ * The count is an estimate (an allocation of such a run takes its pages off
+ * the count, whether they were the resident ones or not), which is what
+ * bounds it: resident free pages stay near RETAIN_PAGES, never far above.
+ * Smaller runs (slabs) always stay resident: they come back soon.
  */
 #define ARENA_BYTES (64ull << 30)
 #define MIN_ARENA_BYTES (1ull << 30)
@@ -298,7 +310,11 @@ void platform_interrupts_restore(uint64_t saved)
 #define CHUNK_HEADER_BYTES ((sizeof(struct buddy) + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES)
 #define CHUNK_META_BYTES (CHUNK_HEADER_BYTES + CHUNK_PAGES * sizeof(struct page))
 #define MADVISE_PAGES 16u
+#define RETAIN_PAGES ((32u << 20) / PAGE_BYTES)
 #define BIG_MAX 4096u
+#define GRANULE_SHIFT 22 /* 4 MiB */
+#define BIG_HASH_SIZE (1u << 16)
+#define BIG_HASH_TOMBSTONE UINT32_MAX
 #define BUDDY_MAX_PAGES (1ull << BUDDY_MAX_ORDER)
 
 static char *arena;            /* CHUNK_BYTES-aligned */
@@ -308,13 +324,105 @@ static unsigned chunk_hint;    /* where the last allocation succeeded (atomic, a
 static char *chunk_meta;
 static volatile uint32_t grow_lock;
 
+/* The big runs (start NULL: a free record) and the granule table, under big_lock. */
 static struct big_run {
     char *start;
     size_t pages;
     uint32_t *owners;
 } big_runs[BIG_MAX];
-static unsigned big_count;
+static struct {
+    uintptr_t granule;
+    uint32_t run; /* index + 1; 0: never used; BIG_HASH_TOMBSTONE: was used */
+} big_hash[BIG_HASH_SIZE];
+static unsigned big_hash_used; /* entries not 0 (live and tombstones) */
 static volatile uint32_t big_lock;
+static size_t retained_pages; /* atomic */
+/* malloc sets the owner word of every page of a run, one call each: this
+ * thread's last run found answers them without the lock, while no big run
+ * has been freed since (big_frees, bumped by every free, says so). */
+static uint64_t big_frees; /* atomic */
+static _Thread_local struct big_run last_run;
+static _Thread_local uint64_t last_run_frees;
+
+static unsigned granule_slot(uintptr_t granule)
+{
+    return (unsigned)((granule * 0x9e3779b97f4a7c15ull) >> (64 - 16)) % BIG_HASH_SIZE;
+}
+
+/* The run covering addr, or NULL. Under big_lock. */
+static struct big_run *big_run_of(const void *addr)
+{
+    uintptr_t granule = (uintptr_t)addr >> GRANULE_SHIFT;
+    for (unsigned slot = granule_slot(granule), probes = 0; probes < BIG_HASH_SIZE;
+         slot = (slot + 1) % BIG_HASH_SIZE, probes++) {
+        uint32_t run = big_hash[slot].run;
+        if (run == 0)
+            return NULL;
+        if (run != BIG_HASH_TOMBSTONE && big_hash[slot].granule == granule) {
+            struct big_run *found = &big_runs[run - 1];
+            uintptr_t offset = (uintptr_t)addr - (uintptr_t)found->start;
+            return (uintptr_t)addr >= (uintptr_t)found->start &&
+                           offset < found->pages * PAGE_BYTES
+                       ? found
+                       : NULL;
+        }
+    }
+    return NULL;
+}
+
+static size_t granules_of(const struct big_run *run)
+{
+    return (run->pages * PAGE_BYTES + (1ull << GRANULE_SHIFT) - 1) >> GRANULE_SHIFT;
+}
+
+/* Enters (run index) or removes (BIG_HASH_TOMBSTONE) a run's granules. Under big_lock. */
+static void big_hash_set(const struct big_run *run, uint32_t value)
+{
+    uintptr_t first = (uintptr_t)run->start >> GRANULE_SHIFT;
+    for (size_t i = 0; i < granules_of(run); i++) {
+        uintptr_t granule = first + i;
+        unsigned slot = granule_slot(granule);
+        if (value == BIG_HASH_TOMBSTONE) {
+            while (big_hash[slot].run == BIG_HASH_TOMBSTONE || big_hash[slot].granule != granule)
+                slot = (slot + 1) % BIG_HASH_SIZE;
+        } else {
+            while (big_hash[slot].run != 0 && big_hash[slot].run != BIG_HASH_TOMBSTONE)
+                slot = (slot + 1) % BIG_HASH_SIZE;
+            big_hash_used += big_hash[slot].run == 0;
+        }
+        big_hash[slot].granule = granule;
+        big_hash[slot].run = value;
+    }
+}
+
+/* The table again from the live runs only, without tombstones. Under big_lock. */
+static void big_hash_rebuild(void)
+{
+    memset(big_hash, 0, sizeof(big_hash));
+    big_hash_used = 0;
+    for (uint32_t index = 0; index < BIG_MAX; index++)
+        if (big_runs[index].start)
+            big_hash_set(&big_runs[index], index + 1);
+}
+
+/* Keeps a freed arena run resident, or gives its memory back (see above). */
+static void retain_or_give_back(void *start, size_t pages)
+{
+    size_t now = __atomic_load_n(&retained_pages, __ATOMIC_RELAXED);
+    if (now + pages <= RETAIN_PAGES)
+        __atomic_fetch_add(&retained_pages, pages, __ATOMIC_RELAXED);
+    else
+        madvise(start, pages * PAGE_BYTES, MADV_DONTNEED);
+}
+
+static void retained_taken(size_t pages)
+{
+    size_t now = __atomic_load_n(&retained_pages, __ATOMIC_RELAXED);
+    while (now > 0 && !__atomic_compare_exchange_n(&retained_pages, &now,
+                                                   now > pages ? now - pages : 0, true,
+                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
 
 static struct buddy *chunk_buddy(unsigned chunk)
 {
@@ -371,6 +479,9 @@ static void *arena_alloc(size_t pages, size_t align_pages)
 
 static void *big_alloc(size_t pages, size_t align_pages)
 {
+    size_t granule_pages = (1ull << GRANULE_SHIFT) / PAGE_BYTES;
+    if (align_pages < granule_pages) /* a granule holds at most one run */
+        align_pages = granule_pages;
     if (pages > SIZE_MAX / PAGE_BYTES - align_pages)
         return NULL;
     size_t bytes = pages * PAGE_BYTES, extra = (align_pages - 1) * PAGE_BYTES;
@@ -391,10 +502,20 @@ static void *big_alloc(size_t pages, size_t align_pages)
         munmap(start, bytes);
         return NULL;
     }
+    struct big_run run = {start, pages, owners};
     spin_lock(&big_lock);
-    bool stored = big_count < BIG_MAX;
-    if (stored)
-        big_runs[big_count++] = (struct big_run){start, pages, owners};
+    uint32_t index = 0;
+    while (index < BIG_MAX && big_runs[index].start)
+        index++;
+    /* A quarter of the table stays empty, so that a probe always ends;
+     * tombstones count until a rebuild clears them. */
+    if (big_hash_used + granules_of(&run) > BIG_HASH_SIZE * 3 / 4)
+        big_hash_rebuild();
+    bool stored = index < BIG_MAX && big_hash_used + granules_of(&run) <= BIG_HASH_SIZE * 3 / 4;
+    if (stored) {
+        big_runs[index] = run;
+        big_hash_set(&run, index + 1);
+    }
     spin_unlock(&big_lock);
     if (!stored) {
         munmap(owners, owner_bytes);
@@ -410,8 +531,11 @@ static void *source_alloc_pages(size_t pages, size_t align_pages)
         return NULL;
     if (pages <= BUDDY_MAX_PAGES && align_pages <= BUDDY_MAX_PAGES) {
         void *start = arena_alloc(pages, align_pages);
-        if (start)
+        if (start) {
+            if (pages >= MADVISE_PAGES)
+                retained_taken(pages);
             return start;
+        }
         if (pages * 2 < BUDDY_MAX_PAGES) /* small runs do not fall back to mmap */
             return NULL;
     }
@@ -429,27 +553,26 @@ static void source_free_pages(void *start, size_t pages)
     if (in_arena(start)) {
         unsigned chunk = (unsigned)(((uintptr_t)start - (uintptr_t)arena) / CHUNK_BYTES);
         if (pages >= MADVISE_PAGES)
-            madvise(start, pages * PAGE_BYTES, MADV_DONTNEED);
+            retain_or_give_back(start, pages);
         buddy_free_run(chunk_buddy(chunk), (uintptr_t)start / PAGE_BYTES, pages);
         return;
     }
     spin_lock(&big_lock);
-    for (unsigned i = 0; i < big_count; i++) {
-        if (big_runs[i].start == start) {
-            struct big_run run = big_runs[i];
-            big_runs[i] = big_runs[--big_count];
-            spin_unlock(&big_lock);
-            if (run.pages != pages)
-                platform_panic("libkmalloc: freeing %zu pages of the %zu-page mapping at %p",
-                               pages, run.pages, start);
-            munmap(run.owners, (run.pages * sizeof(uint32_t) + PAGE_BYTES - 1) &
-                                   ~(PAGE_BYTES - 1));
-            munmap(run.start, run.pages * PAGE_BYTES);
-            return;
-        }
+    struct big_run *found = big_run_of(start);
+    if (!found || found->start != start) {
+        spin_unlock(&big_lock);
+        platform_panic("libkmalloc: freeing %zu pages at %p, never handed out", pages, start);
     }
+    struct big_run run = *found;
+    big_hash_set(&run, BIG_HASH_TOMBSTONE);
+    found->start = NULL;
+    __atomic_fetch_add(&big_frees, 1, __ATOMIC_RELEASE); /* every thread's last_run is stale */
     spin_unlock(&big_lock);
-    platform_panic("libkmalloc: freeing %zu pages at %p, never handed out", pages, start);
+    if (run.pages != pages)
+        platform_panic("libkmalloc: freeing %zu pages of the %zu-page mapping at %p", pages,
+                       run.pages, start);
+    munmap(run.owners, (run.pages * sizeof(uint32_t) + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1));
+    munmap(run.start, run.pages * PAGE_BYTES);
 }
 
 static uint32_t *source_page_owner(const void *addr)
@@ -461,15 +584,18 @@ static uint32_t *source_page_owner(const void *addr)
         struct page *page = buddy_pfn_to_page(chunk_buddy(chunk), (uintptr_t)addr / PAGE_BYTES);
         return page ? &page->owner : NULL;
     }
+    uintptr_t offset = (uintptr_t)addr - (uintptr_t)last_run.start;
+    if (last_run.start && (uintptr_t)addr >= (uintptr_t)last_run.start &&
+        offset < last_run.pages * PAGE_BYTES &&
+        __atomic_load_n(&big_frees, __ATOMIC_ACQUIRE) == last_run_frees)
+        return &last_run.owners[offset / PAGE_BYTES];
     uint32_t *owner = NULL;
     spin_lock(&big_lock);
-    for (unsigned i = 0; i < big_count; i++) {
-        uintptr_t offset = (uintptr_t)addr - (uintptr_t)big_runs[i].start;
-        if ((uintptr_t)addr >= (uintptr_t)big_runs[i].start &&
-            offset < big_runs[i].pages * PAGE_BYTES) {
-            owner = &big_runs[i].owners[offset / PAGE_BYTES];
-            break;
-        }
+    struct big_run *run = big_run_of(addr);
+    if (run) {
+        owner = &run->owners[((uintptr_t)addr - (uintptr_t)run->start) / PAGE_BYTES];
+        last_run = *run;
+        last_run_frees = __atomic_load_n(&big_frees, __ATOMIC_RELAXED);
     }
     spin_unlock(&big_lock);
     return owner;

@@ -133,8 +133,8 @@ static inline void *test_pages_alloc(size_t pages, size_t align_pages)
         if (test_pages.in_use > test_pages.peak)
             test_pages.peak = test_pages.in_use;
         test_pages.runs++;
-        for (size_t page = 0; page < pages; page++)
-            test_pages.owner[start + page] = 0;
+        for (size_t page = 0; page < pages; page++) /* atomics: malloc's are (a racing */
+            __atomic_store_n(&test_pages.owner[start + page], 0, __ATOMIC_RELAXED); /* free) */
         TEST_PAGES_UNPOISON(result, pages * 4096);
     } else {
         test_pages.failures++;
@@ -158,7 +158,8 @@ static inline void test_pages_free(void *start, size_t pages)
     bool ok = first < TEST_PAGES_COUNT && (uintptr_t)start % 4096 == 0 &&
               pages <= TEST_PAGES_COUNT - first;
     for (size_t page = first; ok && page < first + pages; page++)
-        ok = test_pages_is_used(page) && test_pages.owner[page] == 0;
+        ok = test_pages_is_used(page) &&
+             __atomic_load_n(&test_pages.owner[page], __ATOMIC_RELAXED) == 0;
     if (!ok) {
         fprintf(stderr, "test pages: bad free of %zu pages at %p (not handed out, or owner word "
                         "left set)\n", pages, start);

@@ -1238,6 +1238,66 @@ static void remote_frees_race_with_slab_retirement(void **state)
     assert_healthy();
 }
 
+/*
+ * Two CPUs free the same large run at once: exactly one goes on, the other
+ * panics (the run's head owner word is taken with one compare-and-swap), and
+ * the page source gets the run back once (it aborts the program on a second
+ * free of the same pages).
+ */
+enum { LARGE_RACE_ROUNDS = 2000 };
+
+static struct {
+    void *run;
+    pthread_barrier_t start, done;
+    unsigned panics;
+} large_race;
+
+static void *large_race_thread(void *argument)
+{
+    unsigned cpu = (unsigned)(uintptr_t)argument;
+    static pthread_mutex_t set_cpu_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&set_cpu_lock);
+    host_set_cpu(cpu, 3);
+    pthread_mutex_unlock(&set_cpu_lock);
+    for (unsigned round = 0; round < LARGE_RACE_ROUNDS; round++) {
+        pthread_barrier_wait(&large_race.start);
+        void *run = __atomic_load_n(&large_race.run, __ATOMIC_ACQUIRE);
+        if (HOST_EXPECT_PANIC(km_free(run)))
+            __atomic_fetch_add(&large_race.panics, 1, __ATOMIC_RELAXED);
+        pthread_barrier_wait(&large_race.done);
+    }
+    return NULL;
+}
+
+static void a_large_run_freed_by_two_cpus_at_once_is_caught(void **state)
+{
+    (void)state;
+    assert_int_equal(start_malloc(3), 0);
+    size_t held = test_pages_in_use();
+    large_race.panics = 0;
+    pthread_barrier_init(&large_race.start, NULL, 3);
+    pthread_barrier_init(&large_race.done, NULL, 3);
+    pthread_t threads[2];
+    for (unsigned i = 0; i < 2; i++)
+        assert_int_equal(
+            pthread_create(&threads[i], NULL, large_race_thread, (void *)(uintptr_t)(i + 1)), 0);
+    for (unsigned round = 0; round < LARGE_RACE_ROUNDS; round++) {
+        void *run = km_malloc(5 * 4096 + round % 3 * 4096);
+        assert_non_null(run);
+        __atomic_store_n(&large_race.run, run, __ATOMIC_RELEASE);
+        pthread_barrier_wait(&large_race.start);
+        pthread_barrier_wait(&large_race.done);
+    }
+    for (unsigned i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&large_race.start);
+    pthread_barrier_destroy(&large_race.done);
+    assert_int_equal(large_race.panics, LARGE_RACE_ROUNDS);
+    assert_int_equal(test_pages_in_use(), held);
+    assert_int_equal(stats_now().large_live, 0);
+    assert_healthy();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1291,6 +1351,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(four_cpus_with_cross_cpu_frees_balance, setup, teardown),
         cmocka_unit_test_setup_teardown(remote_frees_race_with_slab_retirement, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_large_run_freed_by_two_cpus_at_once_is_caught, setup,
+                                        teardown),
     };
     test_report_begin();
     int failed = cmocka_run_group_tests_name("release mode (magazines)", tests, NULL, NULL);
