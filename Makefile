@@ -161,6 +161,7 @@ LIBKMALLOC_SOURCES := $(filter-out lib/string.c,$(wildcard lib/*.c)) $(wildcard 
 # here): a call from the program lands in them with no wrapper in between.
 LIBKMALLOC_CFLAGS := -std=c11 -O2 -g -fPIC -shared -ftls-model=initial-exec -fvisibility=hidden \
                      -Wall -Wextra -Werror -I. -Dkm_malloc=malloc -Dkm_free=free \
+                     -Wl,-z,start-stop-visibility=hidden \
                      '-DKM_FAST_PATH_EXPORT=__attribute__((visibility("default")))'
 
 .PHONY: libkmalloc test-preload bench

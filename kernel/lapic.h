@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define LAPIC_VECTOR_WAKEUP 0xF0   /* "look at your mailbox" (kernel/smp.c) */
+#define LAPIC_VECTOR_RECLAIM 0xF1  /* "give back what you hold" (kernel/smp.c, smp_reclaim) */
 #define LAPIC_VECTOR_SPURIOUS 0xFF /* must end in 0xF on old CPUs */
 
 /* Maps the registers at phys (the MADT's address, else the MSR's) and turns

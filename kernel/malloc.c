@@ -28,7 +28,7 @@ static unsigned order_of(size_t pages)
 
 static void *pages_alloc(size_t pages, size_t align_pages)
 {
-    uint64_t phys = memory_alloc_run(pages, order_of(align_pages));
+    uint64_t phys = memory_try_alloc_run(pages, order_of(align_pages)); /* malloc reclaims */
     return phys ? phys_to_virt(phys) : NULL;
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/ksyms.h"
 #include "kernel/memory.h"
 #include "kernel/percpu.h"
@@ -330,6 +331,91 @@ static int malloc_drain(void)
     return missed ? 1 : 0;
 }
 
+/* ---- two CPUs out of memory at once ----------------------------------------- */
+
+/* This CPU and the next online one each allocate 4 KiB objects until malloc
+ * says NULL (chained through their first bytes: no array needed), at the same
+ * time, so that both reclaim at once (kernel/smp.c, smp_reclaim) and each
+ * answers the other while it waits. Both must come back. Then everything is
+ * freed, the magazines and caches drained, and the free page count must be
+ * what it was. */
+struct oom_side {
+    void *chain;
+    uint64_t objects;
+};
+
+static struct oom_side oom_sides[2];
+static volatile bool oom_go;
+
+static void oom_fill(struct oom_side *side)
+{
+    while (!oom_go)
+        cpu_relax();
+    for (;;) {
+        void **object = malloc(4096);
+        if (!object)
+            break;
+        *object = side->chain;
+        side->chain = object;
+        side->objects++;
+    }
+}
+
+static void oom_other_cpu(void *unused)
+{
+    (void)unused;
+    oom_fill(&oom_sides[1]);
+}
+
+static int malloc_oom(void)
+{
+    unsigned me = this_cpu_index(), other = me;
+    for (unsigned i = 1; i < smp_cpu_count() && other == me; i++) {
+        struct cpu *cpu = smp_cpu((me + i) % smp_cpu_count());
+        if (cpu && cpu->state == CPU_ONLINE)
+            other = (me + i) % smp_cpu_count();
+    }
+    unsigned missed = 0;
+    on_every_cpu(drain_this_cpu, &missed);
+    on_every_cpu(flush_this_cpu, &missed);
+    memory_drain_page_caches();
+    uint64_t free_before = memory_free_page_count();
+    km_stats(&stats);
+    uint64_t metadata_before = stats.metadata_pages;
+    memset(oom_sides, 0, sizeof(oom_sides));
+    oom_go = false;
+    bool two = other != me && smp_post(other, oom_other_cpu, NULL);
+    oom_go = true;
+    oom_fill(&oom_sides[0]);
+    if (two)
+        smp_wait(other);
+    kprintf("malloc oom: CPU %u got %lu objects of 4 KiB, then NULL", me, oom_sides[0].objects);
+    if (two)
+        kprintf("; CPU %u got %lu, then NULL; both came back", other, oom_sides[1].objects);
+    else
+        kprintf(" (no other CPU online: alone)");
+    kprintf("\n");
+    for (unsigned side = 0; side < 2; side++)
+        while (oom_sides[side].chain) {
+            void **object = oom_sides[side].chain;
+            oom_sides[side].chain = *object;
+            free(object);
+        }
+    on_every_cpu(drain_this_cpu, &missed);
+    on_every_cpu(flush_this_cpu, &missed);
+    memory_drain_page_caches();
+    uint64_t free_after = memory_free_page_count();
+    km_stats(&stats);
+    /* Slab descriptor pages are kept for the next slabs (mm/malloc.c). */
+    uint64_t metadata_growth = stats.metadata_pages - metadata_before;
+    bool same = free_after + metadata_growth == free_before;
+    kprintf("malloc oom: free pages %lu before, %lu after freeing all + %lu kept by malloc as "
+            "slab descriptors = %lu (%s)\n",
+            free_before, free_after, metadata_growth, free_after + metadata_growth,
+            same ? "the same" : "NOT the same");
+    return same && oom_sides[0].objects > 0 && !missed ? 0 : 1;
+}
+
 static int command_malloc(int argc, char **argv)
 {
     uint64_t operations = 100000;
@@ -352,17 +438,19 @@ static int command_malloc(int argc, char **argv)
         return malloc_leak_on_purpose(operations);
     if (argc == 2 && strcmp(argv[1], "drain") == 0)
         return malloc_drain();
+    if (argc == 2 && strcmp(argv[1], "oom") == 0)
+        return malloc_oom();
     if (argc == 2 && strcmp(argv[1], "check") == 0) {
         char error[160];
         bool ok = km_check(error, sizeof(error));
         kprintf("malloc check: %s%s\n", ok ? "ok" : "FAILED: ", ok ? "" : error);
         return ok ? 0 : 1;
     }
-    kprintf("usage: malloc classes | stats | top | workload | storm [N] | check | drain\n"
+    kprintf("usage: malloc classes | stats | top | workload | storm [N] | check | drain | oom\n"
             "       malloc leaks mark | leaks | leak N (lose N objects on purpose)\n");
     return 1;
 }
 
-SHELL_COMMAND(malloc, "malloc classes|stats|top|workload|storm|check|drain|leaks [mark]",
+SHELL_COMMAND(malloc, "malloc classes|stats|top|workload|storm|check|drain|oom|leaks [mark]",
               "look inside the kernel's malloc", command_malloc);
 

@@ -188,7 +188,7 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
              buddy_free_pages(&buddy, ZONE_LOW) * 4);
 }
 
-uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
+static uint64_t alloc_pages_once(unsigned order, enum buddy_zone_request where)
 {
     uint64_t pfn;
     int status = order == 0 ? page_cache_alloc(&page_caches, where, &pfn)
@@ -196,13 +196,40 @@ uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
     return status == 0 ? pfn << 12 : 0;
 }
 
-uint64_t memory_alloc_run(uint64_t pages, unsigned align_order)
+uint64_t memory_try_alloc_run(uint64_t pages, unsigned align_order)
 {
     if (pages == 1 && align_order == 0)
-        return memory_alloc_pages(0, BUDDY_ANY); /* the per-CPU page cache */
+        return alloc_pages_once(0, BUDDY_ANY); /* the per-CPU page cache */
     uint64_t pfn;
     return buddy_alloc_run_aligned(&buddy, pages, align_order, BUDDY_ANY, &pfn) == 0 ? pfn << 12
                                                                                      : 0;
+}
+
+/* Out of memory, the other CPUs give back what they hold (malloc's magazines
+ * and empty slabs, their page caches: smp_reclaim) before this gives up. */
+uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
+{
+    uint64_t phys = alloc_pages_once(order, where);
+    if (!phys) {
+        smp_reclaim();
+        phys = alloc_pages_once(order, where);
+    }
+    return phys;
+}
+
+uint64_t memory_alloc_run(uint64_t pages, unsigned align_order)
+{
+    uint64_t phys = memory_try_alloc_run(pages, align_order);
+    if (!phys) {
+        smp_reclaim();
+        phys = memory_try_alloc_run(pages, align_order);
+    }
+    return phys;
+}
+
+void memory_drain_this_cpu(void)
+{
+    page_cache_drain_this_cpu(&page_caches);
 }
 
 void memory_free_run(uint64_t phys, uint64_t pages)

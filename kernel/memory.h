@@ -23,6 +23,11 @@ void memory_free_pages(uint64_t phys, unsigned order);
 /* Exactly `pages` contiguous pages, starting at a multiple of 2^align_order
  * pages (one page goes through the page cache). 0 on out of memory. */
 uint64_t memory_alloc_run(uint64_t pages, unsigned align_order);
+/* The same without the reclaim (smp_reclaim) on failure: for malloc's page
+ * source, which reclaims itself at a point where it holds nothing. */
+uint64_t memory_try_alloc_run(uint64_t pages, unsigned align_order);
+/* This CPU's page cache back to the buddy (this CPU only: smp_reclaim). */
+void memory_drain_this_cpu(void);
 void memory_free_run(uint64_t phys, uint64_t pages);
 /* The metadata of a physical page the page allocator manages, or NULL. */
 struct page *memory_page_of(uint64_t phys);

@@ -48,6 +48,13 @@ struct cpu {
     uint64_t work_started; /* the job running now (a wait inside it must not rerun it) */
     volatile uint32_t mailbox_claimed;
     uint64_t wakeups; /* interrupts that woke it from its idle loop */
+    /* Reclaim requests (kernel/smp.c, smp_reclaim): asked is bumped by a CPU
+     * out of memory, done set by this CPU once it has given back its
+     * magazines, empty slabs and cached pages. */
+    volatile uint64_t reclaim_asked, reclaim_done;
+    volatile bool reclaim_put_off; /* an IPI found it in malloc's fast path */
+    unsigned interrupt_depth;      /* handlers running (kernel/trap.c) */
+    uint64_t park_ticket; /* smp_pause_other_cpus: its park job's ticket, until resumed */
     volatile bool answered_late; /* came up after the boot CPU gave up on it (kept offline) */
     /* NMIs from another CPU (kernel/smp.c): what it asked for (SMP_NMI_*
      * bits), and the answers, which this CPU writes without printing. */

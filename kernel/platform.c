@@ -95,3 +95,13 @@ void platform_malloc_failed(void)
 {
     /* The kernel has no errno: NULL is the whole answer. */
 }
+
+void platform_malloc_reclaim(void)
+{
+    smp_reclaim();
+}
+
+bool platform_in_interrupt(void)
+{
+    return this_cpu()->interrupt_depth > 0;
+}

@@ -143,6 +143,87 @@ static void spurious_interrupt(struct trap_frame *frame)
     (void)frame; /* no end-of-interrupt for the spurious vector */
 }
 
+/* ---- reclaim: every CPU gives back what it holds unused ---------------------
+ *
+ * A CPU whose allocation failed asks every other online CPU to give back its
+ * malloc magazines and empty slabs (km_flush_cpu) and its page cache, and
+ * waits a bounded time (RECLAIM_WAIT_US) for their answers; docs/malloc.md.
+ *   - The request is a sequence number (reclaim_asked) and an IPI. The CPU
+ *     answers in the interrupt handler, where its interrupts are off, so it
+ *     was stopped outside every slow path and lock (those run with
+ *     interrupts off). The one unsafe place left is malloc's fast path,
+ *     which changes this CPU's magazine with interrupts on: if the IPI
+ *     stopped it there (km_fast_path_at), the handler answers nothing and
+ *     the asker sends again a millisecond later.
+ *   - The asker may have interrupts off (any caller of malloc may), so while
+ *     it waits it answers requests made to itself: two CPUs out of memory at
+ *     once each answer the other in their wait loop, and both go on.
+ *   - A CPU that does not answer in time (it runs long with interrupts off,
+ *     or is stopped) keeps its memory; the allocation may then fail. */
+#define RECLAIM_WAIT_US 20000
+#define RECLAIM_RESEND_US 1000
+
+static void reclaim_here(struct cpu *cpu)
+{
+    uint64_t asked = __atomic_load_n(&cpu->reclaim_asked, __ATOMIC_ACQUIRE);
+    cpu->reclaim_put_off = false;
+    km_flush_cpu();
+    memory_drain_this_cpu();
+    __atomic_store_n(&cpu->reclaim_done, asked, __ATOMIC_RELEASE);
+}
+
+static void reclaim_interrupt(struct trap_frame *frame)
+{
+    struct cpu *cpu = this_cpu();
+    lapic_end_of_interrupt();
+    if (km_fast_path_at(frame->rip)) {
+        cpu->reclaim_put_off = true; /* the asker sends again */
+        return;
+    }
+    reclaim_here(cpu);
+}
+
+void smp_reclaim(void)
+{
+    struct cpu *me = this_cpu();
+    uint64_t interrupts = cpu_save_interrupts_and_disable();
+    reclaim_here(me);
+    cpu_restore_interrupts(interrupts);
+    if (!cpus)
+        return;
+    uint64_t wanted[KM_MAX_CPUS] = {0};
+    unsigned waiting = 0, count = smp_cpu_count() < KM_MAX_CPUS ? smp_cpu_count() : KM_MAX_CPUS;
+    for (unsigned i = 0; i < count; i++) {
+        struct cpu *cpu = cpus[i];
+        if (cpu == me || __atomic_load_n(&cpu->state, __ATOMIC_ACQUIRE) != CPU_ONLINE)
+            continue;
+        wanted[i] = __atomic_add_fetch(&cpu->reclaim_asked, 1, __ATOMIC_ACQ_REL);
+        lapic_send_ipi(cpu->apic_id, LAPIC_VECTOR_RECLAIM);
+        waiting++;
+    }
+    uint64_t start = platform_time_us(), last_send = start;
+    while (waiting > 0 && platform_time_us() - start < RECLAIM_WAIT_US) {
+        if (__atomic_load_n(&me->reclaim_asked, __ATOMIC_ACQUIRE) !=
+            __atomic_load_n(&me->reclaim_done, __ATOMIC_ACQUIRE)) {
+            interrupts = cpu_save_interrupts_and_disable();
+            reclaim_here(me); /* another CPU out of memory asks us while we wait */
+            cpu_restore_interrupts(interrupts);
+        }
+        bool resend = platform_time_us() - last_send >= RECLAIM_RESEND_US;
+        waiting = 0;
+        for (unsigned i = 0; i < count; i++) {
+            if (!wanted[i] || __atomic_load_n(&cpus[i]->reclaim_done, __ATOMIC_ACQUIRE) >= wanted[i])
+                continue;
+            waiting++;
+            if (resend)
+                lapic_send_ipi(cpus[i]->apic_id, LAPIC_VECTOR_RECLAIM);
+        }
+        if (resend)
+            last_send = platform_time_us();
+        cpu_relax();
+    }
+}
+
 /* Runs the job in cpu's mailbox, if there is one (cpu is this CPU). */
 static bool run_mailbox(struct cpu *cpu)
 {
@@ -433,6 +514,7 @@ void smp_init(const struct mb2_summary *boot)
 {
     trap_set_nmi_handler(smp_nmi);
     trap_set_vector_handler(LAPIC_VECTOR_WAKEUP, wakeup_interrupt);
+    trap_set_vector_handler(LAPIC_VECTOR_RECLAIM, reclaim_interrupt);
     trap_set_vector_handler(LAPIC_VECTOR_SPURIOUS, spurious_interrupt);
     boot_cpu_table[0] = percpu_boot_cpu();
 
@@ -506,9 +588,12 @@ unsigned smp_pause_other_cpus(void)
     unsigned me = this_cpu_index(), posted = 0;
     __atomic_store_n(&pause_over, false, __ATOMIC_RELEASE);
     __atomic_store_n(&paused_cpus, 0, __ATOMIC_RELEASE);
-    for (unsigned i = 0; i < smp_cpu_count(); i++)
-        if (i != me && cpus[i]->state == CPU_ONLINE && post(i, park, NULL))
+    for (unsigned i = 0; i < smp_cpu_count(); i++) {
+        cpus[i]->park_ticket = 0;
+        if (i != me && cpus[i]->state == CPU_ONLINE &&
+            (cpus[i]->park_ticket = post(i, park, NULL)) != 0)
             posted++;
+    }
     /* They park between jobs, never inside a lock: wait until all have. */
     while (__atomic_load_n(&paused_cpus, __ATOMIC_ACQUIRE) < posted)
         if (!run_mailbox(this_cpu()))
@@ -519,6 +604,13 @@ unsigned smp_pause_other_cpus(void)
 void smp_resume_other_cpus(void)
 {
     __atomic_store_n(&pause_over, true, __ATOMIC_RELEASE);
+    /* Until each has left park and freed its mailbox: a post right after
+     * the resume (`buddy check; on 1 ...`) must not find it busy. */
+    for (unsigned i = 0; cpus && i < smp_cpu_count(); i++)
+        if (cpus[i]->park_ticket) {
+            wait_ticket(cpus[i], cpus[i]->park_ticket);
+            cpus[i]->park_ticket = 0;
+        }
 }
 
 /* ---- NMIs: backtraces and stops ------------------------------------------------ */

@@ -34,6 +34,10 @@ struct cpu *smp_cpu(unsigned index); /* NULL past the count */
 bool smp_post(unsigned index, cpu_work_fn fn, void *argument);
 void smp_wait(unsigned index);
 bool smp_run_on(unsigned index, cpu_work_fn fn, void *argument);
+/* Out of memory: every CPU gives back its malloc magazines, empty slabs and
+ * cached pages, this one first; returns when all online CPUs have, or after
+ * 20 ms (the protocol: kernel/smp.c). Safe with interrupts off. */
+void smp_reclaim(void);
 
 /* Runs a job posted to this CPU, if any. Waiting in smp_wait/smp_run_on does
  * it all along; the boot CPU's shell also calls it while it waits for input,

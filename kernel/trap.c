@@ -14,6 +14,7 @@
 #include "kernel/gdt.h"
 #include "kernel/ksyms.h"
 #include "kernel/panic.h"
+#include "kernel/percpu.h"
 #include "kernel/pic.h"
 #include "lib/format.h"
 #include "lib/platform.h"
@@ -228,12 +229,16 @@ void trap_dispatch(struct trap_frame *frame)
 {
     unsigned vector = (unsigned)frame->vector;
     if (vector >= TRAP_IRQ_BASE && vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT) {
+        this_cpu()->interrupt_depth++; /* platform_in_interrupt: malloc refuses */
         handle_irq(vector - TRAP_IRQ_BASE);
+        this_cpu()->interrupt_depth--;
         return;
     }
     if (vector >= TRAP_IRQ_BASE + PIC_IRQ_COUNT) {
         if (vector_handlers[vector]) {
+            this_cpu()->interrupt_depth++;
             vector_handlers[vector](frame);
+            this_cpu()->interrupt_depth--;
             return;
         }
         log_warn("interrupt on vector %u with no handler (CPU %u): ignored", vector,

@@ -119,4 +119,23 @@ void platform_malloc_not_started(void);
  * library sets errno to ENOMEM, as the C library's malloc does. */
 void platform_malloc_failed(void);
 
+/*
+ * An allocation found no memory: have every CPU give back what it holds
+ * unused (malloc's magazines and empty slabs: km_flush_cpu; the kernel's page
+ * caches), this one first, and return once each has answered or after a
+ * bounded wait (a CPU that does not answer keeps its memory). The other CPUs
+ * do it in an interrupt (the kernel: an IPI; the host tests: a signal) that
+ * is put off while they are inside malloc's fast path (km_fast_path_at) or
+ * have interrupts off; while it waits, this CPU answers such requests itself,
+ * so that two CPUs out of memory at once, even with interrupts off, never
+ * wait for each other. Called from malloc's slow path at a point where this
+ * CPU holds none of malloc's state. The host library does nothing here.
+ */
+void platform_malloc_reclaim(void);
+/* Whether this CPU is running an interrupt handler (the host tests: a signal
+ * handler that says so): malloc's slow path refuses to run there (panic), so
+ * malloc.debug, where every call takes the slow path, checks the rule that
+ * interrupt handlers never allocate. */
+bool platform_in_interrupt(void);
+
 #endif

@@ -1221,19 +1221,40 @@ int km_set_cpu_count(unsigned count)
     return add_cpus(count);
 }
 
-/* Every allocation but the fast path's comes here: a class that fits size and
- * align, or pages. */
+static void refuse_interrupt_context(const char *what)
+{
+    if (platform_in_interrupt())
+        platform_panic("%s: called from an interrupt handler (CPU %u): interrupt handlers must "
+                       "not allocate or free (the fast path relies on it: docs/malloc.md)",
+                       what, platform_cpu_id());
+}
+
+static void *allocate_once(size_t size, size_t align, const void *caller);
+
+/* Every allocation but the fast path's comes here. Out of memory, it has
+ * every CPU give back what it holds unused (platform_malloc_reclaim) and
+ * tries once more before it returns NULL. */
 static void *allocate(size_t size, size_t align, const void *caller)
 {
     if (!__atomic_load_n(&source, __ATOMIC_ACQUIRE))
         platform_malloc_not_started();
-    unsigned index = size_class_for(size, align);
-    if (index == SIZE_CLASS_NONE) {
-        void *run = large_alloc(size, align);
-        if (!run)
-            platform_malloc_failed();
-        return run;
+    refuse_interrupt_context("malloc");
+    void *ptr = allocate_once(size, align, caller);
+    if (!ptr) {
+        platform_malloc_reclaim();
+        ptr = allocate_once(size, align, caller);
     }
+    if (!ptr)
+        platform_malloc_failed();
+    return ptr;
+}
+
+/* A class that fits size and align, or pages. */
+static void *allocate_once(size_t size, size_t align, const void *caller)
+{
+    unsigned index = size_class_for(size, align);
+    if (index == SIZE_CLASS_NONE)
+        return large_alloc(size, align);
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = this_pool();
     void *ptr;
@@ -1249,8 +1270,6 @@ static void *allocate(size_t size, size_t align, const void *caller)
         }
     }
     platform_interrupts_restore(interrupts);
-    if (!ptr)
-        platform_malloc_failed();
     return ptr;
 }
 
@@ -1272,6 +1291,7 @@ static __attribute__((noinline)) void free_slow(void *ptr)
         return;
     if (!__atomic_load_n(&source, __ATOMIC_ACQUIRE))
         platform_malloc_not_started();
+    refuse_interrupt_context("free");
     uint32_t word = owner_word("km_free", ptr);
     if (word & KM_OWNER_LARGE) {
         large_free(ptr, large_pages_of("km_free", ptr, word), word);
@@ -1314,7 +1334,19 @@ static __attribute__((noinline)) void free_slow(void *ptr)
  */
 #define KM_LIKELY(condition) __builtin_expect(!!(condition), 1)
 
-void *km_malloc(size_t size)
+/* Both fast paths live in a section of their own, so that an interrupt can
+ * tell whether it stopped one (km_fast_path_at): the one place a CPU's
+ * magazines are half-changed with interrupts on. */
+#define KM_FAST_PATH __attribute__((section("malloc_fast"), noinline))
+extern const char __start_malloc_fast[] __attribute__((visibility("hidden")));
+extern const char __stop_malloc_fast[] __attribute__((visibility("hidden")));
+
+bool km_fast_path_at(uintptr_t pc)
+{
+    return pc >= (uintptr_t)__start_malloc_fast && pc < (uintptr_t)__stop_malloc_fast;
+}
+
+KM_FAST_PATH void *km_malloc(size_t size)
 {
     if (KM_LIKELY(size <= SIZE_CLASS_MAX_BYTES)) {
         struct km_cpu *pool = platform_malloc_pool();
@@ -1330,7 +1362,7 @@ void *km_malloc(size_t size)
     return malloc_slow(size, __builtin_return_address(0));
 }
 
-void km_free(void *ptr)
+KM_FAST_PATH void km_free(void *ptr)
 {
     uintptr_t offset = (uintptr_t)ptr - fast.start;
     if (KM_LIKELY(offset / KM_PAGE_BYTES < fast.pages)) {
@@ -1457,6 +1489,8 @@ void km_drain_magazines(void)
 
 void km_flush_cpu(void)
 {
+    if (!__atomic_load_n(&source, __ATOMIC_ACQUIRE))
+        return; /* not started: nothing held (a reclaim may come that early) */
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = this_pool();
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {

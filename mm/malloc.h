@@ -142,6 +142,11 @@ size_t km_malloc_usable_size(const void *ptr);
 /* The same, recording the requested size and a call site for the tracker (km_malloc calls it with __builtin_return_address(0)). */
 void *km_malloc_at(size_t size, const void *caller);
 
+/* Whether pc lies in km_malloc's or km_free's fast path: an interrupt that
+ * stopped a CPU there must not touch that CPU's magazines (it puts off
+ * reclaim requests instead: platform_malloc_reclaim). */
+bool km_fast_path_at(uintptr_t pc);
+
 /* Gives every object in this CPU's magazines back to its slab (the slabs stay:
  * see km_flush_cpu). */
 void km_drain_magazines(void);

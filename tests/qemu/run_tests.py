@@ -263,6 +263,25 @@ TESTS = [
              'on 9 echo no; exit 0"', 0, smp=4,
              expect=[r"^4 CPUs online", r"^from cpu 3\r?$", r"^on: no CPU 9 \(there are 4\)"]
              + SMP_EXPECT, forbid=NO_PANIC, check=smp_checks([0, 1, 2, 3]), timeout=180),
+    # malloc.debug: no magazines, every call checked and counted: the same storm, stress on 8
+    # CPUs and checks pass in that mode too (the others run in release mode).
+    QemuTest("malloc_debug_storm_stress_and_checks",
+             'malloc.debug run="malloc storm 1000000; stress 3000; malloc stats; buddy check; exit 0"',
+             0, smp=8, timeout=300,
+             expect=[r"stamps or alignment broken: 0; slab and large pages: (\d+) before, \1 after "
+                     r"freeing all \(the same\); \d+ metadata pages; check: ok",
+                     r"^stress: passed \(8 CPUs", r"^buddy check: ok"],
+             forbid=NO_PANIC + [r"cumulative figures: not counted"]),
+    # Two CPUs out of memory at the same time: each asks the other for its magazines and
+    # cached pages (an IPI) and answers the other while it waits: both come back.
+    QemuTest("smp_two_cpus_out_of_memory_at_once", 'run="malloc oom; malloc drain; malloc check; '
+             'buddy check; exit 0"', 0, smp=2, mem="64M", timeout=180,
+             expect=[r"^malloc oom: CPU 0 got \d+ objects of 4 KiB, then NULL; CPU 1 got \d+, then "
+                     r"NULL; both came back",
+                     r"^malloc oom: free pages (\d+) before, \d+ after freeing all \+ \d+ kept by "
+                     r"malloc as slab descriptors = \1 \(the same\)",
+                     r"^malloc drain: 2 CPU\(s\) flushed;", r"^malloc check: ok", r"^buddy check: ok"],
+             forbid=NO_PANIC),
     QemuTest("smp_8_cpus", 'run="cpus; stress 5000; exit 0"', 0, smp=8,
              expect=[r"^8 CPUs online", r"^stress: passed \(8 CPUs: every one took part, handed "
                      r"objects over and made remote frees; every page cache refilled and drained\)"]

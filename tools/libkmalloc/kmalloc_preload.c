@@ -814,3 +814,19 @@ EXPORT size_t malloc_usable_size(void *ptr)
     ensure_init();
     return km_malloc_usable_size(ptr);
 }
+
+/* ---- reclaim -------------------------------------------------------------------
+ *
+ * The library asks no other thread for its magazines: stopping a thread at a
+ * safe point would take one of the program's signals. An allocation that
+ * finds no memory gives back this thread's own magazines and empty slabs and
+ * tries once more (the arena is 64 GiB of address space: that is rare). */
+void platform_malloc_reclaim(void)
+{
+    km_flush_cpu();
+}
+
+bool platform_in_interrupt(void)
+{
+    return false; /* signal handlers are the program's: malloc is not async-signal-safe */
+}

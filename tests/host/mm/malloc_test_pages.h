@@ -10,7 +10,9 @@
  * page it gave back is caught on the spot.
  *
  * Fault injection: test_pages_fail_after(n) lets n more runs through, then
- * fails every request (NULL) until test_pages_fail_after(-1).
+ * fails every request (NULL) until test_pages_fail_after(-1);
+ * test_pages_limit(n) refuses any request that would put more than n pages
+ * out at once (0: no limit), as a machine out of memory does.
  *
  * Thread-safe (one mutex): test threads play CPUs.
  *
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/platform.h"
 #include "mm/malloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -58,8 +61,25 @@ static struct {
     size_t runs;       /* successful requests since the reset */
     size_t failures;   /* requests refused (out of pages or injected) */
     long fail_after;   /* -1: never; else requests still allowed */
+    size_t limit;      /* most pages out at once; 0: no limit */
     pthread_mutex_t lock;
 } test_pages = {.fail_after = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The lock keeps "interrupts" off as well, as the kernel's locks do: a
+ * reclaim request (a signal, tests/host/platform_host.c) that arrives while a
+ * thread holds it waits until it is let go, instead of freeing pages into a
+ * source whose lock its own thread holds. */
+static inline void test_pages_lock(void)
+{
+    platform_interrupts_save_disable();
+    pthread_mutex_lock(&test_pages.lock);
+}
+
+static inline void test_pages_unlock(void)
+{
+    pthread_mutex_unlock(&test_pages.lock);
+    platform_interrupts_restore(0);
+}
 
 static inline bool test_pages_is_used(size_t page)
 {
@@ -104,12 +124,13 @@ static inline void test_pages_mark(size_t first, size_t pages, bool used)
 
 static inline void *test_pages_alloc(size_t pages, size_t align_pages)
 {
-    pthread_mutex_lock(&test_pages.lock);
+    test_pages_lock();
     void *result = NULL;
     if (test_pages.fail_after == 0 || pages == 0 || align_pages == 0 ||
-        (align_pages & (align_pages - 1))) {
+        (align_pages & (align_pages - 1)) ||
+        (test_pages.limit && test_pages.in_use + pages > test_pages.limit)) {
         test_pages.failures++;
-        pthread_mutex_unlock(&test_pages.lock);
+        test_pages_unlock();
         return NULL;
     }
     size_t start = 0;
@@ -139,7 +160,7 @@ static inline void *test_pages_alloc(size_t pages, size_t align_pages)
     } else {
         test_pages.failures++;
     }
-    pthread_mutex_unlock(&test_pages.lock);
+    test_pages_unlock();
     return result;
 }
 
@@ -153,7 +174,7 @@ static inline size_t test_pages_index(const void *addr)
 
 static inline void test_pages_free(void *start, size_t pages)
 {
-    pthread_mutex_lock(&test_pages.lock);
+    test_pages_lock();
     size_t first = test_pages_index(start);
     bool ok = first < TEST_PAGES_COUNT && (uintptr_t)start % 4096 == 0 &&
               pages <= TEST_PAGES_COUNT - first;
@@ -169,18 +190,18 @@ static inline void test_pages_free(void *start, size_t pages)
     test_pages.in_use -= pages;
     memset(start, 0xdb, pages * 4096); /* junk: stale reads show */
     TEST_PAGES_POISON(start, pages * 4096);
-    pthread_mutex_unlock(&test_pages.lock);
+    test_pages_unlock();
 }
 
 /* The owner word of a handed-out page, NULL for any other address. */
 static inline uint32_t *test_pages_owner(const void *addr)
 {
-    pthread_mutex_lock(&test_pages.lock);
+    test_pages_lock();
     size_t page = test_pages_index(addr);
     uint32_t *owner = page < TEST_PAGES_COUNT && test_pages_is_used(page)
                           ? &test_pages.owner[page]
                           : NULL;
-    pthread_mutex_unlock(&test_pages.lock);
+    test_pages_unlock();
     return owner;
 }
 
@@ -197,7 +218,7 @@ static struct malloc_page_source test_page_source = {
 /* Forgets every run (malloc must be started over too: km_init). */
 static inline void test_pages_reset(void)
 {
-    pthread_mutex_lock(&test_pages.lock);
+    test_pages_lock();
     if (!test_pages.arena) {
         test_pages.arena = aligned_alloc(2u << 20, TEST_PAGES_BYTES);
         if (!test_pages.arena) {
@@ -213,22 +234,30 @@ static inline void test_pages_reset(void)
     test_page_source.map_pages = TEST_PAGES_COUNT;
     test_pages.in_use = test_pages.peak = test_pages.runs = test_pages.failures = 0;
     test_pages.fail_after = -1;
+    test_pages.limit = 0;
     TEST_PAGES_POISON(test_pages.arena, TEST_PAGES_BYTES);
-    pthread_mutex_unlock(&test_pages.lock);
+    test_pages_unlock();
 }
 
 static inline void test_pages_fail_after(long requests)
 {
-    pthread_mutex_lock(&test_pages.lock);
+    test_pages_lock();
     test_pages.fail_after = requests;
-    pthread_mutex_unlock(&test_pages.lock);
+    test_pages_unlock();
+}
+
+static inline void test_pages_limit(size_t pages)
+{
+    test_pages_lock();
+    test_pages.limit = pages;
+    test_pages_unlock();
 }
 
 static inline size_t test_pages_in_use(void)
 {
-    pthread_mutex_lock(&test_pages.lock);
+    test_pages_lock();
     size_t pages = test_pages.in_use;
-    pthread_mutex_unlock(&test_pages.lock);
+    test_pages_unlock();
     return pages;
 }
 

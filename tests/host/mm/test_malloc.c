@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "mm/malloc.h"
@@ -1298,6 +1300,167 @@ static void a_large_run_freed_by_two_cpus_at_once_is_caught(void **state)
     assert_healthy();
 }
 
+/* ---- reclaim: memory held by another CPU comes back before NULL ------------------ */
+
+/* A thread that waits for a reclaim signal waits here, in nanosleep: under
+ * ThreadSanitizer a signal reaches a thread blocked in nanosleep at once, but
+ * not one blocked in pthread_barrier_wait. */
+static void wait_for(unsigned *flag)
+{
+    const struct timespec pause = {0, 100000};
+    while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+        nanosleep(&pause, NULL);
+}
+
+static struct {
+    unsigned ready, finished;
+} strand;
+
+/* CPU 1 allocates and frees 64 objects of 3000 bytes: they stay in its
+ * magazine and slabs (memory nobody uses), then it waits, blocked. */
+static void *strand_thread(void *argument)
+{
+    (void)argument;
+    host_set_cpu(1, 2);
+    void *objects[64];
+    for (int i = 0; i < 64; i++)
+        objects[i] = km_malloc(3000);
+    for (int i = 0; i < 64; i++)
+        km_free(objects[i]);
+    __atomic_store_n(&strand.ready, 1, __ATOMIC_RELEASE);
+    wait_for(&strand.finished); /* a reclaim signal arrives in here */
+    return NULL;
+}
+
+static void a_failing_allocation_gets_back_what_another_cpu_holds(void **state)
+{
+    (void)state;
+    assert_int_equal(start_malloc(2), 0);
+    strand.ready = strand.finished = 0;
+    size_t before = test_pages_in_use();
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, strand_thread, NULL), 0);
+    wait_for(&strand.ready);
+    size_t held_by_cpu_1 = test_pages_in_use() - before;
+    assert_true(held_by_cpu_1 >= 3); /* at least one 3-page slab it does not use */
+    test_pages_limit(test_pages_in_use()); /* not one page more */
+    /* CPU 0 has no slab of the class: it needs a page, the source has none, so
+     * the allocation succeeds only if CPU 1 gives its memory back. */
+    void *p = km_malloc(3000);
+    __atomic_store_n(&strand.finished, 1, __ATOMIC_RELEASE);
+    pthread_join(thread, NULL);
+    assert_non_null(p);
+    struct km_stats stats = stats_now();
+    /* CPU 1's magazine was emptied: what is left is CPU 0's refill (the rest of
+     * the one slab it made). */
+    assert_true(class_stats(&stats, 3000)->in_magazines < size_classes[25].objects);
+    assert_true(test_pages_in_use() <= before + held_by_cpu_1); /* no page past the limit */
+    test_pages_limit(0);
+    km_free(p);
+    assert_healthy();
+}
+
+/* Two CPUs run out of memory at the same time: each asks the other to give
+ * back what it holds, and each answers the other while it waits, so both
+ * come back (with memory or NULL): neither waits for the other forever. */
+enum { OOM_OBJECTS = 300 };
+
+static struct {
+    pthread_barrier_t start;
+    unsigned got[3], nulls[3], finished[3], may_free;
+} oom;
+
+static void *oom_thread(void *argument)
+{
+    unsigned cpu = (unsigned)(uintptr_t)argument;
+    static pthread_mutex_t set_cpu_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&set_cpu_lock);
+    host_set_cpu(cpu, 3);
+    pthread_mutex_unlock(&set_cpu_lock);
+    static void *objects[3][OOM_OBJECTS];
+    pthread_barrier_wait(&oom.start);
+    unsigned count = 0;
+    for (unsigned i = 0; i < OOM_OBJECTS; i++) {
+        void *p = km_malloc(2048 + i % 2048);
+        if (p)
+            objects[cpu][count++] = p;
+        else
+            oom.nulls[cpu]++;
+    }
+    oom.got[cpu] = count;
+    __atomic_store_n(&oom.finished[cpu], 1, __ATOMIC_RELEASE);
+    wait_for(&oom.may_free); /* the other may still ask us: answer in nanosleep */
+    for (unsigned i = 0; i < count; i++)
+        km_free(objects[cpu][i]);
+    km_drain_magazines();
+    km_flush_cpu();
+    return NULL;
+}
+
+static void two_cpus_out_of_memory_at_once_both_come_back(void **state)
+{
+    (void)state;
+    assert_int_equal(start_malloc(3), 0);
+    memset(&oom, 0, sizeof(oom));
+    pthread_barrier_init(&oom.start, NULL, 3);
+    size_t before = test_pages_in_use();
+    test_pages_limit(before + 100); /* 400 KiB for two CPUs that want ~1.8 MiB */
+    pthread_t threads[2];
+    for (unsigned i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, oom_thread, (void *)(uintptr_t)(i + 1)),
+                         0);
+    pthread_barrier_wait(&oom.start);
+    wait_for(&oom.finished[1]); /* both came back from every allocation */
+    wait_for(&oom.finished[2]);
+    __atomic_store_n(&oom.may_free, 1, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    print_message("out of memory at once: CPU 1 got %u objects (%u NULL), CPU 2 got %u (%u NULL)\n",
+                  oom.got[1], oom.nulls[1], oom.got[2], oom.nulls[2]);
+    assert_true(oom.nulls[1] > 0 && oom.nulls[2] > 0);
+    assert_true(oom.got[1] > 0 && oom.got[2] > 0);
+    test_pages_limit(0);
+    pthread_barrier_destroy(&oom.start);
+    struct km_stats stats = stats_now(); /* everything back but metadata */
+    assert_int_equal(stats.slab_pages + stats.large_pages, 0);
+    assert_true(test_pages_in_use() >= before);
+    assert_healthy();
+}
+
+/* The rule the fast path relies on: interrupt handlers never call malloc.
+ * malloc.debug checks it (every call takes the slow path, which refuses);
+ * release mode trusts it (the fast path checks nothing). */
+static volatile sig_atomic_t handler_panicked;
+
+static void allocating_handler(int signal)
+{
+    (void)signal;
+    host_interrupt_enter();
+    handler_panicked = HOST_EXPECT_PANIC(km_free(km_malloc(64)));
+    host_interrupt_leave();
+}
+
+static void malloc_debug_refuses_an_interrupt_handler_that_allocates(void **state)
+{
+    (void)state;
+    km_free(km_malloc(64)); /* release mode: the magazine has an object */
+    struct sigaction action, old;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = allocating_handler;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR1, &action, &old);
+    handler_panicked = 0;
+    raise(SIGUSR1);
+    sigaction(SIGUSR1, &old, NULL);
+    if (debug_run) {
+        assert_true(handler_panicked);
+        assert_non_null(strstr(host_last_panic, "called from an interrupt handler"));
+    } else {
+        assert_false(handler_panicked);
+    }
+    assert_healthy();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1353,6 +1516,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(remote_frees_race_with_slab_retirement, setup, teardown),
         cmocka_unit_test_setup_teardown(a_large_run_freed_by_two_cpus_at_once_is_caught, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_failing_allocation_gets_back_what_another_cpu_holds,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(two_cpus_out_of_memory_at_once_both_come_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(malloc_debug_refuses_an_interrupt_handler_that_allocates,
+                                        setup, teardown),
     };
     test_report_begin();
     int failed = cmocka_run_group_tests_name("release mode (magazines)", tests, NULL, NULL);
