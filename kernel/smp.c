@@ -652,7 +652,8 @@ void smp_stop_other_cpus(void)
             asked += send_nmi_request(cpus[i], SMP_NMI_STOP);
     if (asked == 0)
         return;
-    uint64_t deadline = delay_deadline_us(100000);
+    /* 500 ms: under TCG on a loaded 2-core host a vCPU can go 100 ms unscheduled. */
+    uint64_t deadline = delay_deadline_us(500000);
     bool all = false;
     while (!all && !delay_passed(deadline)) {
         all = true;

@@ -1632,6 +1632,17 @@ void km_fork_release(void)
     platform_lock_release(&pool_lock);
 }
 
+/* In the child, a ticket lock is not let go but made anew: threads of the
+ * parent that were waiting for it took tickets the child's threads would
+ * wait behind forever. */
+void km_fork_child(void)
+{
+    platform_interrupts_restore(pool_lock.saved_interrupts);
+    platform_interrupts_restore(site_lock.saved_interrupts);
+    pool_lock = (struct platform_lock)PLATFORM_LOCK_INIT;
+    site_lock = (struct platform_lock)PLATFORM_LOCK_INIT;
+}
+
 void km_track_enable(bool on)
 {
     __atomic_store_n(&tracking, on, __ATOMIC_RELAXED);

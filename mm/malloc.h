@@ -162,7 +162,8 @@ void km_flush_cpu(void);
 /* For a process that forks (the host library's pthread_atfork handlers): takes
  * malloc's own locks, and lets them go on both sides of the fork. */
 void km_fork_prepare(void);
-void km_fork_release(void);
+void km_fork_release(void); /* the parent */
+void km_fork_child(void);   /* the child: the locks made anew (their waiters are gone) */
 
 /* ---- statistics and checks ---------------------------------------------- */
 

@@ -169,5 +169,88 @@ else
     check "malloc_usable_size (compile)" 1
 fi
 
+# 7. fork while other threads are inside malloc: the child (which has only the
+# forking thread) must find every lock free and malloc working, threads too.
+# The pthread_atfork handlers in kmalloc_preload.c are what makes this work.
+cat > "$TMP/forks.c" <<'C'
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile int stop;
+
+static void *churn(void *arg)
+{
+    unsigned seed = (unsigned)(size_t)arg;
+    void *slots[256] = {0};
+    while (!stop) {
+        seed = seed * 1103515245 + 12345;
+        unsigned i = seed >> 24;
+        free(slots[i]);
+        size_t size = seed % 8 == 0 ? 70000 + seed % 300000 : 1 + seed % 3000;
+        slots[i] = malloc(size);
+        if (slots[i])
+            memset(slots[i], (int)i, size < 64 ? size : 64);
+    }
+    for (int i = 0; i < 256; i++)
+        free(slots[i]);
+    return NULL;
+}
+
+static void *child_thread(void *arg)
+{
+    char **strings = malloc(1000 * sizeof(char *));
+    for (int i = 0; i < 1000; i++) {
+        strings[i] = malloc(1 + i % 500);
+        memset(strings[i], 'c', 1 + i % 500);
+    }
+    for (int i = 0; i < 1000; i++)
+        free(strings[i]);
+    free(strings);
+    return arg;
+}
+
+int main(void)
+{
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&threads[i], NULL, churn, (void *)(size_t)(i + 1));
+    int children_ok = 0;
+    for (int round = 0; round < 200; round++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            pthread_t t;
+            void *result = NULL;
+            if (pthread_create(&t, NULL, child_thread, (void *)7) != 0)
+                _exit(2);
+            child_thread(NULL);
+            pthread_join(t, &result);
+            _exit(result == (void *)7 ? 0 : 3);
+        }
+        int status = 0;
+        if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0)
+            children_ok++;
+    }
+    stop = 1;
+    for (int i = 0; i < 4; i++)
+        pthread_join(threads[i], NULL);
+    printf("children that ran malloc and a thread: %d of 200\n", children_ok);
+    return children_ok == 200 ? 0 : 1;
+}
+C
+if $CC -O2 -pthread -o "$TMP/forks" "$TMP/forks.c"; then
+    "$TMP/forks" > "$TMP/forks.plain" 2>&1
+    LD_PRELOAD="$LIB" timeout 120 "$TMP/forks" > "$TMP/forks.km" 2>&1
+    st=$?
+    [ $st -eq 0 ] && cmp -s "$TMP/forks.plain" "$TMP/forks.km"
+    check "fork 200 times while 4 threads malloc; each child mallocs in 2 threads" $?
+else
+    check "fork while threads malloc (compile)" 1
+fi
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -625,16 +625,23 @@ static volatile uint32_t init_lock;
  */
 static uint64_t fork_interrupts;
 
-static void lock_chunks(bool lock)
+/* 1: take every zone lock; 0: let go (the parent); -1: make them anew (the
+ * child: a thread of the parent that waited for one holds a ticket that
+ * nobody in the child will ever serve). */
+static void lock_chunks(int how)
 {
     unsigned active = __atomic_load_n(&chunks_active, __ATOMIC_ACQUIRE);
     for (unsigned chunk = 0; chunk < active; chunk++)
         for (int zone = 0; zone < ZONE_COUNT; zone++) {
             struct platform_lock *zone_lock = &chunk_buddy(chunk)->zones[zone].lock;
-            if (lock)
+            if (how > 0) {
                 platform_lock_acquire(zone_lock);
-            else
+            } else if (how == 0) {
                 platform_lock_release(zone_lock);
+            } else {
+                platform_interrupts_restore(zone_lock->saved_interrupts);
+                *zone_lock = (struct platform_lock)PLATFORM_LOCK_INIT;
+            }
         }
 }
 
@@ -647,16 +654,19 @@ static void fork_prepare(void)
             spin_lock(&cpu_locks[i].locked);
     km_fork_prepare();
     spin_lock(&grow_lock);
-    lock_chunks(true);
+    lock_chunks(1);
     spin_lock(&big_lock);
 }
 
-static void fork_release(void)
+static void fork_release(bool child)
 {
     spin_unlock(&big_lock);
-    lock_chunks(false);
+    lock_chunks(child ? -1 : 0);
     spin_unlock(&grow_lock);
-    km_fork_release();
+    if (child)
+        km_fork_child();
+    else
+        km_fork_release();
     for (int i = SHARED_POOLS - 1; i >= 0; i--)
         if (!my_cpu_shared || i != my_cpu)
             spin_unlock(&cpu_locks[i].locked);
@@ -666,12 +676,12 @@ static void fork_release(void)
 
 static void fork_parent(void)
 {
-    fork_release();
+    fork_release(false);
 }
 
 static void fork_child(void)
 {
-    fork_release();
+    fork_release(true);
     free_id_count = 0; /* the pools of the threads that did not come along stay theirs */
 }
 
