@@ -161,13 +161,13 @@ LIBKMALLOC_SOURCES := $(filter-out lib/string.c,$(wildcard lib/*.c)) $(wildcard 
 # here): a call from the program lands in them with no wrapper in between.
 LIBKMALLOC_CFLAGS := -std=c11 -O2 -g -fPIC -shared -ftls-model=initial-exec -fvisibility=hidden \
                      -Wall -Wextra -Werror -I. -Dkm_malloc=malloc -Dkm_free=free \
-                     -Wl,-z,start-stop-visibility=hidden \
+                     -Wl,--version-script=tools/libkmalloc/exports.map \
                      '-DKM_FAST_PATH_EXPORT=__attribute__((visibility("default")))'
 
 .PHONY: libkmalloc test-preload bench
 libkmalloc: $(LIBKMALLOC)
 
-$(LIBKMALLOC): $(LIBKMALLOC_SOURCES) $(wildcard lib/*.h mm/*.h)
+$(LIBKMALLOC): $(LIBKMALLOC_SOURCES) $(wildcard lib/*.h mm/*.h) tools/libkmalloc/exports.map
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LIBKMALLOC_CFLAGS) $(LIBKMALLOC_SOURCES) -o $@ -pthread
 
