@@ -1026,15 +1026,20 @@ static bool magazine_refill(struct km_cpu *cpu, unsigned index, struct km_magazi
  * CPU owns the slab, else as a remote free. It was checked when it was freed;
  * the checks here catch a pointer freed twice (into magazines, where release
  * mode does not look) once the first copy is back. */
-static void give_back(struct km_cpu *cpu, void *ptr)
+static void free_to_slab(struct km_cpu *cpu, struct km_slab *slab, unsigned object,
+                         const void *ptr)
 {
-    struct km_slab *slab = slab_of("km_free", ptr, owner_word("km_free", ptr));
-    unsigned object = object_of("km_free", ptr, slab);
     struct km_class_pool *pool = &cpu->classes[slab->class_index];
     if (slab->owner_cpu == cpu->id)
         local_free(pool, slab, object, ptr);
     else
         remote_free(pool, slab, object, ptr);
+}
+
+static void give_back(struct km_cpu *cpu, void *ptr)
+{
+    struct km_slab *slab = slab_of("km_free", ptr, owner_word("km_free", ptr));
+    free_to_slab(cpu, slab, object_of("km_free", ptr, slab), ptr);
 }
 
 /* Flush: the `objects` oldest objects (the bottom of the stack) go back.
@@ -1240,7 +1245,9 @@ static void *allocate(size_t size, size_t align, const void *caller)
         platform_malloc_not_started();
     refuse_interrupt_context("malloc");
     void *ptr = allocate_once(size, align, caller);
-    if (!ptr) {
+    /* A size no run can hold (large_alloc refuses it without asking the
+     * source) is not worth emptying every CPU's magazines for. */
+    if (!ptr && size <= (size_t)KM_OWNER_INDEX_MASK * KM_PAGE_BYTES) {
         platform_malloc_reclaim();
         ptr = allocate_once(size, align, caller);
     }
@@ -1301,12 +1308,8 @@ static __attribute__((noinline)) void free_slow(void *ptr)
     unsigned object = object_of("km_free", ptr, slab);
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = this_pool();
-    struct km_class_pool *pool = &cpu->classes[slab->class_index];
     if (cpu->debug_seen) {
-        if (slab->owner_cpu == cpu->id)
-            local_free(pool, slab, object, ptr);
-        else
-            remote_free(pool, slab, object, ptr);
+        free_to_slab(cpu, slab, object, ptr);
     } else {
         struct km_magazine *magazine = magazine_of(cpu, slab->class_index);
         if (magazine->stack[magazine->count] == ptr)

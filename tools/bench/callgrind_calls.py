@@ -5,7 +5,7 @@ CALLER (default: main) calls, from a callgrind output file.
 A call's cost line in callgrind's format is inclusive: the Ir of the callee
 and of everything it calls. Summed over main's calls, that is every
 instruction malloc and free execute (the library's own, whatever it calls,
-and a PLT stub when callgrind attributes one), and none of the benchmark
+and the PLT jump when callgrind counts it there), and none of the benchmark
 loop's (its increments, compares, argument moves and the call instructions
 themselves stay in main's self cost). Prints "inside=N" and one line per
 callee, most expensive first.
