@@ -391,6 +391,25 @@ static const char *free_problem(const struct page *head, unsigned order)
     return "corrupt metadata (unknown state)";
 }
 
+/* Frees the allocated block (pfn, order) of section, or panics (after letting
+ * the zone lock go) naming why it cannot be freed. Zone lock held; pfn is
+ * aligned to the order. */
+static void free_checked_locked(struct buddy *buddy, const struct buddy_section *section,
+                                uint64_t pfn, unsigned order)
+{
+    struct page *head = &buddy->pages[page_index(section, pfn)];
+    const char *problem = free_problem(head, order);
+    if (problem) {
+        uint8_t seen_state = page_state_load(head), seen_order = head->order;
+        platform_lock_release(&buddy->zones[section->zone].lock);
+        platform_panic("buddy_free: pfn %#llx, order %u: %s (the page is %s, order %u)",
+                       (unsigned long long)pfn, order, problem, page_state_name(seen_state),
+                       seen_order);
+    }
+    mark_block(head, order, PAGE_FREE_TAIL, PAGE_FREE_TAIL);
+    free_block_locked(buddy, section, pfn, order);
+}
+
 void buddy_free(struct buddy *buddy, uint64_t pfn, unsigned order)
 {
     const struct buddy_section *section = section_of_pfn(buddy, pfn);
@@ -406,18 +425,8 @@ void buddy_free(struct buddy *buddy, uint64_t pfn, unsigned order)
                        (unsigned long long)block_pages(order));
 
     struct buddy_zone *zone = &buddy->zones[section->zone];
-    struct page *head = &buddy->pages[page_index(section, pfn)];
     platform_lock_acquire(&zone->lock);
-    const char *problem = free_problem(head, order);
-    if (problem) {
-        uint8_t seen_state = page_state_load(head), seen_order = head->order;
-        platform_lock_release(&zone->lock);
-        platform_panic("buddy_free: pfn %#llx, order %u: %s (the page is %s, order %u)",
-                       (unsigned long long)pfn, order, problem, page_state_name(seen_state),
-                       seen_order);
-    }
-    mark_block(head, order, PAGE_FREE_TAIL, PAGE_FREE_TAIL);
-    free_block_locked(buddy, section, pfn, order);
+    free_checked_locked(buddy, section, pfn, order);
     platform_lock_release(&zone->lock);
 }
 
@@ -443,25 +452,16 @@ int buddy_alloc_run(struct buddy *buddy, uint64_t pages, enum buddy_zone_request
     return buddy_alloc_run_aligned(buddy, pages, 0, where, pfn);
 }
 
-int buddy_alloc_run_aligned(struct buddy *buddy, uint64_t pages, unsigned align_order,
-                            enum buddy_zone_request where, uint64_t *pfn)
+/* Keeps the first `pages` pages of the block of 2^order pages at start (taken
+ * off the free lists, so its pages are FREE_HEAD then FREE_TAIL) as allocated
+ * pieces, and gives the rest straight back. One pass over the kept pages'
+ * states; the pages given back are FREE_TAIL already (free_block_locked
+ * takes a head in any state). Zone lock held. */
+static void keep_run_locked(struct buddy *buddy, const struct buddy_section *section,
+                            uint64_t start, unsigned order, uint64_t pages)
 {
-    if (pages == 0 || pages > block_pages(BUDDY_MAX_ORDER) || align_order > BUDDY_MAX_ORDER)
-        return -1;
-    unsigned order = order_for_pages(pages);
-    if (order < align_order)
-        order = align_order; /* a bigger block for its alignment; the tail goes back */
-    uint64_t start;
-    if (buddy_alloc(buddy, order, where, &start) != 0)
-        return -1;
-    *pfn = start;
-    if (pages == block_pages(order))
-        return 0;
-    const struct buddy_section *section = section_of_pfn(buddy, start);
-    struct buddy_zone *zone = &buddy->zones[section->zone];
-    platform_lock_acquire(&zone->lock);
     uint64_t offset = 0;
-    for (int bit = (int)order - 1; bit >= 0; bit--) { /* the kept pieces */
+    for (int bit = (int)order; bit >= 0; bit--) { /* the kept pieces */
         if (pages & block_pages((unsigned)bit)) {
             mark_block(&buddy->pages[page_index(section, start + offset)], (unsigned)bit,
                        PAGE_ALLOCATED_HEAD, PAGE_ALLOCATED_TAIL);
@@ -472,27 +472,64 @@ int buddy_alloc_run_aligned(struct buddy *buddy, uint64_t pages, unsigned align_
         unsigned piece = (unsigned)__builtin_ctzll(start + offset);
         while (offset + block_pages(piece) > block_pages(order))
             piece--;
-        struct page *head = &buddy->pages[page_index(section, start + offset)];
-        mark_block(head, piece, PAGE_FREE_TAIL, PAGE_FREE_TAIL);
         free_block_locked(buddy, section, start + offset, piece);
         offset += block_pages(piece);
     }
-    platform_lock_release(&zone->lock);
-    return 0;
 }
 
+int buddy_alloc_run_aligned(struct buddy *buddy, uint64_t pages, unsigned align_order,
+                            enum buddy_zone_request where, uint64_t *pfn)
+{
+    if (pages == 0 || pages > block_pages(BUDDY_MAX_ORDER) || align_order > BUDDY_MAX_ORDER)
+        return -1;
+    unsigned order = order_for_pages(pages);
+    if (order < align_order)
+        order = align_order; /* a bigger block for its alignment; the tail goes back */
+    for (int z = highest_zone(where); z >= 0; z--) {
+        struct buddy_zone *zone = &buddy->zones[z];
+        if (!zone->has_ram)
+            continue;
+        platform_lock_acquire(&zone->lock);
+        uint32_t index = take_block_locked(buddy, zone, order);
+        if (index != PAGE_INDEX_NONE) {
+            uint64_t start = index_to_pfn(buddy, index);
+            keep_run_locked(buddy, &buddy->sections[buddy->pages[index].section], start, order,
+                            pages);
+            platform_lock_release(&zone->lock);
+            *pfn = start;
+            return 0;
+        }
+        platform_lock_release(&zone->lock);
+    }
+    return -1;
+}
+
+/* A run is freed piece by piece under one lock when it lies in one section
+ * (as every run this allocator handed out does); anything else goes through
+ * buddy_free piece by piece, which names what is wrong. */
 void buddy_free_run(struct buddy *buddy, uint64_t pfn, uint64_t pages)
 {
     if (pages == 0 || pages > block_pages(BUDDY_MAX_ORDER))
         platform_panic("buddy_free_run: pfn %#llx: a run of %llu pages cannot exist",
                        (unsigned long long)pfn, (unsigned long long)pages);
+    const struct buddy_section *section = section_of_pfn(buddy, pfn);
+    bool one_lock = section && pfn + pages <= section->end_pfn &&
+                    (pfn & (block_pages(order_for_pages(pages)) - 1)) == 0;
+    struct buddy_zone *zone = one_lock ? &buddy->zones[section->zone] : NULL;
+    if (one_lock)
+        platform_lock_acquire(&zone->lock);
     uint64_t offset = 0;
     for (int bit = (int)order_for_pages(pages); bit >= 0; bit--) {
         if (pages & block_pages((unsigned)bit)) {
-            buddy_free(buddy, pfn + offset, (unsigned)bit);
+            if (one_lock)
+                free_checked_locked(buddy, section, pfn + offset, (unsigned)bit);
+            else
+                buddy_free(buddy, pfn + offset, (unsigned)bit);
             offset += block_pages((unsigned)bit);
         }
     }
+    if (one_lock)
+        platform_lock_release(&zone->lock);
 }
 
 /* ---- batches for the page caches ------------------------------------------ */

@@ -37,9 +37,10 @@ enum slab_list {
     SLAB_KEPT,       /* fully free, kept for reuse: its owner's `kept` */
 };
 
-/* remote_state: bit 0 is QUEUED, the rest counts PINs (see below). */
+/* remote_state: bit 0 is QUEUED, the rest is the descriptor's generation
+ * (see below). */
 #define REMOTE_QUEUED 1u
-#define REMOTE_PIN 2u
+#define REMOTE_GENERATION 2u
 
 /* The tracker's record of one live object (km_track_enable). */
 struct track_entry {
@@ -70,17 +71,24 @@ struct track_entry {
  *     0), FULL in no list (free_count == 0).
  *   - remote_state: QUEUED while the slab is on its owner's remote queue for
  *     its class, or while the owner, having taken it off, is folding its
- *     remote bits in: whoever sets QUEUED (a remote freer whose free found it
- *     clear) pushes the slab, and only the owner clears it. PINs count remote
- *     frees in progress: a freer pins before it sets its remote bit, and
- *     unpins (setting QUEUED if it was clear) after.
- *   - The owner retires a fully free slab only when remote_state is 0. That
- *     is what makes retirement safe: a remote freer of a live object has
- *     pinned the slab before its bit could be folded in, so until it is done
- *     (and its push, if it queued the slab, has been taken off the queue) the
- *     state is not 0. A fully free slab whose state is not 0 waits in its list
- *     (PARTIAL or KEPT, possibly breaking the keep limit) until its queue entry
- *     comes round, and is looked at again then.
+ *     remote bits in: whoever sets QUEUED pushes the slab, and only the owner
+ *     clears it. The other bits count the descriptor's lives: retirement adds
+ *     REMOTE_GENERATION, with one compare-and-swap that also finds QUEUED
+ *     clear (seal_for_retirement), and nothing else changes them.
+ *   - A remote free is one atomic OR into remote_bits in the common case: the
+ *     word already had a bit pending, so whoever set that word's first bit
+ *     (finding the word 0) has queued the slab or will. That first freer
+ *     then sets QUEUED with a compare-and-swap from the state it read before
+ *     its OR (generation g, QUEUED clear) and, if that works, pushes the
+ *     slab. If QUEUED was set, the owner is folding and looks at the bits
+ *     again after clearing it. If the generation moved, the owner has already
+ *     folded the bit in and retired the slab: the descriptor may be another
+ *     slab's by now, which the failed compare-and-swap leaves untouched
+ *     (descriptors are never given back, so the word is always there).
+ *   - The owner retires a fully free slab only if sealing it works: QUEUED
+ *     clear, generation moved on. A fully free slab that is queued waits in
+ *     its list (PARTIAL or KEPT, possibly breaking the keep limit) until its
+ *     queue entry comes round, and is looked at again then.
  */
 struct km_slab {
     /* Written by the owner CPU only. */
@@ -304,9 +312,15 @@ static unsigned bit_count(uint64_t bits)
     return (unsigned)((bits * 0x0101010101010101ull) >> 56);
 }
 
-static inline uint32_t state_of(struct km_slab *slab)
+/* True if the slab was not queued, and is now sealed: its generation moved
+ * on, so that no remote freer still holding the old one can queue it. The
+ * owner retires it next (see struct km_slab). */
+static bool seal_for_retirement(struct km_slab *slab)
 {
-    return __atomic_load_n(&slab->remote_state, __ATOMIC_ACQUIRE);
+    uint32_t state = __atomic_load_n(&slab->remote_state, __ATOMIC_RELAXED);
+    return !(state & REMOTE_QUEUED) &&
+           __atomic_compare_exchange_n(&slab->remote_state, &state, state + REMOTE_GENERATION,
+                                       false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
 static const struct size_class *class_of(const struct km_slab *slab)
@@ -327,29 +341,12 @@ static uint32_t *owner_pointer(const void *page)
     return owner;
 }
 
-/*
- * The owner words of a run's pages: head for page 0, then tail for the others
- * (tail | i, with numbered, for page i). A source keeps the owner words of
- * one run at equal distances (struct page in an array, or an array of words),
- * so the first two and the last are looked up and the rest follow by stride:
- * a large run costs three calls, not one per page. A source that does not
- * is asked page by page.
- */
-static void set_run_owners(char *start, size_t pages, uint32_t head, uint32_t tail, bool numbered)
+/* Every page of a slab names its descriptor (word = index + 1), or nothing (0). */
+static void set_slab_owners(char *base, unsigned pages, uint32_t word)
 {
-    uint32_t *first = owner_pointer(start);
-    __atomic_store_n(first, head, __ATOMIC_RELAXED);
-    if (pages == 1)
-        return;
-    char *second = (char *)owner_pointer(start + KM_PAGE_BYTES);
-    ptrdiff_t stride = second - (char *)first;
-    char *last = (char *)owner_pointer(start + (pages - 1) * KM_PAGE_BYTES);
-    bool even = last == (char *)first + stride * (ptrdiff_t)(pages - 1);
-    for (size_t page = 1; page < pages; page++) {
-        uint32_t *word = even ? (uint32_t *)((char *)first + stride * (ptrdiff_t)page)
-                              : owner_pointer(start + page * KM_PAGE_BYTES);
-        __atomic_store_n(word, numbered ? tail | (uint32_t)page : tail, __ATOMIC_RELAXED);
-    }
+    for (unsigned page = 0; page < pages; page++)
+        __atomic_store_n(owner_pointer(base + (size_t)page * KM_PAGE_BYTES), word,
+                         __ATOMIC_RELAXED);
 }
 
 /* A page's byte in the page-kind map (pages outside its window have none). */
@@ -588,14 +585,14 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
         store_relaxed(&slab->free_bits[word], bits);
         __atomic_store_n(&slab->remote_bits[word], 0, __ATOMIC_RELAXED);
     }
-    __atomic_store_n(&slab->remote_state, 0, __ATOMIC_RELAXED);
+    /* remote_state keeps its generation (a new descriptor's is 0). */
     slab->base = base;
     slab->free_count = class->objects;
     slab->object_count = class->objects;
     slab->class_index = (uint8_t)index;
     slab->owner_cpu = (uint8_t)cpu;
     slab->next = slab->prev = slab->remote_next = NULL;
-    set_run_owners(base, class->slab_pages, slab->index + 1, slab->index + 1, false);
+    set_slab_owners(base, class->slab_pages, slab->index + 1);
     for (unsigned page = 0; page < class->slab_pages; page++)
         set_page_kind(base + (size_t)page * KM_PAGE_BYTES, (first_kind[index] + page) * 4u);
     counter_add(&pool->slabs, 1);
@@ -603,11 +600,11 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
     return slab;
 }
 
-/* Gives a fully free slab, in no list and with remote_state 0, back. */
+/* Gives a fully free slab, in no list and sealed, back. */
 static void retire(struct km_class_pool *pool, struct km_slab *slab)
 {
     const struct size_class *class = class_of(slab);
-    set_run_owners(slab->base, class->slab_pages, 0, 0, false);
+    set_slab_owners(slab->base, class->slab_pages, 0);
     for (unsigned page = 0; page < class->slab_pages; page++)
         set_page_kind(slab->base + (size_t)page * KM_PAGE_BYTES, 0);
     source->free_pages(slab->base, class->slab_pages);
@@ -623,7 +620,7 @@ static void retire(struct km_class_pool *pool, struct km_slab *slab)
  * The keep rule, applied to a slab that just became fully free (or is looked
  * at again): a CPU keeps at most KM_EMPTY_SLABS_KEPT fully free slab per class,
  * its current slab included; the others go back to the source, unless remote
- * frees are still in flight (remote_state != 0: see struct km_slab).
+ * frees are queued (QUEUED: see struct km_slab).
  */
 static void on_fully_free(struct km_class_pool *pool, struct km_slab *slab)
 {
@@ -631,7 +628,7 @@ static void on_fully_free(struct km_class_pool *pool, struct km_slab *slab)
     bool current_free = current && current != slab && fully_free(current);
     switch (slab->list) {
     case SLAB_CURRENT:
-        if (pool->kept && state_of(pool->kept) == 0) {
+        if (pool->kept && seal_for_retirement(pool->kept)) {
             retire(pool, pool->kept);
             pool->kept = NULL;
         }
@@ -641,13 +638,13 @@ static void on_fully_free(struct km_class_pool *pool, struct km_slab *slab)
             partial_remove(pool, slab);
             slab->list = SLAB_KEPT;
             pool->kept = slab;
-        } else if (state_of(slab) == 0) {
+        } else if (seal_for_retirement(slab)) {
             partial_remove(pool, slab);
             retire(pool, slab);
         }
         return;
     case SLAB_KEPT:
-        if (current_free && state_of(slab) == 0) {
+        if (current_free && seal_for_retirement(slab)) {
             pool->kept = NULL;
             retire(pool, slab);
         }
@@ -683,7 +680,7 @@ static bool take_queue_token(struct km_slab *slab)
 static bool remote_bits_pending(struct km_slab *slab)
 {
     for (unsigned word = 0; word < BITMAP_WORDS; word++)
-        if (__atomic_load_n(&slab->remote_bits[word], __ATOMIC_ACQUIRE))
+        if (__atomic_load_n(&slab->remote_bits[word], __ATOMIC_SEQ_CST))
             return true;
     return false;
 }
@@ -706,7 +703,7 @@ static void fold_remote_frees(struct km_class_pool *pool, struct km_slab *slab)
             store_relaxed(&slab->free_bits[word], bits | freed);
             slab->free_count = (uint16_t)(slab->free_count + bit_count(freed));
         }
-        __atomic_fetch_and(&slab->remote_state, ~REMOTE_QUEUED, __ATOMIC_ACQ_REL);
+        __atomic_fetch_and(&slab->remote_state, ~REMOTE_QUEUED, __ATOMIC_SEQ_CST);
         /* A freer that set its bit after our exchange but saw QUEUED still set
          * did not push: look again, and go round if we get the token back. */
         if (!remote_bits_pending(slab) || !take_queue_token(slab))
@@ -743,29 +740,28 @@ static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsign
         track_free(pool, slab, object); /* before the bit: then the owner may reuse it */
     if (slab->poison)
         poison_fill(slab, object); /* before the bit too */
-    __atomic_fetch_add(&slab->remote_state, REMOTE_PIN, __ATOMIC_ACQ_REL);
-    uint64_t before = __atomic_fetch_or(&slab->remote_bits[word], mask, __ATOMIC_ACQ_REL);
-    if (before & mask) {
-        __atomic_fetch_sub(&slab->remote_state, REMOTE_PIN, __ATOMIC_ACQ_REL);
+    /* Read while the object is live, so the slab's generation is current. */
+    uint32_t generation =
+        __atomic_load_n(&slab->remote_state, __ATOMIC_RELAXED) & ~REMOTE_QUEUED;
+    uint64_t before = __atomic_fetch_or(&slab->remote_bits[word], mask, __ATOMIC_SEQ_CST);
+    if (before & mask)
         double_free_panic("km_free", ptr, slab, object, "already freed from another CPU");
-    }
-    uint32_t state = __atomic_load_n(&slab->remote_state, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&slab->remote_state, &state,
-                                        (state - REMOTE_PIN) | REMOTE_QUEUED, true,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        ;
-    if (!(state & REMOTE_QUEUED)) {
-        /* We set QUEUED: push the slab on its owner's queue. Only the owner
-         * takes from it, all at once, so there is no ABA problem. */
-        struct km_slab **queue = &cpus[slab->owner_cpu]->remote_queue[slab->class_index];
-        struct km_slab *head = __atomic_load_n(queue, __ATOMIC_RELAXED);
-        do
-            slab->remote_next = head;
-        while (!__atomic_compare_exchange_n(queue, &head, slab, true, __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED));
-    }
     counter_add(&pool->live_objects, -1);
     counter_add(&pool->remote_frees, 1);
+    if (before) /* the common case: the word's first freer queues the slab */
+        return;
+    if (!__atomic_compare_exchange_n(&slab->remote_state, &generation,
+                                     generation | REMOTE_QUEUED, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_RELAXED))
+        return; /* queued already, or folded and retired (see struct km_slab) */
+    /* We set QUEUED: push the slab on its owner's queue. Only the owner takes
+     * from it, all at once, so there is no ABA problem. */
+    struct km_slab **queue = &cpus[slab->owner_cpu]->remote_queue[slab->class_index];
+    struct km_slab *head = __atomic_load_n(queue, __ATOMIC_RELAXED);
+    do
+        slab->remote_next = head;
+    while (!__atomic_compare_exchange_n(queue, &head, slab, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
 }
 
 /* ---- the fast paths ----------------------------------------------------------- */
@@ -909,17 +905,49 @@ static void local_free(struct km_class_pool *pool, struct km_slab *slab, unsigne
 
 /* ---- finding what a pointer is -------------------------------------------- */
 
+/* The large run whose pages ptr lies in past the first, for a message:
+ * a large run's owner word is set on its first page only (setting every page's
+ * word cost more than the run's buddy work), so the run of a page with word 0
+ * is found by walking back to the nearest page whose word is set. NULL when
+ * that page heads no large run covering ptr. Error paths only. */
+static const char *large_run_around(const void *ptr, size_t *page_in_run, size_t *run_pages)
+{
+    const char *page = (const char *)((uintptr_t)ptr & ~(uintptr_t)(KM_PAGE_BYTES - 1));
+    for (size_t back = 1; back <= KM_OWNER_INDEX_MASK && (uintptr_t)page >= back * KM_PAGE_BYTES;
+         back++) {
+        const char *head = page - back * KM_PAGE_BYTES;
+        uint32_t *owner = source->page_owner(head);
+        uint32_t word = owner ? __atomic_load_n(owner, __ATOMIC_ACQUIRE) : 0;
+        if (!owner)
+            return NULL;
+        if (word == 0)
+            continue;
+        if (!(word & KM_OWNER_LARGE) || (word & KM_OWNER_INDEX_MASK) <= back)
+            return NULL;
+        *page_in_run = back;
+        *run_pages = word & KM_OWNER_INDEX_MASK;
+        return head;
+    }
+    return NULL;
+}
+
 /* The owner word of ptr's page; panics if malloc does not own that page. */
 static uint32_t owner_word(const char *what, const void *ptr)
 {
     uint32_t *owner = source->page_owner(ptr);
     uint32_t word = owner ? __atomic_load_n(owner, __ATOMIC_ACQUIRE) : 0;
-    if (word == 0)
-        platform_panic("%s(%p): never returned by malloc (class none, slab none): %s", what, ptr,
-                       owner ? "its page is not malloc's (owner word 0): a foreign pointer, or "
-                               "a large run freed twice"
-                             : "not a page of malloc's page source");
-    return word;
+    if (word != 0)
+        return word;
+    size_t page_in_run, run_pages;
+    const char *head = owner ? large_run_around(ptr, &page_in_run, &run_pages) : NULL;
+    if (head)
+        platform_panic("%s(%p): interior pointer into the large run at %p (class large, page %zu "
+                       "of the run's %zu pages)",
+                       what, ptr, (const void *)head, page_in_run, run_pages);
+    platform_panic("%s(%p): never returned by malloc (class none, slab none): %s", what, ptr,
+                   owner ? "its page is not malloc's (owner word 0): a foreign pointer, or "
+                           "a large run freed twice"
+                         : "not a page of malloc's page source");
 }
 
 /* The slab of a slab page's owner word. */
@@ -956,17 +984,10 @@ static unsigned object_of(const char *what, const void *ptr, struct km_slab *sla
     return object;
 }
 
-/* The page count of the large run starting at ptr; panics unless it starts one. */
+/* The page count of the large run starting at ptr (word: its first page's
+ * owner word); panics unless ptr is that first byte. */
 static size_t large_pages_of(const char *what, const void *ptr, uint32_t word)
 {
-    if (word & KM_OWNER_LARGE_TAIL) {
-        size_t page = word & KM_OWNER_INDEX_MASK;
-        const char *head = (const char *)((uintptr_t)ptr & ~(uintptr_t)(KM_PAGE_BYTES - 1)) -
-                           page * KM_PAGE_BYTES;
-        platform_panic("%s(%p): interior pointer into the large run at %p (class large, page %zu "
-                       "of the run)",
-                       what, ptr, (const void *)head, page);
-    }
     size_t pages = word & KM_OWNER_INDEX_MASK;
     if ((uintptr_t)ptr % KM_PAGE_BYTES)
         platform_panic("%s(%p): interior pointer into the large run at %p (class large, %zu pages)",
@@ -1100,8 +1121,8 @@ static void *large_alloc(size_t size, size_t align)
     char *start = source->alloc_pages(pages, align_pages);
     if (!start)
         return NULL;
-    set_run_owners(start, pages, KM_OWNER_LARGE | (uint32_t)pages,
-                   KM_OWNER_LARGE | KM_OWNER_LARGE_TAIL, true);
+    /* The first page's owner word only: see large_run_around. */
+    __atomic_store_n(owner_pointer(start), KM_OWNER_LARGE | (uint32_t)pages, __ATOMIC_RELEASE);
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = cpus[this_cpu_id()];
     counter_add(&cpu->large_live, 1);
@@ -1123,7 +1144,6 @@ static void large_free(void *ptr, size_t pages, uint32_t word)
         platform_panic("km_free(%p): double free of the large run at %p (class large, %zu "
                        "pages): another CPU freed it at the same time",
                        ptr, ptr, pages);
-    set_run_owners(ptr, pages, 0, 0, false);
     source->free_pages(ptr, pages);
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = cpus[this_cpu_id()];
@@ -1501,21 +1521,21 @@ void km_flush_cpu(void)
         struct km_magazine *magazine = magazine_of(cpu, index);
         magazine_flush(cpu, magazine, magazine->count);
         reclaim_remote_frees(cpu, index);
-        if (pool->kept && state_of(pool->kept) == 0) {
+        if (pool->kept && seal_for_retirement(pool->kept)) {
             retire(pool, pool->kept);
             pool->kept = NULL;
         }
         struct km_slab *slab = pool->partial;
         while (slab) {
             struct km_slab *next = slab->next;
-            if (fully_free(slab) && state_of(slab) == 0) {
+            if (fully_free(slab) && seal_for_retirement(slab)) {
                 partial_remove(pool, slab);
                 retire(pool, slab);
             }
             slab = next;
         }
         slab = pool->current;
-        if (slab && fully_free(slab) && state_of(slab) == 0) {
+        if (slab && fully_free(slab) && seal_for_retirement(slab)) {
             pool->current = NULL;
             retire(pool, slab);
         }
@@ -1745,11 +1765,6 @@ static bool check_slab(struct km_slab *slab, char *error, size_t size)
         ksnprintf(error, size, "slab %p (class %u, CPU %u): list state %u with %u of %u free",
                   (void *)slab->base, slab->class_index, slab->owner_cpu, slab->list,
                   slab->free_count, slab->object_count);
-        return false;
-    }
-    if (slab->remote_state & ~REMOTE_QUEUED) {
-        ksnprintf(error, size, "slab %p (class %u): remote state %#x: a remote free in progress",
-                  (void *)slab->base, slab->class_index, slab->remote_state);
         return false;
     }
     for (unsigned page = 0; page < class->slab_pages; page++) {

@@ -19,7 +19,10 @@
  *   0                             not malloc's page
  *   1 .. 2^30 - 1                 a slab page: descriptor index + 1
  *   KM_OWNER_LARGE | n            first page of a large run of n pages
- *   KM_OWNER_LARGE | TAIL | i     page i (>= 1) of a large run
+ *
+ * The other pages of a large run keep word 0: writing a word per page on
+ * every allocation and free cost more than the run itself (docs/malloc.md).
+ * An error message that needs the run of such a page walks back to it.
  *
  * Large requests (above 4096 bytes, or aligned beyond what a class gives) take
  * exactly ceil(size / 4096) pages straight from the source.
@@ -101,7 +104,6 @@ struct malloc_page_source {
 #define KM_MAX_CPUS 64            /* per-CPU pools; a CPU's id must be below km_init's count */
 #define KM_EMPTY_SLABS_KEPT 1     /* fully free slabs a CPU keeps per class (its current counts) */
 #define KM_OWNER_LARGE 0x80000000u
-#define KM_OWNER_LARGE_TAIL 0x40000000u
 #define KM_OWNER_INDEX_MASK 0x3fffffffu
 #define KM_EINVAL 22
 #define KM_ENOMEM 12
