@@ -277,7 +277,9 @@ void platform_interrupts_restore(uint64_t saved)
  * costs nothing until touched), cut into CHUNK_BYTES chunks. Each chunk gets
  * its own struct buddy on first need (buddy_init + buddy_free_range of the
  * whole chunk), so a small program pays for one chunk's metadata (16 bytes
- * per page: 1 MiB for 256 MiB), not for 64 GiB's worth (256 MiB). The buddy
+ * per page: 128 KiB for 32 MiB), not for 64 GiB's worth (256 MiB). Chunks
+ * were 256 MiB: their 1 MiB of page structs, all written by buddy_free_range,
+ * was most of a small program's extra resident memory over glibc's. The buddy
  * structs and page arrays live in a second NORESERVE mapping. A page's owner
  * word is its struct page.owner, exactly as in the kernel.
  *
@@ -304,7 +306,7 @@ void platform_interrupts_restore(uint64_t saved)
  */
 #define ARENA_BYTES (64ull << 30)
 #define MIN_ARENA_BYTES (1ull << 30)
-#define CHUNK_BYTES (256ull << 20)
+#define CHUNK_BYTES (32ull << 20)
 #define CHUNK_PAGES (CHUNK_BYTES / PAGE_BYTES)
 #define MAX_CHUNKS (ARENA_BYTES / CHUNK_BYTES)
 #define CHUNK_HEADER_BYTES ((sizeof(struct buddy) + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES)
