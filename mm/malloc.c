@@ -178,22 +178,25 @@ struct km_magazine {
 
 /*
  * What free's fast path knows about a page from its byte in the page-kind
- * map: kind 0 is "not a slab page" (limit 0 refuses everything), kind
- * first_kind[class] + i is page i of a slab of that class (the byte holds
- * the kind times 4: scaled by 8 in an address, that is the kind's offset). From the pointer's
- * offset in its slab, n = (ptr % 4096) + page_offset, one multiply tells
- * whether n is the first byte of an object: with magic = ceil(2^64 / S) for
- * S-byte objects, n * magic (mod 2^64) is below magic exactly when S divides
- * n (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019),
- * and then it equals (n / S) * e, where e = S * magic - 2^64 < S. So
- * "n * magic < limit", with limit = objects * e (1 when e is 0: S is a power
- * of two and its slab has no tail), also refuses the slab's tail.
+ * map: kind 0 is "not a slab page" (limit 0 refuses everything), kind c + 1
+ * is a page of a slab of class c (the byte holds the kind times 4: scaled by
+ * 8 in an address, that is the kind's offset). A slab starts at a multiple
+ * of its run's size rounded up to a power of two (slab_align_pages: the
+ * buddy allocator gives runs that way anyway), so a pointer's offset in its
+ * slab is n = ptr & offset_mask, whichever page of the slab it is in. One
+ * multiply tells whether n is the first byte of an object: with magic =
+ * ceil(2^64 / S) for S-byte objects, n * magic (mod 2^64) is below magic
+ * exactly when S divides n (Lemire, Kaser and Kurz, "Faster remainder by
+ * direct computation", 2019), and then it equals (n / S) * e, where e = S *
+ * magic - 2^64 < S. So "n * magic < limit", with limit = objects * e (1 when
+ * e is 0: S is a power of two and its slab has no tail), also refuses the
+ * slab's tail.
  */
 struct km_kind {
     uint64_t magic;
     uint64_t limit;
-    uint64_t page_offset;            /* this page's byte offset in its slab */
-    struct km_magazine *magazine;    /* the class's, in this CPU's pool */
+    uint64_t offset_mask;         /* slab_align_pages * 4096 - 1 */
+    struct km_magazine *magazine; /* the class's, in this CPU's pool */
 };
 
 _Static_assert(sizeof(struct km_kind) == 32, "the map byte is kind * 4, scaled by 8");
@@ -254,9 +257,17 @@ static bool debug_mode;
 static size_t pool_bytes; /* struct km_cpu and its magazines */
 static uint32_t magazine_offset[SIZE_CLASS_COUNT];
 static uint16_t magazine_cap[SIZE_CLASS_COUNT];
-static uint8_t first_kind[SIZE_CLASS_COUNT];
 static struct km_kind kind_template[KM_KINDS_MAX]; /* magazine: an offset, not a pointer */
 static unsigned kind_count;
+
+/* A slab's alignment, in pages: its page count rounded up to a power of two. */
+static unsigned slab_align_pages(const struct size_class *class)
+{
+    unsigned align = 1;
+    while (align < class->slab_pages)
+        align *= 2;
+    return align;
+}
 static struct { /* the page-kind map (the source's), read by free's fast path */
     uint8_t *map;
     uintptr_t start; /* the window it covers */
@@ -566,7 +577,7 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
     struct km_slab *slab = descriptor_alloc();
     if (!slab)
         return NULL;
-    char *base = source->alloc_pages(class->slab_pages, 1);
+    char *base = source->alloc_pages(class->slab_pages, slab_align_pages(class));
     if (!base) {
         descriptor_free(slab);
         return NULL;
@@ -594,7 +605,7 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
     slab->next = slab->prev = slab->remote_next = NULL;
     set_slab_owners(base, class->slab_pages, slab->index + 1);
     for (unsigned page = 0; page < class->slab_pages; page++)
-        set_page_kind(base + (size_t)page * KM_PAGE_BYTES, (first_kind[index] + page) * 4u);
+        set_page_kind(base + (size_t)page * KM_PAGE_BYTES, (index + 1) * 4u);
     counter_add(&pool->slabs, 1);
     counter_add(&pool->slab_pages, class->slab_pages);
     return slab;
@@ -677,9 +688,15 @@ static bool take_queue_token(struct km_slab *slab)
     return false;
 }
 
+/* The bitmap words a slab uses: one for up to 64 objects. */
+static unsigned bitmap_words(const struct km_slab *slab)
+{
+    return (slab->object_count + 63u) / 64u;
+}
+
 static bool remote_bits_pending(struct km_slab *slab)
 {
-    for (unsigned word = 0; word < BITMAP_WORDS; word++)
+    for (unsigned word = 0; word < bitmap_words(slab); word++)
         if (__atomic_load_n(&slab->remote_bits[word], __ATOMIC_SEQ_CST))
             return true;
     return false;
@@ -690,7 +707,11 @@ static bool remote_bits_pending(struct km_slab *slab)
 static void fold_remote_frees(struct km_class_pool *pool, struct km_slab *slab)
 {
     for (;;) {
-        for (unsigned word = 0; word < BITMAP_WORDS; word++) {
+        for (unsigned word = 0; word < bitmap_words(slab); word++) {
+            /* A locked exchange only where a bit is set: on another CPU's
+             * line, each costs a transfer of it. */
+            if (!__atomic_load_n(&slab->remote_bits[word], __ATOMIC_RELAXED))
+                continue;
             uint64_t freed = __atomic_exchange_n(&slab->remote_bits[word], 0, __ATOMIC_ACQ_REL);
             if (!freed)
                 continue;
@@ -718,6 +739,8 @@ static void fold_remote_frees(struct km_class_pool *pool, struct km_slab *slab)
 /* Takes this CPU's remote queue for a class and folds in every slab on it. */
 static void reclaim_remote_frees(struct km_cpu *cpu, unsigned index)
 {
+    if (!__atomic_load_n(&cpu->remote_queue[index], __ATOMIC_RELAXED))
+        return; /* nothing queued: no locked exchange on a line other CPUs write */
     struct km_slab *slab = __atomic_exchange_n(&cpu->remote_queue[index], NULL, __ATOMIC_ACQUIRE);
     while (slab) {
         struct km_slab *next = slab->remote_next; /* before the token is let go */
@@ -1020,7 +1043,7 @@ static bool magazine_refill(struct km_cpu *cpu, unsigned index, struct km_magazi
             if (!slab)
                 break;
         }
-        for (unsigned word = 0; word < BITMAP_WORDS && got < want; word++) {
+        for (unsigned word = 0; word < bitmap_words(slab) && got < want; word++) {
             uint64_t bits = load_relaxed(&slab->free_bits[word]);
             if (!bits)
                 continue;
@@ -1200,16 +1223,14 @@ static int lay_out_pools(void)
         offset += (sizeof(struct km_magazine) + (cap + 1) * sizeof(void *) + 63) & ~(size_t)63;
         uint64_t magic = UINT64_MAX / class->object_bytes + 1;
         uint64_t excess = magic * class->object_bytes; /* mod 2^64: e in struct km_kind */
-        if (kind + class->slab_pages > KM_KINDS_MAX)
+        if (kind >= KM_KINDS_MAX)
             return -1;
-        first_kind[index] = (uint8_t)kind;
-        for (unsigned page = 0; page < class->slab_pages; page++)
-            kind_template[kind++] = (struct km_kind){
-                .magic = magic,
-                .limit = excess ? class->objects * excess : 1,
-                .page_offset = page * KM_PAGE_BYTES,
-                .magazine = (struct km_magazine *)(uintptr_t)magazine_offset[index],
-            };
+        kind_template[kind++] = (struct km_kind){
+            .magic = magic,
+            .limit = excess ? class->objects * excess : 1,
+            .offset_mask = (uint64_t)slab_align_pages(class) * KM_PAGE_BYTES - 1,
+            .magazine = (struct km_magazine *)(uintptr_t)magazine_offset[index],
+        };
     }
     kind_count = kind;
     pool_bytes = offset;
@@ -1394,7 +1415,7 @@ KM_FAST_PATH void km_free(void *ptr)
         if (!PLATFORM_MALLOC_POOL_MAY_BE_NULL || pool) {
             const struct km_kind *kind =
                 (const struct km_kind *)((const char *)pool->kinds + kind_times_4 * 8);
-            uint64_t in_slab = (offset % KM_PAGE_BYTES) + kind->page_offset;
+            uint64_t in_slab = (uintptr_t)ptr & kind->offset_mask;
             if (KM_LIKELY(in_slab * kind->magic < kind->limit)) {
                 struct km_magazine *magazine = kind->magazine;
                 uint64_t count = magazine->count;

@@ -41,13 +41,14 @@
  * flushed (its oldest half), with interrupts off (docs/malloc.md).
  *
  * Remote frees. A free from another CPU must not touch the owner's bitmap; it
- * sets the object's bit in the slab's remote bitmap (one atomic OR) and, if
- * the slab is not queued yet, pushes the slab on the owner's remote queue for
- * that class (one compare-and-swap). The owner takes the whole queue in one
- * atomic exchange when its current slab runs out, and folds each slab's
- * remote bits into its free bitmap, a 64-bit word at a time. How the owner
- * knows a slab can go back to the source while another CPU may be freeing
- * into it is explained at struct km_slab (mm/malloc.c), remote_state.
+ * sets the object's bit in the slab's remote bitmap (one atomic OR), and that
+ * is all unless the word was 0: then it queues the slab on the owner's remote
+ * queue for that class, if no one has (a compare-and-swap on the slab's
+ * state, one on the queue). The owner takes the whole queue in one atomic
+ * exchange when its current slab runs out, and folds each slab's remote bits
+ * into its free bitmap, a 64-bit word at a time. How the owner knows a slab
+ * can go back to the source while another CPU may be freeing into it is
+ * explained at struct km_slab (mm/malloc.c), remote_state.
  *
  * Errors. A double free, a pointer inside an object or a large run but not at
  * its start, a pointer into a slab's tail, and a pointer to a page malloc does

@@ -322,9 +322,63 @@ void platform_interrupts_restore(uint64_t saved)
 static char *arena;            /* CHUNK_BYTES-aligned */
 static unsigned chunk_limit;   /* chunks the reservation holds */
 static unsigned chunks_active; /* chunks with a buddy: 0 .. chunks_active - 1 (atomic) */
-static unsigned chunk_hint;    /* where the last allocation succeeded (atomic, a hint) */
 static char *chunk_meta;
 static volatile uint32_t grow_lock;
+
+/*
+ * The run cache: freed runs of 3 to 15 pages that are not a power of two
+ * (slabs of 3, 5 and 7 pages, small large runs), kept whole on a list per page
+ * count, and handed out again for a run of the same count. The buddy
+ * allocator keeps such a run as pieces (5 = 4 + 1) cut from a bigger block
+ * (8) whose other piece (3) is often in use by then, so the pieces cannot
+ * merge back, and the next 5-page run splits a fresh, untouched block: with
+ * slabs of many classes coming and going, mix1to4k's peak RSS was 1.5 MiB
+ * (5%) above what the same program needed with exact-size lists. At most
+ * RUN_CACHE_PAGES pages wait here; past that a run goes back to the buddy. The
+ * list link is the run's first word (its memory is free, and resident).
+ */
+#define RUN_CACHE_LISTS 16
+#define RUN_CACHE_PAGES 512u /* 2 MiB */
+static void *run_cache[RUN_CACHE_LISTS];
+static unsigned run_cache_pages;
+static volatile uint32_t run_cache_lock;
+
+static bool run_cacheable(size_t pages)
+{
+    return pages >= 3 && pages < RUN_CACHE_LISTS && (pages & (pages - 1)) != 0;
+}
+
+/* A cached run of exactly `pages` pages aligned to align_pages, or NULL. */
+static void *run_cache_take(size_t pages, size_t align_pages)
+{
+    if (!run_cacheable(pages) || !__atomic_load_n(&run_cache[pages], __ATOMIC_RELAXED))
+        return NULL;
+    spin_lock(&run_cache_lock);
+    void **run = run_cache[pages];
+    if (run && (uintptr_t)run / PAGE_BYTES % align_pages == 0) {
+        run_cache[pages] = *run;
+        run_cache_pages -= (unsigned)pages;
+    } else {
+        run = NULL; /* the head only: a misaligned head sends this one to the buddy */
+    }
+    spin_unlock(&run_cache_lock);
+    return run;
+}
+
+static bool run_cache_put(void *start, size_t pages)
+{
+    if (!run_cacheable(pages))
+        return false;
+    spin_lock(&run_cache_lock);
+    bool kept = run_cache_pages + pages <= RUN_CACHE_PAGES;
+    if (kept) {
+        *(void **)start = run_cache[pages];
+        __atomic_store_n(&run_cache[pages], start, __ATOMIC_RELAXED);
+        run_cache_pages += (unsigned)pages;
+    }
+    spin_unlock(&run_cache_lock);
+    return kept;
+}
 
 /* The big runs (start NULL: a free record) and the granule table, under big_lock. */
 static struct big_run {
@@ -458,21 +512,21 @@ static bool grow_arena(unsigned seen)
     return ok;
 }
 
+/* The lowest chunk that has the run: memory that was used before (and is
+ * resident) goes out again before a later chunk's untouched pages do. Going
+ * from a hint instead (the last chunk that worked) let a program whose slabs
+ * filled the first chunk once move on to the second for good, leaving the
+ * first one's freed pages resident and idle: 9 MiB more peak RSS in mix1to4k. */
 static void *arena_alloc(size_t pages, size_t align_pages)
 {
     unsigned align_order = (unsigned)__builtin_ctzll(align_pages);
     for (;;) {
         unsigned active = __atomic_load_n(&chunks_active, __ATOMIC_ACQUIRE);
-        unsigned hint = __atomic_load_n(&chunk_hint, __ATOMIC_RELAXED);
-        for (unsigned i = 0; i < active; i++) {
-            unsigned chunk = (hint + i) % active;
+        for (unsigned chunk = 0; chunk < active; chunk++) {
             uint64_t pfn;
             if (buddy_alloc_run_aligned(chunk_buddy(chunk), pages, align_order, BUDDY_ANY,
-                                        &pfn) == 0) {
-                if (chunk != hint)
-                    __atomic_store_n(&chunk_hint, chunk, __ATOMIC_RELAXED);
+                                        &pfn) == 0)
                 return (void *)(uintptr_t)(pfn * PAGE_BYTES);
-            }
         }
         if (!grow_arena(active))
             return NULL;
@@ -531,6 +585,9 @@ static void *source_alloc_pages(size_t pages, size_t align_pages)
 {
     if (pages == 0 || align_pages == 0 || (align_pages & (align_pages - 1)))
         return NULL;
+    void *cached = run_cache_take(pages, align_pages);
+    if (cached)
+        return cached;
     if (pages <= BUDDY_MAX_PAGES && align_pages <= BUDDY_MAX_PAGES) {
         void *start = arena_alloc(pages, align_pages);
         if (start) {
@@ -553,6 +610,8 @@ static bool in_arena(const void *addr)
 static void source_free_pages(void *start, size_t pages)
 {
     if (in_arena(start)) {
+        if (run_cache_put(start, pages))
+            return;
         unsigned chunk = (unsigned)(((uintptr_t)start - (uintptr_t)arena) / CHUNK_BYTES);
         if (pages >= MADVISE_PAGES)
             retain_or_give_back(start, pages);
@@ -658,10 +717,12 @@ static void fork_prepare(void)
     spin_lock(&grow_lock);
     lock_chunks(1);
     spin_lock(&big_lock);
+    spin_lock(&run_cache_lock);
 }
 
 static void fork_release(bool child)
 {
+    spin_unlock(&run_cache_lock);
     spin_unlock(&big_lock);
     lock_chunks(child ? -1 : 0);
     spin_unlock(&grow_lock);
