@@ -46,8 +46,8 @@ static uint32_t *page_owner(const void *addr)
     return page ? &page->owner : NULL;
 }
 
-/* The page-kind map (mm/malloc.h) covers the direct map of every page frame
- * up to the highest RAM: a byte per 4 KiB, 0.024% of it (256 bytes per MiB). */
+/* The page map (mm/malloc.h) covers the direct map of every page frame up to
+ * the highest RAM: two bytes per 4 KiB, 0.05% of it (512 bytes per MiB). */
 static struct malloc_page_source buddy_pages = {pages_alloc, pages_free, page_owner, NULL, 0, 0};
 
 static bool track_requested, poison_requested, debug_requested;
@@ -86,7 +86,7 @@ BOOT_OPTION_NAMED(malloc_poison, "malloc.poison", false,
 void malloc_init(void)
 {
     uint64_t frames = memory_end_pfn();
-    uint64_t map_pages = (frames + PAGE_SIZE - 1) / PAGE_SIZE;
+    uint64_t map_pages = (frames * sizeof(struct km_page_info) + PAGE_SIZE - 1) / PAGE_SIZE;
     uint64_t map = memory_alloc_run(map_pages, 0);
     if (map) { /* without one, every free takes the slow path */
         buddy_pages.page_map = memset(phys_to_virt(map), 0, map_pages * PAGE_SIZE);

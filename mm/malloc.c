@@ -203,13 +203,18 @@ _Static_assert(sizeof(struct km_kind) == 32, "the map byte is kind * 4, scaled b
 
 #define KM_KINDS_MAX 64
 
+/* A CPU's inbox of remote frees: 2 KiB. A batch is at most half a magazine
+ * (32 objects), so several senders fit at once; a sender that finds no room
+ * frees its objects one by one into their slabs' remote bitmaps. */
+#define KM_INBOX_SLOTS 256
+
 /* One CPU's state, in pages of its own: the fixed part below, then its
  * magazines, one per class, at magazine_offset[class] bytes from the start
  * (the same for every CPU). The fast paths read only the first two fields,
  * this CPU's copies of two tables, so that each lookup is one load from the
  * pool pointer they already hold. */
 struct km_cpu {
-    struct km_kind kinds[KM_KINDS_MAX]; /* by page kind, from the page-kind map */
+    struct km_kind kinds[KM_KINDS_MAX]; /* by page kind, from the page map */
     /* The magazine of sizes 16 * r - 15 .. 16 * r (r = 0: size 0). */
     struct km_magazine *magazine_of_row[SIZE_CLASS_LOOKUP_ENTRIES];
     struct km_class_pool classes[SIZE_CLASS_COUNT];
@@ -222,6 +227,15 @@ struct km_cpu {
     /* Slabs of this CPU with remote frees to fold in: pushed by other CPUs
      * (compare-and-swap), taken whole by this CPU (exchange). Its own lines. */
     _Alignas(64) struct km_slab *remote_queue[SIZE_CLASS_COUNT];
+    /* Objects of this CPU's slabs that other CPUs' magazines gave back, sent
+     * in batches (send_to_inbox): a sender reserves slots by moving head
+     * (one compare-and-swap per batch) and writes the pointers; this CPU
+     * takes them in order (a NULL slot: reserved, not written yet), NULLs the
+     * slots and moves tail. Each on its own lines. */
+    _Alignas(64) uint64_t inbox_head;
+    _Alignas(64) uint64_t inbox_tail;
+    _Alignas(64) void *inbox[KM_INBOX_SLOTS];
+    uint8_t inbox_class[KM_INBOX_SLOTS]; /* each object's class, written before it */
 };
 
 
@@ -268,8 +282,8 @@ static unsigned slab_align_pages(const struct size_class *class)
         align *= 2;
     return align;
 }
-static struct { /* the page-kind map (the source's), read by free's fast path */
-    uint8_t *map;
+static struct { /* the page map (the source's), read by free's fast path */
+    struct km_page_info *map;
     uintptr_t start; /* the window it covers */
     size_t pages;
 } fast;
@@ -360,12 +374,22 @@ static void set_slab_owners(char *base, unsigned pages, uint32_t word)
                          __ATOMIC_RELAXED);
 }
 
-/* A page's byte in the page-kind map (pages outside its window have none). */
-static void set_page_kind(const void *page, unsigned kind)
+/* A page's entry in the page map, or NULL outside the map's window. */
+static struct km_page_info *page_info(const void *page)
 {
     uintptr_t offset = (uintptr_t)page - fast.start;
-    if (offset / KM_PAGE_BYTES < fast.pages)
-        __atomic_store_n(&fast.map[offset / KM_PAGE_BYTES], (uint8_t)kind, __ATOMIC_RELAXED);
+    return offset / KM_PAGE_BYTES < fast.pages ? &fast.map[offset / KM_PAGE_BYTES] : NULL;
+}
+
+/* Notes a page's kind and owner CPU in the page map (pages outside its
+ * window have no entry). */
+static void set_page_info(const void *page, unsigned kind_times_4, unsigned owner_cpu)
+{
+    struct km_page_info *info = page_info(page);
+    if (info) {
+        __atomic_store_n(&info->owner_cpu, (uint8_t)owner_cpu, __ATOMIC_RELAXED);
+        __atomic_store_n(&info->kind_times_4, (uint8_t)kind_times_4, __ATOMIC_RELAXED);
+    }
 }
 
 static struct km_magazine *magazine_of(struct km_cpu *cpu, unsigned index)
@@ -605,7 +629,7 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
     slab->next = slab->prev = slab->remote_next = NULL;
     set_slab_owners(base, class->slab_pages, slab->index + 1);
     for (unsigned page = 0; page < class->slab_pages; page++)
-        set_page_kind(base + (size_t)page * KM_PAGE_BYTES, (index + 1) * 4u);
+        set_page_info(base + (size_t)page * KM_PAGE_BYTES, (index + 1) * 4u, cpu);
     counter_add(&pool->slabs, 1);
     counter_add(&pool->slab_pages, class->slab_pages);
     return slab;
@@ -617,7 +641,7 @@ static void retire(struct km_class_pool *pool, struct km_slab *slab)
     const struct size_class *class = class_of(slab);
     set_slab_owners(slab->base, class->slab_pages, 0);
     for (unsigned page = 0; page < class->slab_pages; page++)
-        set_page_kind(slab->base + (size_t)page * KM_PAGE_BYTES, 0);
+        set_page_info(slab->base + (size_t)page * KM_PAGE_BYTES, 0, 0);
     source->free_pages(slab->base, class->slab_pages);
     if (slab->track)
         track_table_free(slab->track);
@@ -1031,8 +1055,11 @@ static size_t large_pages_of(const char *what, const void *ptr, uint32_t word)
  * subtracts what the magazines hold). false when not one object could be had
  * (out of memory).
  */
+static void drain_inbox(struct km_cpu *cpu);
+
 static bool magazine_refill(struct km_cpu *cpu, unsigned index, struct km_magazine *magazine)
 {
+    drain_inbox(cpu); /* objects other CPUs gave back, into the slabs first */
     struct km_class_pool *pool = &cpu->classes[index];
     uint32_t count = magazine->count, want = (magazine->cap + 1) / 2, got = 0;
     unsigned object_bytes = size_classes[index].object_bytes;
@@ -1086,6 +1113,120 @@ static void give_back(struct km_cpu *cpu, void *ptr)
     free_to_slab(cpu, slab, object_of("km_free", ptr, slab), ptr);
 }
 
+/* ---- inboxes: remote frees in batches ------------------------------------- */
+
+/* Reserves count slots in owner's inbox and writes the objects there; false
+ * (nothing sent) when the inbox has no room for them all. */
+static bool send_to_inbox(struct km_cpu *owner, void *const *objects, const uint8_t *classes,
+                          unsigned count)
+{
+    uint64_t head = __atomic_load_n(&owner->inbox_head, __ATOMIC_RELAXED);
+    do {
+        uint64_t tail = __atomic_load_n(&owner->inbox_tail, __ATOMIC_ACQUIRE);
+        if (head + count - tail > KM_INBOX_SLOTS)
+            return false;
+    } while (!__atomic_compare_exchange_n(&owner->inbox_head, &head, head + count, true,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    for (unsigned i = 0; i < count; i++) {
+        __atomic_store_n(&owner->inbox_class[(head + i) % KM_INBOX_SLOTS], classes[i],
+                         __ATOMIC_RELAXED);
+        __atomic_store_n(&owner->inbox[(head + i) % KM_INBOX_SLOTS], objects[i],
+                         __ATOMIC_RELEASE);
+    }
+    return true;
+}
+
+/* Objects of another CPU's slabs leave this CPU's magazines: to the owner's
+ * inbox in one batch, counted freed here as a remote free is; or, when the
+ * inbox is full, one by one into the slabs' remote bitmaps. */
+static void send_batch(struct km_cpu *cpu, unsigned owner, void *const *objects, unsigned count)
+{
+    uint8_t classes[KM_MAGAZINE_MAX]; /* before they go: the owner may retire their slabs */
+    for (unsigned i = 0; i < count; i++)
+        classes[i] = (uint8_t)(page_info(objects[i])->kind_times_4 / 4 - 1);
+    if (owner < cpus_with_pools() && owner != cpu->id &&
+        send_to_inbox(cpus[owner], objects, classes, count)) {
+        for (unsigned i = 0; i < count; i++) {
+            counter_add(&cpu->classes[classes[i]].live_objects, -1);
+            counter_add(&cpu->classes[classes[i]].remote_frees, 1);
+        }
+        return;
+    }
+    for (unsigned i = 0; i < count; i++)
+        give_back(cpu, objects[i]);
+}
+
+/* Objects leaving this CPU's magazines: its own go back into its slabs;
+ * other CPUs' go to their owners' inboxes, one batch per owner (the owner
+ * is in the page map: no look at the slab, whose lines the owner writes).
+ * objects is used as scratch. */
+static void give_back_all(struct km_cpu *cpu, void **objects, uint64_t count)
+{
+    uint64_t remote = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        const struct km_page_info *info = page_info(objects[i]);
+        if (info && info->kind_times_4 && info->owner_cpu != cpu->id)
+            objects[remote++] = objects[i];
+        else
+            give_back(cpu, objects[i]);
+    }
+    while (remote > 0) { /* one owner at a time: the first one left's */
+        void *batch[KM_MAGAZINE_MAX];
+        unsigned owner = page_info(objects[0])->owner_cpu, in_batch = 0;
+        uint64_t left = 0;
+        for (uint64_t i = 0; i < remote; i++) {
+            if (page_info(objects[i])->owner_cpu == owner)
+                batch[in_batch++] = objects[i];
+            else
+                objects[left++] = objects[i];
+        }
+        remote = left;
+        send_batch(cpu, owner, batch, in_batch);
+    }
+}
+
+/* This CPU takes what other CPUs sent to its inbox, in order, up to the
+ * first slot reserved but not yet written, and frees each object into its
+ * slab's bitmap with every check of a local free: a double free whose first
+ * copy is already free there is caught now (not into the magazine, where
+ * the only check would be the top). Tail moves past each object before it
+ * is freed, so a panic on one leaves the inbox consistent. Interrupts off. */
+static void drain_inbox(struct km_cpu *cpu)
+{
+    uint64_t tail = __atomic_load_n(&cpu->inbox_tail, __ATOMIC_RELAXED); /* ours alone */
+    uint64_t head = __atomic_load_n(&cpu->inbox_head, __ATOMIC_ACQUIRE);
+    for (; tail != head; tail++) {
+        void **slot = &cpu->inbox[tail % KM_INBOX_SLOTS];
+        void *ptr = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+        if (!ptr)
+            break;
+        __atomic_store_n(slot, NULL, __ATOMIC_RELAXED);
+        __atomic_store_n(&cpu->inbox_tail, tail + 1, __ATOMIC_RELEASE);
+        unsigned index = __atomic_load_n(&cpu->inbox_class[tail % KM_INBOX_SLOTS],
+                                         __ATOMIC_RELAXED);
+        struct km_class_pool *pool = &cpu->classes[index % SIZE_CLASS_COUNT];
+        /* From here on a local free, which counts itself: take back the
+         * sender's count (so a double free caught below leaves them right). */
+        counter_add(&pool->live_objects, 1);
+        /* It was an object of this CPU's slab when it was freed, and a slab
+         * goes back only when all its objects are free: so if its page is
+         * not such a slab page now, this copy was freed twice. */
+        const struct km_page_info *info = page_info(ptr);
+        if (!info || !info->kind_times_4 || info->owner_cpu != cpu->id)
+            platform_panic("km_free(%p): double free (found in CPU %u's inbox): its page is no "
+                           "longer a page of this CPU's slabs, so its slab had emptied and gone "
+                           "back: the object was freed before this copy came", ptr, cpu->id);
+        struct km_slab *slab = slab_of("km_free", ptr, owner_word("km_free", ptr));
+        unsigned object = object_of("km_free", ptr, slab);
+        if (slab->owner_cpu != cpu->id || slab->class_index != index)
+            platform_panic("km_free(%p): in CPU %u's inbox as class %u, but its slab %p is CPU "
+                           "%u's, of class %u",
+                           ptr, cpu->id, index, (void *)slab->base, slab->owner_cpu,
+                           slab->class_index);
+        local_free(pool, slab, object, ptr);
+    }
+}
+
 /* Flush: the `objects` oldest objects (the bottom of the stack) go back.
  * They leave the magazine before the first goes back, so that a double free
  * caught on the way (a panic) leaves no object both in the magazine and free. */
@@ -1099,8 +1240,7 @@ static void magazine_flush(struct km_cpu *cpu, struct km_magazine *magazine, uin
     memmove(&magazine->stack[1], &magazine->stack[objects + 1],
             (count - objects) * sizeof(void *));
     magazine_set_count(magazine, count - objects);
-    for (uint64_t i = 0; i < objects; i++)
-        give_back(cpu, leaving[i]);
+    give_back_all(cpu, leaving, objects);
 }
 
 /* Opens (release) or flushes and closes (malloc.debug) a CPU's magazines. */
@@ -1369,7 +1509,7 @@ static __attribute__((noinline)) void free_slow(void *ptr)
 
 /*
  * The fast paths. malloc: the size's magazine (one table load from the size),
- * pop. free: the page's kind (one byte from the page-kind map), the object
+ * pop. free: the page's kind (one byte from the page map), the object
  * check (one multiply), push. No call, no lock, no locked instruction, no
  * interrupt flag change: the magazine is this CPU's, and interrupt handlers
  * never call malloc (docs/malloc.md: malloc.debug checks it). Anything else
@@ -1410,7 +1550,8 @@ KM_FAST_PATH void km_free(void *ptr)
 {
     uintptr_t offset = (uintptr_t)ptr - fast.start;
     if (KM_LIKELY(offset / KM_PAGE_BYTES < fast.pages)) {
-        size_t kind_times_4 = __atomic_load_n(&fast.map[offset / KM_PAGE_BYTES], __ATOMIC_RELAXED);
+        size_t kind_times_4 =
+            __atomic_load_n(&fast.map[offset / KM_PAGE_BYTES].kind_times_4, __ATOMIC_RELAXED);
         struct km_cpu *pool = platform_malloc_pool();
         if (!PLATFORM_MALLOC_POOL_MAY_BE_NULL || pool) {
             const struct km_kind *kind =
@@ -1524,6 +1665,7 @@ void km_drain_magazines(void)
 {
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = this_pool();
+    drain_inbox(cpu);
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
         struct km_magazine *magazine = magazine_of(cpu, index);
         magazine_flush(cpu, magazine, magazine->count);
@@ -1537,6 +1679,7 @@ void km_flush_cpu(void)
         return; /* not started: nothing held (a reclaim may come that early) */
     uint64_t interrupts = platform_interrupts_save_disable();
     struct km_cpu *cpu = this_pool();
+    drain_inbox(cpu);
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
         struct km_class_pool *pool = &cpu->classes[index];
         struct km_magazine *magazine = magazine_of(cpu, index);
@@ -1685,6 +1828,21 @@ void km_fork_child(void)
     platform_interrupts_restore(site_lock.saved_interrupts);
     pool_lock = (struct platform_lock)PLATFORM_LOCK_INIT;
     site_lock = (struct platform_lock)PLATFORM_LOCK_INIT;
+    /* A thread that is gone may have reserved inbox slots it never wrote:
+     * close the gaps, or the owner's drain would stop at them for good (the
+     * objects it was sending stay allocated in the child: a leak of at most
+     * one batch, never a corruption). */
+    for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
+        struct km_cpu *state = cpus[cpu];
+        uint64_t written = state->inbox_tail;
+        for (uint64_t slot = state->inbox_tail; slot != state->inbox_head; slot++) {
+            void *ptr = state->inbox[slot % KM_INBOX_SLOTS];
+            state->inbox[slot % KM_INBOX_SLOTS] = NULL;
+            if (ptr)
+                state->inbox[written++ % KM_INBOX_SLOTS] = ptr;
+        }
+        state->inbox_head = written;
+    }
 }
 
 void km_track_enable(bool on)
@@ -1917,6 +2075,25 @@ bool km_check(char *error, size_t size)
         ksnprintf(error, size, "descriptor pool: %lld unused descriptors, free list has %lld",
                   (long long)unused, (long long)free_listed);
         return false;
+    }
+    /* What sits in the inboxes left its slabs' bitmaps' count: counted freed. */
+    for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
+        uint64_t head = cpus[cpu]->inbox_head, tail = cpus[cpu]->inbox_tail;
+        if (head - tail > KM_INBOX_SLOTS) {
+            ksnprintf(error, size, "CPU %u's inbox: head %llu, tail %llu", cpu,
+                      (unsigned long long)head, (unsigned long long)tail);
+            return false;
+        }
+        for (; tail != head; tail++) {
+            void *ptr = cpus[cpu]->inbox[tail % KM_INBOX_SLOTS];
+            const struct km_page_info *info = ptr ? page_info(ptr) : NULL;
+            if (!info || !info->kind_times_4 || info->owner_cpu != cpu) {
+                ksnprintf(error, size, "CPU %u's inbox, slot %llu: %p is not an object of its slabs",
+                          cpu, (unsigned long long)tail, ptr);
+                return false;
+            }
+            live[info->kind_times_4 / 4 - 1]--;
+        }
     }
     /* One walk of the descriptors per CPU: O(CPUs x slabs), and a small stack. */
     for (unsigned cpu = 0; cpu < cpu_count; cpu++) {

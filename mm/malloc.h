@@ -35,27 +35,30 @@
  * km_free, pops and pushes it: no call, no lock, no locked instruction and
  * no interrupt flag change, because the magazine is this CPU's alone and
  * interrupt handlers never call malloc. free finds the class of a pointer in
- * the page-kind map (a byte per page, see struct malloc_page_source) and
+ * the page map (two bytes per page, see struct malloc_page_source) and
  * checks that it is the start of an object with one multiply. The slabs'
  * bitmaps are touched only when a magazine is refilled (half of it) or
  * flushed (its oldest half), with interrupts off (docs/malloc.md).
  *
- * Remote frees. A free from another CPU must not touch the owner's bitmap; it
- * sets the object's bit in the slab's remote bitmap (one atomic OR), and that
- * is all unless the word was 0: then it queues the slab on the owner's remote
- * queue for that class, if no one has (a compare-and-swap on the slab's
- * state, one on the queue). The owner takes the whole queue in one atomic
- * exchange when its current slab runs out, and folds each slab's remote bits
- * into its free bitmap, a 64-bit word at a time. How the owner knows a slab
- * can go back to the source while another CPU may be freeing into it is
+ * Remote frees. An object of another CPU's slab goes into this CPU's
+ * magazine like any other; when the magazine flushes it, it goes to its
+ * owner (named in the page map) in a batch with the others leaving for that
+ * owner: n pointers written into the owner's inbox after one compare-and-swap
+ * reserves their slots. The owner frees them into its slabs, with every
+ * check, at its next refill. When an inbox is full (and in malloc.debug),
+ * an object's bit is set in its slab's remote bitmap instead (one atomic OR;
+ * the word's first bit also queues the slab for its owner), and the owner
+ * folds those bits in when its current slab runs out. How the owner knows a
+ * slab can go back to the source while another CPU may be freeing into it is
  * explained at struct km_slab (mm/malloc.c), remote_state.
  *
  * Errors. A double free, a pointer inside an object or a large run but not at
  * its start, a pointer into a slab's tail, and a pointer to a page malloc does
  * not own all panic, naming the address, the class and the slab. In release
  * mode a double free is caught at the second free only if the pointer is on
- * top of the magazine (freed twice in a row); otherwise when the magazine
- * gives the second copy back to its slab. malloc.debug (km_debug_enable)
+ * top of the magazine (freed twice in a row); otherwise when the second copy
+ * gets back to its slab (from the magazine, or through its owner's inbox),
+ * if the first got there before it. malloc.debug (km_debug_enable)
  * catches it at the second free: on the owner CPU, or on any CPU while the
  * owner's bitmap already shows the object free, or when two remote frees of
  * one object meet in the remote bitmap; the one case caught late is a remote
@@ -83,6 +86,14 @@
 
 #include "mm/size_class.h"
 
+/* What malloc notes about each page of the page source's window, for the
+ * fast path and for remote frees: the page's kind (0: not a slab page; else
+ * its class + 1, times 4) and the CPU whose slab it is in. */
+struct km_page_info {
+    uint8_t kind_times_4;
+    uint8_t owner_cpu;
+};
+
 /* Where the pages come from. All three are required, and must be safe to call
  * from any CPU with interrupts off. */
 struct malloc_page_source {
@@ -92,12 +103,13 @@ struct malloc_page_source {
     void (*free_pages)(void *start, size_t pages);
     /* The owner word of the page holding addr (struct page.owner in the kernel), or NULL if that page is not one the source handed out. */
     uint32_t *(*page_owner)(const void *addr);
-    /* The page-kind map, for free's fast path (optional: NULL and 0 without
-     * one, and then every free takes the slow path): one byte, zeroed, for
-     * each 4 KiB page of the window [map_start, map_start + map_pages * 4096)
-     * (map_start page-aligned) where the source's pages lie. malloc writes the
-     * bytes of its slab pages and reads them in free's fast path. */
-    uint8_t *page_map;
+    /* The page map, for free's fast path and remote frees (optional: NULL
+     * and 0 without one, and then every free takes the slow path): one
+     * struct km_page_info (2 bytes), zeroed, for each 4 KiB page of the
+     * window [map_start, map_start + map_pages * 4096) (map_start
+     * page-aligned) where the source's pages lie. malloc writes the entries
+     * of its slab pages and reads them in free's fast path. */
+    struct km_page_info *page_map;
     uintptr_t map_start;
     size_t map_pages;
 };

@@ -125,7 +125,7 @@ void bench_init(void)
     owners = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
     next_free = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
     run_pages = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
-    source.page_map = reserve(ARENA_PAGES, PROT_READ | PROT_WRITE);
+    source.page_map = reserve(ARENA_PAGES * sizeof(struct km_page_info), PROT_READ | PROT_WRITE);
     source.map_start = (uintptr_t)arena;
     source.map_pages = ARENA_PAGES;
     host_set_quiet(true);

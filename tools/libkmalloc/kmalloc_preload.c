@@ -773,12 +773,13 @@ static void init_slow(void)
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (chunk_meta == MAP_FAILED)
             platform_panic("libkmalloc: cannot reserve the arena's metadata");
-        /* The page-kind map: a byte per page of the arena (16 MiB for
+        /* The page map: two bytes per page of the arena (32 MiB for
          * 64 GiB, touched only where slabs are). */
-        preload_source.page_map = mmap(NULL, (size_t)(bytes / PAGE_BYTES), PROT_READ | PROT_WRITE,
+        preload_source.page_map = mmap(NULL, (size_t)(bytes / PAGE_BYTES) * sizeof(struct km_page_info),
+                                       PROT_READ | PROT_WRITE,
                                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (preload_source.page_map == MAP_FAILED)
-            platform_panic("libkmalloc: cannot reserve the page-kind map");
+            platform_panic("libkmalloc: cannot reserve the page map");
         preload_source.map_start = (uintptr_t)arena;
         preload_source.map_pages = (size_t)(bytes / PAGE_BYTES);
         if (pthread_key_create(&exit_key, thread_ends) != 0)

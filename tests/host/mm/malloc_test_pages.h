@@ -55,7 +55,7 @@ static struct {
     char *arena;
     uint64_t used[TEST_PAGES_WORDS]; /* bit set: page handed out */
     uint32_t owner[TEST_PAGES_COUNT];
-    uint8_t kind_map[TEST_PAGES_COUNT]; /* malloc's page-kind map over the arena */
+    struct km_page_info page_map[TEST_PAGES_COUNT]; /* malloc's page map over the arena */
     size_t in_use;     /* pages handed out now */
     size_t peak;       /* most pages ever out at once since the reset */
     size_t runs;       /* successful requests since the reset */
@@ -210,7 +210,7 @@ static struct malloc_page_source test_page_source = {
     test_pages_alloc,
     test_pages_free,
     test_pages_owner,
-    test_pages.kind_map,
+    test_pages.page_map,
     0,
     0,
 };
@@ -229,7 +229,7 @@ static inline void test_pages_reset(void)
     TEST_PAGES_UNPOISON(test_pages.arena, TEST_PAGES_BYTES);
     memset(test_pages.used, 0, sizeof(test_pages.used));
     memset(test_pages.owner, 0, sizeof(test_pages.owner));
-    memset(test_pages.kind_map, 0, sizeof(test_pages.kind_map));
+    memset(test_pages.page_map, 0, sizeof(test_pages.page_map));
     test_page_source.map_start = (uintptr_t)test_pages.arena;
     test_page_source.map_pages = TEST_PAGES_COUNT;
     test_pages.in_use = test_pages.peak = test_pages.runs = test_pages.failures = 0;
