@@ -76,12 +76,30 @@ def main():
           [[a] + ["%.2f" % stats[a, w][2] if (a, w) in stats else "-" for w in WORKLOADS]
            for a in allocs])
 
+    # ops/s ratios are taken round by round (run.sh runs round i of every
+    # allocator before round i + 1 of any, so the two runs of a pair are
+    # seconds apart) and the median of those is shown: on a shared machine
+    # whose speed drifts by a third from one minute to the next, that is
+    # steadier than a ratio of two medians.
+    by_round = {}
+    for r in results:
+        if r.get("round", "0") != "0":
+            by_round[r["alloc"], r["workload"], r["round"]] = float(r["ops_per_s"])
+
+    def speed_ratio(ours, peer, w):
+        pairs = [by_round[ours, w, n] / by_round[peer, w, n]
+                 for (a, wl, n) in by_round if a == ours and wl == w and (peer, w, n) in by_round]
+        if pairs:
+            return statistics.median(pairs)
+        return stats[ours, w][0] / stats[peer, w][0]
+
     peers = [a for a in allocs if a not in OURS]
     for ours in (a for a in allocs if a in OURS):
-        table("Ratios for %s: its ops/s divided by the peer's (>1: ours faster), "
-              "and its peak RSS divided by the peer's (<1: ours smaller)" % ours,
+        table("Ratios for %s: its ops/s divided by the peer's, the median of the ratios "
+              "of the same round (>1: ours faster), and its peak RSS divided by the "
+              "peer's (<1: ours smaller)" % ours,
               ["workload"] + ["ops/s vs " + p for p in peers] + ["RSS vs " + p for p in peers],
-              [[w] + ["%.2f" % (stats[ours, w][0] / stats[p, w][0]) if (ours, w) in stats and (p, w) in stats else "-"
+              [[w] + ["%.2f" % speed_ratio(ours, p, w) if (ours, w) in stats and (p, w) in stats else "-"
                       for p in peers] +
                ["%.2f" % (stats[ours, w][1] / stats[p, w][1]) if (ours, w) in stats and (p, w) in stats else "-"
                 for p in peers]

@@ -67,18 +67,24 @@ run_one() { # name preload binary args...
         echo "NOTE: $name $* failed (status $status): $out" | head -3
         return
     fi
-    echo "alloc=$name $out" | tail -1 >> "$RESULTS"
+    echo "alloc=$name round=${ROUND:-0} $out" | tail -1 >> "$RESULTS"
 }
 
 echo "== workloads: $WORKLOADS; $RUNS runs of ${SECONDS_PER_RUN}s each, one process per run"
+# Round robin: run i of every allocator and workload before run i + 1 of any,
+# so that a stretch of time when the (shared) machine is slow falls on every
+# allocator alike, not on the five runs of one (they were back to back: one
+# make bench had ferrite's churn median at 87 M ops/s, the next at 56).
 echo "$ALLOCATORS" | while IFS='|' read -r name preload binary; do
-    printf '   %s:' "$name"
     run_one "$name" "$preload" "$binary" none
+done
+ROUND=0
+while [ $ROUND -lt "$RUNS" ]; do
+    ROUND=$((ROUND + 1))
+    printf '   round %s of %s:' "$ROUND" "$RUNS"
     for w in $WORKLOADS; do
-        i=0
-        while [ $i -lt "$RUNS" ]; do
+        echo "$ALLOCATORS" | while IFS='|' read -r name preload binary; do
             run_one "$name" "$preload" "$binary" "$w" "$SECONDS_PER_RUN"
-            i=$((i + 1))
         done
         printf ' %s' "$w"
     done
