@@ -1561,6 +1561,14 @@ KM_FAST_PATH void km_free(void *ptr)
                 struct km_magazine *magazine = kind->magazine;
                 uint64_t count = magazine->count;
                 if (KM_LIKELY(count != magazine->cap && magazine->stack[count] != ptr)) {
+                    /* The next malloc of the class returns ptr (the stack is
+                     * LIFO), and free writes nothing into the object, so its
+                     * line would be cold then: start bringing it in now. An
+                     * allocator that links free objects through them gets
+                     * this from its own write. make bench: churn and
+                     * mix1to4k +7%; prodcon -12% (its frees are of objects the
+                     * other thread uses, and no malloc here reuses them). */
+                    __builtin_prefetch(ptr, 0, 3);
                     magazine->stack[count + 1] = ptr;
                     magazine_set_count(magazine, count + 1);
                     return;
