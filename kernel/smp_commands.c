@@ -37,7 +37,7 @@ static int command_cpus(int argc, char **argv)
         return 1;
     }
     kprintf("cpu apic state   kernel stack (virtual)                  per-CPU area        "
-            "page cache   malloc: slabs pages allocations remote-frees\n");
+            "page cache   malloc: slabs pages allocations remote-frees inbox\n");
     unsigned failed = 0;
     for (unsigned i = 0; i < smp_cpu_count(); i++) {
         const struct cpu *cpu = smp_cpu(i);
@@ -51,8 +51,8 @@ static int command_cpus(int argc, char **argv)
             kprintf("%4u/%-4u    ", cache.pages, cache.high);
         else
             kprintf("%-12s ", "none");
-        kprintf("       %5lu %5lu %11lu %12lu\n", usage.slabs, usage.slab_pages,
-                usage.allocations, usage.remote_frees);
+        kprintf("       %5lu %5lu %11lu %12lu %5lu\n", usage.slabs, usage.slab_pages,
+                usage.allocations, usage.remote_frees, usage.inbox_waiting);
         failed += cpu->state == CPU_FAILED;
     }
     if (failed)

@@ -1800,6 +1800,10 @@ bool km_cpu_usage(unsigned cpu, struct km_cpu_usage *out)
     out->slab_pages = non_negative(slab_pages);
     out->allocations = non_negative(allocations);
     out->remote_frees = non_negative(remote_frees);
+    out->inbox_waiting = __atomic_load_n(&cpus[cpu]->inbox_head, __ATOMIC_ACQUIRE) -
+                         __atomic_load_n(&cpus[cpu]->inbox_tail, __ATOMIC_ACQUIRE);
+    if (out->inbox_waiting > KM_INBOX_SLOTS) /* read while they moved */
+        out->inbox_waiting = KM_INBOX_SLOTS;
     return true;
 }
 

@@ -223,6 +223,7 @@ struct km_cpu_usage {
     uint64_t slabs, slab_pages;  /* owned by this CPU now */
     uint64_t allocations;        /* cumulative, small objects */
     uint64_t remote_frees;       /* frees it made into other CPUs' slabs */
+    uint64_t inbox_waiting;      /* objects other CPUs gave back, waiting in its inbox */
 };
 /* false if cpu has no pool. */
 bool km_cpu_usage(unsigned cpu, struct km_cpu_usage *out);

@@ -902,6 +902,59 @@ static void out_of_memory_returns_null_and_corrupts_nothing(void **state)
 
 /* ---- CPUs ------------------------------------------------------------------------------- */
 
+/*
+ * More remote frees at once than an inbox holds (256): CPU 1 gives back
+ * 2048 of CPU 0's objects; the first batches go to CPU 0's inbox, the rest,
+ * finding it full, into the slabs' remote bitmaps. Every one is counted
+ * freed at once, km_check counts what waits in the inbox, and CPU 0 takes
+ * all of them back: its slabs go back to the source, none lost.
+ */
+static void an_inbox_that_is_full_sends_the_rest_to_the_remote_bitmaps(void **state)
+{
+    (void)state;
+    assert_int_equal(start_malloc(2), 0);
+    enum { COUNT = 2048 };
+    static void *objects[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        assert_non_null(objects[i] = km_malloc(64)); /* CPU 0's: 32 one-page slabs */
+    host_set_cpu(1, 2);
+    for (int i = 0; i < COUNT; i++) {
+        km_free(objects[i]);
+        if (i % 128 == 127)
+            km_drain_magazines(); /* batches of up to 64, and the inbox never drains */
+    }
+    km_drain_magazines();
+    struct km_cpu_usage usage;
+    assert_true(km_cpu_usage(0, &usage));
+    print_message("%lu of %d wait in CPU 0's inbox, the rest in remote bitmaps\n",
+                  (unsigned long)usage.inbox_waiting, COUNT);
+    if (debug_run) /* no magazines: every remote free went into a remote bitmap */
+        assert_int_equal(usage.inbox_waiting, 0);
+    else /* full, or nearly (batches of up to 64) */
+        assert_true(usage.inbox_waiting > 192 && usage.inbox_waiting <= 256);
+    struct km_stats stats = stats_now();
+    assert_int_equal(class_stats(&stats, 64)->live_objects, 0);
+    assert_int_equal(class_stats(&stats, 64)->remote_frees, COUNT);
+    assert_int_equal(class_stats(&stats, 64)->slabs, 32);
+    assert_healthy(); /* bitmaps = counters + inbox + remote bits */
+    host_set_cpu(0, 2);
+    km_flush_cpu(); /* the inbox, the remote queue, then the empty slabs */
+    assert_true(km_cpu_usage(0, &usage));
+    assert_int_equal(usage.inbox_waiting, 0);
+    stats = stats_now();
+    assert_int_equal(class_stats(&stats, 64)->slabs, 0);
+    assert_int_equal(stats.slab_pages, 0);
+    assert_healthy();
+    /* And it keeps working: the same objects again. */
+    for (int i = 0; i < COUNT; i++)
+        assert_non_null(objects[i] = km_malloc(64));
+    for (int i = 0; i < COUNT; i++)
+        km_free(objects[i]);
+    km_flush_cpu();
+    assert_int_equal(stats_now().slab_pages, 0);
+    assert_healthy();
+}
+
 static void remote_frees_are_reclaimed_in_batch(void **state)
 {
     (void)state;
@@ -1515,6 +1568,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(out_of_memory_returns_null_and_corrupts_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(remote_frees_are_reclaimed_in_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_inbox_that_is_full_sends_the_rest_to_the_remote_bitmaps,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(poisoning_catches_a_write_after_free, setup, teardown),
         cmocka_unit_test_setup_teardown(poisoned_objects_come_back_clean_when_untouched, setup,
                                         teardown),
