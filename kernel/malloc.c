@@ -83,6 +83,18 @@ BOOT_OPTION_NAMED(malloc_poison, "malloc.poison", false,
                   "fill freed objects with 0x6b and check them on reuse (use after free)",
                   apply_malloc_poison);
 
+void malloc_drain_job(void *unused)
+{
+    (void)unused;
+    km_drain_magazines();
+}
+
+void malloc_flush_job(void *unused)
+{
+    (void)unused;
+    km_flush_cpu();
+}
+
 void malloc_init(void)
 {
     uint64_t frames = memory_end_pfn();

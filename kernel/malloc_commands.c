@@ -284,18 +284,6 @@ __attribute__((noinline)) static int malloc_leak_on_purpose(uint64_t count)
     return 0;
 }
 
-static void drain_this_cpu(void *unused)
-{
-    (void)unused;
-    km_drain_magazines();
-}
-
-static void flush_this_cpu(void *unused)
-{
-    (void)unused;
-    km_flush_cpu();
-}
-
 /* Runs fn on every online CPU, this one last; the count of those reached. */
 static unsigned on_every_cpu(void (*fn)(void *), unsigned *missed)
 {
@@ -321,8 +309,8 @@ static int malloc_drain(void)
     size_t held = km_pages_held();
     uint64_t free_before = memory_free_page_count();
     unsigned missed = 0;
-    on_every_cpu(drain_this_cpu, &missed);
-    unsigned reached = on_every_cpu(flush_this_cpu, &missed);
+    on_every_cpu(malloc_drain_job, &missed);
+    unsigned reached = on_every_cpu(malloc_flush_job, &missed);
     memory_drain_page_caches();
     kprintf("malloc drain: %u CPU(s) flushed%s; malloc holds %lu pages (was %lu); free pages "
             "%lu (were %lu)\n",
@@ -376,8 +364,8 @@ static int malloc_oom(void)
             other = (me + i) % smp_cpu_count();
     }
     unsigned missed = 0;
-    on_every_cpu(drain_this_cpu, &missed);
-    on_every_cpu(flush_this_cpu, &missed);
+    on_every_cpu(malloc_drain_job, &missed);
+    on_every_cpu(malloc_flush_job, &missed);
     memory_drain_page_caches();
     uint64_t free_before = memory_free_page_count();
     km_stats(&stats);
@@ -401,8 +389,8 @@ static int malloc_oom(void)
             oom_sides[side].chain = *object;
             free(object);
         }
-    on_every_cpu(drain_this_cpu, &missed);
-    on_every_cpu(flush_this_cpu, &missed);
+    on_every_cpu(malloc_drain_job, &missed);
+    on_every_cpu(malloc_flush_job, &missed);
     memory_drain_page_caches();
     uint64_t free_after = memory_free_page_count();
     km_stats(&stats);

@@ -52,5 +52,10 @@ bool memory_buddy_check(char *error, size_t error_size);
 
 /* kernel/malloc.c: malloc is ready from the buddy hand-over point on. */
 void malloc_init(void);
+/* Jobs to run on a CPU (smp_run_on, smp_on_each): its malloc magazines back
+ * to the slabs, other CPUs' objects to their owners (km_drain_magazines); or
+ * everything it holds unused, empty slabs included (km_flush_cpu). */
+void malloc_drain_job(void *unused);
+void malloc_flush_job(void *unused);
 
 #endif

@@ -281,18 +281,6 @@ static void stress_worker(void *place_pointer)
     km_flush_cpu(); /* ...so that each CPU finds them here, and gives back its empty slabs */
 }
 
-static void flush_malloc(void *unused)
-{
-    (void)unused;
-    km_flush_cpu();
-}
-
-static void drain_magazines(void *unused)
-{
-    (void)unused;
-    km_drain_magazines();
-}
-
 static int command_stress(int argc, char **argv)
 {
     uint64_t operations = STRESS_DEFAULT_OPS;
@@ -348,10 +336,10 @@ static int command_stress(int argc, char **argv)
      * their slabs' CPUs), then every CPU's empty slabs and every cached page
      * given back. */
     for (unsigned i = 1; i < run.participants; i++)
-        smp_run_on(run.online[i], drain_magazines, NULL);
+        smp_run_on(run.online[i], malloc_drain_job, NULL);
     km_drain_magazines();
     for (unsigned i = 1; i < run.participants; i++)
-        smp_run_on(run.online[i], flush_malloc, NULL);
+        smp_run_on(run.online[i], malloc_flush_job, NULL);
     km_flush_cpu();
     memory_drain_page_caches();
     struct km_stats stats;

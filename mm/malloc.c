@@ -271,8 +271,10 @@ static bool debug_mode;
 static size_t pool_bytes; /* struct km_cpu and its magazines */
 static uint32_t magazine_offset[SIZE_CLASS_COUNT];
 static uint16_t magazine_cap[SIZE_CLASS_COUNT];
-static struct km_kind kind_template[KM_KINDS_MAX]; /* magazine: an offset, not a pointer */
-static unsigned kind_count;
+/* Kind 0 (not a slab page), then one per class; magazine: an offset, not a pointer. */
+#define KM_KINDS_USED (SIZE_CLASS_COUNT + 1)
+_Static_assert(KM_KINDS_USED <= KM_KINDS_MAX, "a kind times 4 fits the page map's byte");
+static struct km_kind kind_template[KM_KINDS_USED];
 
 /* A slab's alignment, in pages: its page count rounded up to a power of two. */
 static unsigned slab_align_pages(const struct size_class *class)
@@ -1333,7 +1335,7 @@ static int add_cpus(unsigned count)
         state->id = cpu;
         for (unsigned row = 0; row < SIZE_CLASS_LOOKUP_ENTRIES; row++)
             state->magazine_of_row[row] = magazine_of(state, size_class_lookup[row]);
-        for (unsigned kind = 0; kind < kind_count; kind++) {
+        for (unsigned kind = 0; kind < KM_KINDS_USED; kind++) {
             state->kinds[kind] = kind_template[kind];
             if (kind > 0)
                 state->kinds[kind].magazine =
@@ -1349,10 +1351,9 @@ static int add_cpus(unsigned count)
 /* The tables the fast paths read, from the class table: each class's
  * magazine (capacity and place in struct km_cpu), the page kinds, and the
  * magazine of each 16-byte row of sizes. */
-static int lay_out_pools(void)
+static void lay_out_pools(void)
 {
     size_t offset = (sizeof(struct km_cpu) + 63) & ~(size_t)63;
-    unsigned kind = 1;
     memset(&kind_template[0], 0, sizeof(kind_template[0])); /* not a slab page: refuses all */
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
         const struct size_class *class = &size_classes[index];
@@ -1363,18 +1364,14 @@ static int lay_out_pools(void)
         offset += (sizeof(struct km_magazine) + (cap + 1) * sizeof(void *) + 63) & ~(size_t)63;
         uint64_t magic = UINT64_MAX / class->object_bytes + 1;
         uint64_t excess = magic * class->object_bytes; /* mod 2^64: e in struct km_kind */
-        if (kind >= KM_KINDS_MAX)
-            return -1;
-        kind_template[kind++] = (struct km_kind){
+        kind_template[index + 1] = (struct km_kind){
             .magic = magic,
             .limit = excess ? class->objects * excess : 1,
             .offset_mask = (uint64_t)slab_align_pages(class) * KM_PAGE_BYTES - 1,
             .magazine = (struct km_magazine *)(uintptr_t)magazine_offset[index],
         };
     }
-    kind_count = kind;
     pool_bytes = offset;
-    return 0;
 }
 
 int km_init(const struct malloc_page_source *page_source, unsigned count)
@@ -1382,8 +1379,9 @@ int km_init(const struct malloc_page_source *page_source, unsigned count)
     if (count == 0)
         count = 1;
     if (count > KM_MAX_CPUS || !page_source || !page_source->alloc_pages ||
-        !page_source->free_pages || !page_source->page_owner || lay_out_pools() != 0)
+        !page_source->free_pages || !page_source->page_owner)
         return -1;
+    lay_out_pools();
     source = page_source;
     fast.map = page_source->page_map;
     fast.start = page_source->map_start;

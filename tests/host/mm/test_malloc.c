@@ -1090,15 +1090,21 @@ static bool consume_one(unsigned cpu, struct cpu_result *result)
     return true;
 }
 
+/* A test thread takes CPU id cpu of count. host_set_cpu also writes the
+ * (shared, plain) CPU count: one thread at a time. */
+static void thread_becomes_cpu(unsigned cpu, unsigned count)
+{
+    static pthread_mutex_t set_cpu_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&set_cpu_lock);
+    host_set_cpu(cpu, count);
+    pthread_mutex_unlock(&set_cpu_lock);
+}
+
 static void *cpu_thread(void *argument)
 {
     unsigned cpu = (unsigned)(uintptr_t)argument;
     struct cpu_result *result = &results[cpu];
-    /* host_set_cpu also writes the (shared, plain) CPU count: one at a time. */
-    static pthread_mutex_t set_cpu_lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&set_cpu_lock);
-    host_set_cpu(cpu, THREADS);
-    pthread_mutex_unlock(&set_cpu_lock);
+    thread_becomes_cpu(cpu, THREADS);
     pthread_barrier_wait(&barrier); /* all start together */
     uint64_t seed = 0x1234567ull * (cpu + 1), consumed = 0;
     for (unsigned round = 0; round < ROUNDS; round++) {
@@ -1234,10 +1240,7 @@ static void *race_thread(void *argument)
 {
     unsigned cpu = (unsigned)(uintptr_t)argument;
     struct cpu_result *result = &results[cpu];
-    static pthread_mutex_t set_cpu_lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&set_cpu_lock);
-    host_set_cpu(cpu, THREADS);
-    pthread_mutex_unlock(&set_cpu_lock);
+    thread_becomes_cpu(cpu, THREADS);
     pthread_barrier_wait(&barrier);
     if (cpu == 0) {
         static const size_t sizes[] = {4096, 2048, 3000, 3584};
@@ -1316,10 +1319,7 @@ static struct {
 static void *large_race_thread(void *argument)
 {
     unsigned cpu = (unsigned)(uintptr_t)argument;
-    static pthread_mutex_t set_cpu_lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&set_cpu_lock);
-    host_set_cpu(cpu, 3);
-    pthread_mutex_unlock(&set_cpu_lock);
+    thread_becomes_cpu(cpu, 3);
     for (unsigned round = 0; round < LARGE_RACE_ROUNDS; round++) {
         pthread_barrier_wait(&large_race.start);
         void *run = __atomic_load_n(&large_race.run, __ATOMIC_ACQUIRE);
@@ -1432,10 +1432,7 @@ static struct {
 static void *oom_thread(void *argument)
 {
     unsigned cpu = (unsigned)(uintptr_t)argument;
-    static pthread_mutex_t set_cpu_lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&set_cpu_lock);
-    host_set_cpu(cpu, 3);
-    pthread_mutex_unlock(&set_cpu_lock);
+    thread_becomes_cpu(cpu, 3);
     static void *objects[3][OOM_OBJECTS];
     pthread_barrier_wait(&oom.start);
     unsigned count = 0;
