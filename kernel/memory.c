@@ -628,8 +628,8 @@ static int command_free(int argc, char **argv)
         return 1;
     }
     if (page->state != PAGE_ALLOCATED_HEAD) {
-        kprintf("free: %#lx is not the start of an allocated block (state %u); nothing freed\n",
-                phys, page->state);
+        kprintf("free: %#lx is not the start of an allocated block (page state: %s); nothing freed\n",
+                phys, page_state_name((enum page_state)page->state));
         return 1;
     }
     memory_free_pages(phys, page->order);

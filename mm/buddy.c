@@ -103,15 +103,12 @@ static void list_remove(struct buddy *buddy, struct buddy_zone *zone, uint32_t i
         zone->nonempty_orders &= ~(1u << page->order);
 }
 
-/* Sets the state of the head and of every tail page of a block. */
-static void mark_block(struct page *head, unsigned order, enum page_state head_state,
-                       enum page_state tail_state)
+/* Makes a block's head what it is now; its tails stay TAIL (see mm/page.h:
+ * allocating or freeing a block does not touch them). */
+static void set_head(struct page *head, enum page_state state, unsigned order)
 {
-    head->state = (uint8_t)head_state;
+    head->state = (uint8_t)state;
     head->order = (uint8_t)order;
-    uint32_t pages = (uint32_t)block_pages(order);
-    for (uint32_t i = 1; i < pages; i++)
-        head[i].state = (uint8_t)tail_state;
 }
 
 /* ---- the two core operations (zone lock held) ---------------------------- */
@@ -121,7 +118,7 @@ static void mark_block(struct page *head, unsigned order, enum page_state head_s
  * the smallest order >= order that has one, split in halves until it has the
  * right size (each upper half goes back to the list one order down). Returns
  * the index of its head page, or PAGE_INDEX_NONE. The block's pages are left
- * FREE_HEAD/FREE_TAIL for the caller to mark.
+ * FREE_HEAD/TAIL: the caller sets the head.
  */
 static uint32_t take_block_locked(struct buddy *buddy, struct buddy_zone *zone, unsigned order)
 {
@@ -141,8 +138,7 @@ static uint32_t take_block_locked(struct buddy *buddy, struct buddy_zone *zone, 
 
 /*
  * Gives the block of 2^order pages at pfn (in section) back to the free
- * lists. Its tail pages must already be FREE_TAIL; its head may be in any
- * state. While the buddy (pfn ^ 2^order) is in the same section and is itself
+ * lists. Its tail pages must already be TAIL; its head may be in any state. While the buddy (pfn ^ 2^order) is in the same section and is itself
  * a free block of the same order, the two merge into one block of the next
  * order, headed by the lower of them.
  */
@@ -161,10 +157,10 @@ static void free_block_locked(struct buddy *buddy, const struct buddy_section *s
             break; /* (a page in a page cache may change state meanwhile: see page.h) */
         list_remove(buddy, zone, buddy_index);
         if (buddy_pfn < pfn) {
-            buddy->pages[page_index(section, pfn)].state = PAGE_FREE_TAIL;
+            buddy->pages[page_index(section, pfn)].state = PAGE_TAIL;
             pfn = buddy_pfn;
         } else {
-            buddy_page->state = PAGE_FREE_TAIL;
+            buddy_page->state = PAGE_TAIL;
         }
         order++;
     }
@@ -322,8 +318,9 @@ void buddy_free_range(struct buddy *buddy, uint64_t start_pfn, uint64_t end_pfn)
         platform_lock_acquire(&zone->lock);
         while (pfn < stop) {
             unsigned order = largest_fitting_order(pfn, stop);
-            mark_block(&buddy->pages[page_index(section, pfn)], order, PAGE_FREE_TAIL,
-                       PAGE_FREE_TAIL);
+            struct page *head = &buddy->pages[page_index(section, pfn)];
+            for (uint64_t i = 1; i < block_pages(order); i++) /* the one pass over tails */
+                head[i].state = PAGE_TAIL;
             zone->managed_pages += block_pages(order);
             free_block_locked(buddy, section, pfn, order);
             pfn += block_pages(order);
@@ -360,7 +357,7 @@ int buddy_alloc(struct buddy *buddy, unsigned order, enum buddy_zone_request whe
         platform_lock_acquire(&zone->lock);
         uint32_t index = take_block_locked(buddy, zone, order);
         if (index != PAGE_INDEX_NONE)
-            mark_block(&buddy->pages[index], order, PAGE_ALLOCATED_HEAD, PAGE_ALLOCATED_TAIL);
+            set_head(&buddy->pages[index], PAGE_ALLOCATED_HEAD, order);
         platform_lock_release(&zone->lock);
         if (index != PAGE_INDEX_NONE) {
             *pfn = index_to_pfn(buddy, index);
@@ -370,21 +367,45 @@ int buddy_alloc(struct buddy *buddy, unsigned order, enum buddy_zone_request whe
     return -1;
 }
 
-/* Why the page at the head of (pfn, order) cannot be freed, or NULL if it can. */
-static const char *free_problem(const struct page *head, unsigned order)
+/* The head of the block a TAIL page at pfn (in section) belongs to: the
+ * nearest page below it at a multiple of 2, 4, 8... pages that is not a tail
+ * (every page between a head and its tails is a tail of the same block).
+ * NULL if there is none (corrupt metadata). */
+static const struct page *head_of_tail(const struct buddy *buddy,
+                                       const struct buddy_section *section, uint64_t pfn)
 {
+    for (unsigned order = 1; order <= BUDDY_MAX_ORDER; order++) {
+        uint64_t candidate = pfn & ~(block_pages(order) - 1);
+        if (candidate < section->start_pfn)
+            return NULL;
+        const struct page *page = &buddy->pages[page_index(section, candidate)];
+        if (page_state_load(page) != PAGE_TAIL)
+            return page->order >= order ? page : NULL;
+    }
+    return NULL;
+}
+
+/* Why the page at the head of (pfn, order) cannot be freed, or NULL if it can. */
+static const char *free_problem(const struct buddy *buddy, const struct buddy_section *section,
+                                uint64_t pfn, const struct page *head, unsigned order)
+{
+    const struct page *block;
     /* An atomic load: a page cache may be changing the state without the zone
      * lock (its compare-and-swap in page_cache_free) when two CPUs free one page. */
     switch (page_state_load(head)) {
     case PAGE_ALLOCATED_HEAD:
         return head->order == order ? NULL : "freed with another order than it was allocated with";
     case PAGE_FREE_HEAD:
-    case PAGE_FREE_TAIL:
         return "already free: double free";
     case PAGE_CACHED:
         return "in a per-CPU page cache, so already free: double free";
-    case PAGE_ALLOCATED_TAIL:
-        return "inside an allocated block, not its first page";
+    case PAGE_TAIL:
+        block = head_of_tail(buddy, section, pfn);
+        if (block && page_state_load(block) == PAGE_FREE_HEAD)
+            return "inside a free block: double free";
+        if (block && page_state_load(block) == PAGE_ALLOCATED_HEAD)
+            return "inside an allocated block, not its first page";
+        return "a tail page of no block: corrupt metadata";
     case PAGE_RESERVED:
         return "reserved: it was never handed to the allocator";
     }
@@ -398,7 +419,7 @@ static void free_checked_locked(struct buddy *buddy, const struct buddy_section 
                                 uint64_t pfn, unsigned order)
 {
     struct page *head = &buddy->pages[page_index(section, pfn)];
-    const char *problem = free_problem(head, order);
+    const char *problem = free_problem(buddy, section, pfn, head, order);
     if (problem) {
         uint8_t seen_state = page_state_load(head), seen_order = head->order;
         platform_lock_release(&buddy->zones[section->zone].lock);
@@ -406,7 +427,6 @@ static void free_checked_locked(struct buddy *buddy, const struct buddy_section 
                        (unsigned long long)pfn, order, problem, page_state_name(seen_state),
                        seen_order);
     }
-    mark_block(head, order, PAGE_FREE_TAIL, PAGE_FREE_TAIL);
     free_block_locked(buddy, section, pfn, order);
 }
 
@@ -453,18 +473,17 @@ int buddy_alloc_run(struct buddy *buddy, uint64_t pages, enum buddy_zone_request
 }
 
 /* Keeps the first `pages` pages of the block of 2^order pages at start (taken
- * off the free lists, so its pages are FREE_HEAD then FREE_TAIL) as allocated
- * pieces, and gives the rest straight back. One pass over the kept pages'
- * states; the pages given back are FREE_TAIL already (free_block_locked
- * takes a head in any state). Zone lock held. */
+ * off the free lists, so its pages are FREE_HEAD then TAIL) as allocated
+ * pieces, and gives the rest straight back: one head written per piece
+ * (free_block_locked takes a head in any state). Zone lock held. */
 static void keep_run_locked(struct buddy *buddy, const struct buddy_section *section,
                             uint64_t start, unsigned order, uint64_t pages)
 {
     uint64_t offset = 0;
     for (int bit = (int)order; bit >= 0; bit--) { /* the kept pieces */
         if (pages & block_pages((unsigned)bit)) {
-            mark_block(&buddy->pages[page_index(section, start + offset)], (unsigned)bit,
-                       PAGE_ALLOCATED_HEAD, PAGE_ALLOCATED_TAIL);
+            set_head(&buddy->pages[page_index(section, start + offset)], PAGE_ALLOCATED_HEAD,
+                     (unsigned)bit);
             offset += block_pages((unsigned)bit);
         }
     }
@@ -612,7 +631,7 @@ const char *zone_name(enum zone_id zone)
 const char *page_state_name(enum page_state state)
 {
     static const char *const names[PAGE_STATE_COUNT] = {
-        "reserved", "free head", "free tail", "allocated head", "allocated tail", "cached",
+        "reserved", "free head", "allocated head", "tail", "cached",
     };
     return state < PAGE_STATE_COUNT ? names[state] : "(corrupt state)";
 }
@@ -671,15 +690,15 @@ static bool check_block(struct check *check, unsigned s, uint64_t pfn, uint32_t 
                   (unsigned long long)pfn, kind, order, (unsigned long long)section->end_pfn);
         return false;
     }
-    uint8_t tail_state = is_free ? PAGE_FREE_TAIL : PAGE_ALLOCATED_TAIL;
     for (uint32_t i = 1; i < block_pages(order); i++) {
         if (!check_page_place(check, s, pfn + i, &head[i]))
             return false;
-        if (head[i].state != tail_state) {
+        if (head[i].state != PAGE_TAIL) {
             ksnprintf(check->error, check->error_size,
-                      "pfn %#llx: page %u of the %s block of order %u at pfn %#llx is %s, not %s",
+                      "pfn %#llx: page %u of the %s block of order %u at pfn %#llx is %s, not "
+                      "a tail",
                       (unsigned long long)(pfn + i), i, kind, order, (unsigned long long)pfn,
-                      page_state_name(head[i].state), page_state_name(tail_state));
+                      page_state_name(head[i].state));
             return false;
         }
     }
@@ -747,11 +766,10 @@ static bool check_pages(struct check *check)
                     return false;
                 pfn += block_pages(page->order);
                 break;
-            case PAGE_FREE_TAIL:
-            case PAGE_ALLOCATED_TAIL:
+            case PAGE_TAIL:
                 ksnprintf(check->error, check->error_size,
-                          "pfn %#llx: %s page that follows no block head",
-                          (unsigned long long)pfn, page_state_name(page->state));
+                          "pfn %#llx: tail page that follows no block head",
+                          (unsigned long long)pfn);
                 return false;
             default:
                 ksnprintf(check->error, check->error_size, "pfn %#llx: unknown state %u",

@@ -27,11 +27,12 @@
  * Invariants (written here, checked by buddy_check()):
  *   - Every page is in exactly one state (enum page_state in mm/page.h).
  *   - A free block: its head is FREE_HEAD with its order, its other pages are
- *     FREE_TAIL; its pfn is a multiple of 2^order; it lies in one section; its
+ *     TAIL; its pfn is a multiple of 2^order; it lies in one section; its
  *     head is in the free list of its zone and order, and nowhere else.
  *   - Two free buddies of the same order never both exist: they are merged.
- *   - An allocated block: ALLOCATED_HEAD with its order, then ALLOCATED_TAIL
- *     pages, aligned and inside one section like a free one.
+ *   - An allocated block: ALLOCATED_HEAD with its order, then TAIL pages,
+ *     aligned and inside one section like a free one. (Tails are the same in
+ *     both: allocating or freeing a block writes its head only.)
  *   - Per zone: free_area[n].nr_free is the length of list n; bit n of
  *     nonempty_orders is set iff list n is not empty; free_pages is the sum of
  *     the free blocks' sizes; managed_pages counts every page not RESERVED

@@ -28,12 +28,21 @@
  *                   the only way out, and nothing comes back.
  *   FREE_HEAD       first page of a free block of 2^order pages, linked into
  *                   its zone's free list for that order.
- *   FREE_TAIL       any other page of a free block.
  *   ALLOCATED_HEAD  first page of an allocated block; order is the block's.
- *   ALLOCATED_TAIL  any other page of an allocated block.
+ *   TAIL            any other page of a block, free or allocated: its head
+ *                   says which (the nearest head below it at a multiple of
+ *                   2, 4, 8... pages: see head_of_tail() in mm/buddy.c).
  *   CACHED          a free order-0 page held by a per-CPU page cache: the
  *                   buddy does not see it as free (it is not in a free list,
  *                   it never coalesces) until the cache gives it back.
+ *
+ * Why tails do not say free or allocated: then allocating or freeing a block
+ * writes its head only, whatever its size (a 4 MiB block has 1023 tails, and
+ * writing each of their states on every allocation and free was a tenth of
+ * the time of a program that allocates such blocks). Tails change only when
+ * blocks are cut or joined: a split makes the head of the upper half a head,
+ * a merge makes the upper buddy's head a tail. Linux does the same (only a
+ * free block's head carries PageBuddy).
  *
  * The transitions: RESERVED -> FREE (hand-over), FREE <-> ALLOCATED (buddy,
  * under the zone lock), FREE <-> CACHED (buddy, in batches, under the zone
@@ -44,9 +53,8 @@
 enum page_state {
     PAGE_RESERVED = 0, /* so that zeroed metadata means "not managed" */
     PAGE_FREE_HEAD,
-    PAGE_FREE_TAIL,
     PAGE_ALLOCATED_HEAD,
-    PAGE_ALLOCATED_TAIL,
+    PAGE_TAIL,
     PAGE_CACHED,
     PAGE_STATE_COUNT
 };

@@ -242,7 +242,7 @@ static void free_range_hands_over_maximal_aligned_blocks(void **state)
     assert_int_equal(buddy_managed_pages(buddy, ZONE_LOW), 26);
     assert_int_equal(buddy_pfn_to_page(buddy, 8)->state, PAGE_FREE_HEAD);
     assert_int_equal(buddy_pfn_to_page(buddy, 8)->order, 3);
-    assert_int_equal(buddy_pfn_to_page(buddy, 9)->state, PAGE_FREE_TAIL);
+    assert_int_equal(buddy_pfn_to_page(buddy, 9)->state, PAGE_TAIL);
     assert_int_equal(buddy_pfn_to_page(buddy, 2)->state, PAGE_RESERVED);
     assert_int_equal(buddy_pfn_to_page(buddy, 29)->state, PAGE_RESERVED);
     assert_buddy_ok(buddy);
@@ -288,7 +288,7 @@ static void free_range_panics_on_holes_and_pages_already_free(void **state)
     ASSERT_PANICS_WITH(buddy_free_range(buddy, 0x10, 0x31), "0x20", "not RAM");
     ASSERT_PANICS_WITH(buddy_free_range(buddy, 0x40, 0x41), "0x40", "not RAM");
     ASSERT_PANICS_WITH(buddy_free_range(buddy, 0x0, 0x10), "0x4", "free head", "handed over");
-    ASSERT_PANICS_WITH(buddy_free_range(buddy, 0x5, 0x6), "0x5", "free tail");
+    ASSERT_PANICS_WITH(buddy_free_range(buddy, 0x5, 0x6), "0x5", "is tail, not reserved");
     uint64_t pfn;
     assert_int_equal(buddy_alloc(buddy, 0, BUDDY_ANY, &pfn), 0);
     ASSERT_PANICS_WITH(buddy_free_range(buddy, pfn, pfn + 1), "allocated head");
@@ -328,7 +328,7 @@ static void alloc_splits_and_free_coalesces(void **state)
     assert_int_equal(buddy_pfn_to_page(buddy, block)->state, PAGE_ALLOCATED_HEAD);
     assert_int_equal(buddy_pfn_to_page(buddy, block)->order, 3);
     for (uint64_t p = block + 1; p < block + 8; p++)
-        assert_int_equal(buddy_pfn_to_page(buddy, p)->state, PAGE_ALLOCATED_TAIL);
+        assert_int_equal(buddy_pfn_to_page(buddy, p)->state, PAGE_TAIL);
     assert_int_equal(buddy_free_pages(buddy, ZONE_DMA32), 0x400 - 9);
     assert_buddy_ok(buddy);
 
@@ -576,7 +576,8 @@ static void double_free_panics(void **state)
     buddy_free(buddy, order3, 3);
     snprintf(name, sizeof(name), "pfn %#llx", (unsigned long long)order3);
     ASSERT_PANICS_WITH(buddy_free(buddy, order3, 3), name, "double free");
-    ASSERT_PANICS_WITH(buddy_free(buddy, order3 + 1, 0), "free", "double free"); /* a tail now */
+    ASSERT_PANICS_WITH(buddy_free(buddy, order3 + 1, 0), "inside a free block: double free",
+                       "the page is tail"); /* a tail of the merged block */
     assert_buddy_ok(buddy); /* the lock was released before the panic */
     assert_int_equal(buddy_alloc(buddy, 0, BUDDY_BELOW_4G, &pfn), 0);
     buddy_free(buddy, pfn, 0);
@@ -627,7 +628,7 @@ static void free_of_an_interior_page_panics(void **state)
     uint64_t pfn;
     assert_int_equal(buddy_alloc(buddy, 4, BUDDY_BELOW_4G, &pfn), 0);
     ASSERT_PANICS_WITH(buddy_free(buddy, pfn + 5, 0), "inside an allocated block",
-                       "allocated tail");
+                       "the page is tail");
     ASSERT_PANICS_WITH(buddy_free(buddy, pfn + 8, 3), "inside an allocated block");
     buddy_free(buddy, pfn, 4);
     assert_buddy_ok(buddy);
@@ -691,14 +692,15 @@ static struct page *page_at(struct buddy *buddy, uint64_t pfn)
     return buddy_pfn_to_page(buddy, pfn);
 }
 
-static void state_of_a_tail_becomes_free(struct buddy *b)
+static void a_tail_becomes_a_head(struct buddy *b)
 {
-    page_at(b, 0x102)->state = PAGE_FREE_TAIL;
+    page_at(b, 0x102)->state = PAGE_ALLOCATED_HEAD;
+    page_at(b, 0x102)->order = 0;
 }
 
 static void tail_without_head(struct buddy *b)
 {
-    page_at(b, 0x104)->state = PAGE_FREE_TAIL;
+    page_at(b, 0x104)->state = PAGE_TAIL;
 }
 
 static void unknown_state(struct buddy *b)
@@ -779,8 +781,8 @@ static void check_detects_corrupt_page_states(void **state)
     (void)state;
     struct test_buddy t;
     struct buddy *buddy = corruption_layout(&t);
-    expect_check_failure(buddy, state_of_a_tail_becomes_free, "pfn 0x102");
-    expect_check_failure(buddy, tail_without_head, "pfn 0x104: free tail page that follows no");
+    expect_check_failure(buddy, a_tail_becomes_a_head, "pfn 0x102: page 2 of the allocated block");
+    expect_check_failure(buddy, tail_without_head, "pfn 0x104: tail page that follows no");
     expect_check_failure(buddy, unknown_state, "pfn 0x105: unknown state 42");
     expect_check_failure(buddy, cached_with_order, "pfn 0x104: cached page of order 1");
     expect_check_failure(buddy, wrong_zone_byte, "pfn 0x107");
