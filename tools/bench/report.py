@@ -33,17 +33,23 @@ def main():
             allocs.append(r["alloc"])
     base = {r["alloc"]: int(r["maxrss_kb"]) for r in results if r["workload"] == "none"}
     stats = {}  # (alloc, workload) -> (ops/s median, peak RSS KiB, requested/held)
+    timed_rss = {}  # (alloc, workload) -> the largest peak RSS of its timed runs
     for a in allocs:
         for w in WORKLOADS:
-            runs = [r for r in results if r["alloc"] == a and r["workload"] == w]
+            mine = [r for r in results if r["alloc"] == a and r["workload"] == w]
+            runs = [r for r in mine if r.get("pass", "timed") == "timed"]
+            # Memory from the equal-work runs (the same operations for every
+            # allocator, run.sh); files from before them have timed runs only.
+            equal = [r for r in mine if r.get("pass") == "equal"] or runs
             if not runs:
                 continue
             ops = statistics.median(float(r["ops_per_s"]) for r in runs)
-            rss = max(int(r["maxrss_kb"]) for r in runs)
+            rss = statistics.median(int(r["maxrss_kb"]) for r in equal)
+            timed_rss[a, w] = max(int(r["maxrss_kb"]) for r in runs)
             # requested / held, per run: peak requested live bytes over
             # (peak RSS - the allocator's baseline RSS - the benchmark's own arrays).
             effs = []
-            for r in runs:
+            for r in equal:
                 held = (int(r["maxrss_kb"]) - base.get(a, 0)) * 1024 - int(r["bookkeeping"])
                 if held > 0:
                     effs.append(int(r["peak_req"]) / held)
@@ -66,10 +72,16 @@ def main():
           ["allocator"] + WORKLOADS,
           [[a] + [millions(stats[a, w][0]) if (a, w) in stats else "-" for w in WORKLOADS]
            for a in allocs])
-    table("Peak RSS, MiB (getrusage ru_maxrss of the process; baseline = workload none)",
+    table("Peak RSS, MiB (getrusage ru_maxrss of the process, median of the equal-work runs: "
+          "the same operations for every allocator; baseline = workload none)",
           ["allocator", "baseline"] + WORKLOADS,
           [[a, "%.1f" % (base.get(a, 0) / 1024)] +
            ["%.1f" % (stats[a, w][1] / 1024) if (a, w) in stats else "-" for w in WORKLOADS]
+           for a in allocs])
+    table("Peak RSS of the timed runs, MiB (the largest; a faster allocator did more operations "
+          "in its time, so this is not a comparison at equal work)",
+          ["allocator"] + WORKLOADS,
+          [[a] + ["%.1f" % (timed_rss[a, w] / 1024) if (a, w) in timed_rss else "-" for w in WORKLOADS]
            for a in allocs])
     table("Requested / held (peak requested live bytes / (peak RSS - baseline - benchmark arrays)); higher is better",
           ["allocator"] + WORKLOADS,
@@ -83,7 +95,7 @@ def main():
     # steadier than a ratio of two medians.
     by_round = {}
     for r in results:
-        if r.get("round", "0") != "0":
+        if r.get("round", "0") != "0" and r.get("pass", "timed") == "timed":
             by_round[r["alloc"], r["workload"], r["round"]] = float(r["ops_per_s"])
 
     def speed_ratio(ours, peer, w):
@@ -96,7 +108,7 @@ def main():
     peers = [a for a in allocs if a not in OURS]
     for ours in (a for a in allocs if a in OURS):
         table("Ratios for %s: its ops/s divided by the peer's, the median of the ratios "
-              "of the same round (>1: ours faster), and its peak RSS divided by the "
+              "of the same round (>1: ours faster), and its peak RSS at equal work divided by the "
               "peer's (<1: ours smaller)" % ours,
               ["workload"] + ["ops/s vs " + p for p in peers] + ["RSS vs " + p for p in peers],
               [[w] + ["%.2f" % speed_ratio(ours, p, w) if (ours, w) in stats and (p, w) in stats else "-"
