@@ -44,8 +44,11 @@ unsigned ktest_run_matching(const char *pattern)
             kprintf("FAIL %s (%s)\n", test->name, test->file);
         }
     }
-    if (passed + failed == 0)
-        kprintf("ktest: no test name contains \"%s\"\n", pattern);
+    if (passed + failed == 0) { /* a run that tests nothing must not look like a pass */
+        kprintf("ktest: no test name contains \"%s\": nothing ran, counted as 1 failure\n",
+                pattern);
+        failed = 1;
+    }
     kprintf("%u passed, %u failed\n", passed, failed);
     return failed;
 }

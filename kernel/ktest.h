@@ -45,7 +45,8 @@ bool ktest_check_eq(struct ktest_context *context, uint64_t actual, uint64_t exp
                     const char *expression, const char *file, int line);
 
 /* Runs the matching tests (NULL or "" = all), prints PASS/FAIL per test and
- * "N passed, M failed"; returns the number failed. */
+ * "N passed, M failed"; returns the number failed. A pattern that matches no
+ * test counts as one failure ("0 passed, 1 failed"). */
 unsigned ktest_run_matching(const char *pattern);
 
 #endif

@@ -11,7 +11,8 @@
 #      build/fuzz/findings/fuzz_NAME/ (crash-*, leak-*, timeout-*, oom-*).
 # A target passes if it built and libFuzzer ended with "Done N runs in S second(s)" and exit
 # status 0; anything else (a finding, a build failure) fails it. The last line printed is
-# "N passed, M failed"; the exit status is 0 only if nothing failed.
+# "N passed, M failed"; the exit status is 0 only if nothing failed. No target at all is a
+# failure (a smoke run that fuzzed nothing proves nothing).
 set -u
 
 if [ $# -lt 1 ] || ! [ "$1" -ge 1 ] 2>/dev/null; then
@@ -32,10 +33,10 @@ for candidate in "$root/../shared/testdata/tar" /work/shared/testdata/tar; do
 done
 mkdir -p "$build/logs" "$build/corpus" "$build/findings"
 
-if [ $# -eq 0 ]; then
-    echo "no fuzz targets (tests/fuzz/fuzz_*.c)"
-    echo "0 passed, 0 failed"
-    exit 0
+if [ $# -eq 0 ]; then # a smoke run that fuzzes nothing must not pass
+    echo "no fuzz targets found (tests/fuzz/fuzz_*.c): FAILED"
+    echo "0 passed, 1 failed"
+    exit 1
 fi
 
 # 1. Build, one target at a time.

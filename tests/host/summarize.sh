@@ -1,20 +1,24 @@
 #!/bin/sh
 # tests/host/summarize.sh PROGRAM... - runs each host test program and adds up their results.
 #
-# Every program ends with a line "N passed, M failed". A program that exits non-zero without
-# reporting a failure (a sanitizer abort, a crash, a leak report at exit) counts as one failed
-# case, so a crash can never look like success. The last line printed is the grand total, and
-# the exit status is 0 only if nothing failed.
+# Every program ends with a line "N passed, M failed". A program counts as one failed case
+# when it exits non-zero without reporting a failure (a sanitizer abort, a crash, a leak
+# report at exit), when it prints no such line, when its line says it ran nothing
+# ("0 passed, 0 failed"), or when it runs past HOST_TEST_TIMEOUT seconds (default 600: a
+# deadlock fails the suite instead of hanging it). So neither a crash nor a program that
+# tests nothing can look like success. The last line printed is the grand total, and the
+# exit status is 0 only if nothing failed.
 
 total_passed=0
 total_failed=0
+limit=${HOST_TEST_TIMEOUT:-600}
 output_file=$(mktemp) || exit 1
 trap 'rm -f "$output_file"' EXIT
 
 for program in "$@"; do
     name=$(basename "$program")
     echo "=== $name"
-    "$program" >"$output_file" 2>&1
+    timeout --kill-after=10 "$limit" "$program" >"$output_file" 2>&1
     status=$?
     cat "$output_file"
 
@@ -25,7 +29,16 @@ for program in "$@"; do
         passed=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
         failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')
     fi
-    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        echo "$name: still running after $limit s (HOST_TEST_TIMEOUT); counting it as failed"
+        failed=$((failed + 1))
+    elif [ -z "$summary" ]; then
+        echo "$name: exit status $status and no \"N passed, M failed\" line; counting it as failed"
+        failed=1
+    elif [ $((passed + failed)) -eq 0 ]; then
+        echo "$name: ran no test (\"0 passed, 0 failed\"); counting it as failed"
+        failed=1
+    elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
         echo "$name: exit status $status with no failure reported; counting it as failed"
         failed=1
     fi

@@ -2,6 +2,8 @@
 # tests/preload/run.sh: real programs on build/host/libkmalloc.so (LD_PRELOAD).
 # Each check prints PASS or FAIL with its name; the last line is "N passed, M failed",
 # and the exit status is non-zero when anything failed. Takes well under 60 s.
+# Every program must prove that the library served it (run_km), and its stderr is
+# compared with the plain run's, not thrown away.
 #   usage: sh tests/preload/run.sh [path/to/libkmalloc.so]
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LIB=$(cd "$(dirname "${1:-$ROOT/build/host/libkmalloc.so}")" && pwd)/$(basename "${1:-libkmalloc.so}")
@@ -17,6 +19,40 @@ check() { # name, then the command's exit status in $?
     else
         echo "FAIL $1"; FAILED=$((FAILED + 1))
     fi
+}
+
+# run_km NAME COMMAND...: COMMAND on the library, stdout to $TMP/NAME.km and
+# stderr to $TMP/NAME.km.err (kept: a warning there is a difference). Its
+# status is COMMAND's, or 99 when the library did not report from the
+# process (KMALLOC_REPORT, kmalloc_preload.c): then it was not loaded, or
+# served nothing, and the program ran on glibc's malloc, which proves nothing.
+run_km() {
+    name=$1
+    shift
+    rm -f "$TMP/report"
+    KMALLOC_REPORT="$TMP/report" LD_PRELOAD="$LIB" "$@" >"$TMP/$name.km" 2>"$TMP/$name.km.err"
+    st=$?
+    if ! grep -qE '^libkmalloc: pid [0-9]+, chunks [1-9]' "$TMP/report" 2>/dev/null; then
+        echo "    $name: no report from libkmalloc.so in the process: it was not loaded"
+        sed -n '1,5s/^/    stderr: /p' "$TMP/$name.km.err"
+        return 99
+    fi
+    return $st
+}
+
+# run_plain NAME COMMAND...: the same without the library (the oracle).
+run_plain() {
+    name=$1
+    shift
+    "$@" >"$TMP/$name.plain" 2>"$TMP/$name.plain.err"
+}
+
+# same NAME: stdout and stderr of both runs are identical (shows how if not).
+same() {
+    cmp -s "$TMP/$1.plain" "$TMP/$1.km" && cmp -s "$TMP/$1.plain.err" "$TMP/$1.km.err" && return 0
+    diff "$TMP/$1.plain.err" "$TMP/$1.km.err" | sed -n '1,6s/^/    stderr: /p'
+    diff "$TMP/$1.plain" "$TMP/$1.km" | sed -n '1,6s/^/    stdout: /p'
+    return 1
 }
 
 if [ ! -f "$LIB" ]; then
@@ -45,18 +81,14 @@ for round in range(40):
 big = [bytearray(random.randint(1, 12) << 20) for _ in range(8)]
 print(total, sum(len(b) for b in big), len(keep))
 PY
-python3 "$TMP/churn.py" > "$TMP/py.plain" 2>&1
-LD_PRELOAD="$LIB" python3 "$TMP/churn.py" > "$TMP/py.km" 2>&1
-st=$?
-[ $st -eq 0 ] && cmp -s "$TMP/py.plain" "$TMP/py.km"
+run_plain py python3 "$TMP/churn.py"
+run_km py python3 "$TMP/churn.py" && same py
 check "python dict/list/string churn" $?
 
 # 2. sort on 200k random lines.
 seq 1 200000 | shuf --random-source=/dev/zero | sed 's/$/ some text to sort by/' > "$TMP/lines"
-sort "$TMP/lines" > "$TMP/sort.plain"
-LD_PRELOAD="$LIB" sort "$TMP/lines" > "$TMP/sort.km"
-st=$?
-[ $st -eq 0 ] && cmp -s "$TMP/sort.plain" "$TMP/sort.km"
+run_plain sort sort "$TMP/lines"
+run_km sort sort "$TMP/lines" && same sort
 check "sort 200k lines" $?
 
 # 3. Four threads, each freeing the objects another thread allocated.
@@ -118,23 +150,20 @@ int main(void)
 }
 C
 if $CC -O2 -pthread -o "$TMP/threads" "$TMP/threads.c"; then
-    LD_PRELOAD="$LIB" "$TMP/threads" > "$TMP/threads.out" 2>&1
-    st=$?
-    [ $st -eq 0 ] && grep -q '^failures 0$' "$TMP/threads.out"
+    run_km threads "$TMP/threads" && grep -q '^failures 0$' "$TMP/threads.km"
     check "4 threads, cross-thread frees, patterns intact" $?
 else
     check "4 threads, cross-thread frees (compile)" 1
 fi
 
 # 4. ls -lR and grep -r over real trees.
-LD_PRELOAD="$LIB" ls -lR /usr/include > "$TMP/ls.km" 2>/dev/null
-st=$?
-ls -lR /usr/include > "$TMP/ls.plain" 2>/dev/null
-[ $st -eq 0 ] && cmp -s "$TMP/ls.plain" "$TMP/ls.km"
+run_km ls ls -lR /usr/include && run_plain ls ls -lR /usr/include && same ls
 check "ls -lR /usr/include" $?
-grep -r -l -i license /usr/share/doc 2>/dev/null | sort > "$TMP/grep.plain"
-LD_PRELOAD="$LIB" grep -r -l -i license /usr/share/doc 2>/dev/null | sort > "$TMP/grep.km"
-[ -s "$TMP/grep.plain" ] && cmp -s "$TMP/grep.plain" "$TMP/grep.km"
+run_plain grep grep -r -l -i license /usr/share/doc
+run_km grep grep -r -l -i license /usr/share/doc
+st=$?
+sort -o "$TMP/grep.plain" "$TMP/grep.plain" && sort -o "$TMP/grep.km" "$TMP/grep.km"
+[ $st -eq 0 ] && [ -s "$TMP/grep.plain" ] && same grep
 check "grep -r /usr/share/doc" $?
 
 # 5. The library really is the allocator: malloc(17) is a 32-byte object
@@ -161,9 +190,7 @@ int main(void)
 }
 C
 if $CC -O2 -o "$TMP/usable" "$TMP/usable.c"; then
-    LD_PRELOAD="$LIB" "$TMP/usable" > "$TMP/usable.out" 2>&1
-    st=$?
-    [ $st -eq 0 ] && grep -q '^usable 32$' "$TMP/usable.out"
+    run_km usable "$TMP/usable" && grep -q '^usable 32$' "$TMP/usable.km"
     check "malloc_usable_size(malloc(17)) == 32 (library in use)" $?
 else
     check "malloc_usable_size (compile)" 1
@@ -243,10 +270,8 @@ int main(void)
 }
 C
 if $CC -O2 -pthread -o "$TMP/forks" "$TMP/forks.c"; then
-    "$TMP/forks" > "$TMP/forks.plain" 2>&1
-    LD_PRELOAD="$LIB" timeout 120 "$TMP/forks" > "$TMP/forks.km" 2>&1
-    st=$?
-    [ $st -eq 0 ] && cmp -s "$TMP/forks.plain" "$TMP/forks.km"
+    run_plain forks "$TMP/forks"
+    run_km forks timeout 120 "$TMP/forks" && same forks
     check "fork 200 times while 4 threads malloc; each child mallocs in 2 threads" $?
 else
     check "fork while threads malloc (compile)" 1

@@ -24,7 +24,7 @@ for candidate in $(seq 1234 1334); do
 done
 [ -n "$port" ] || { echo "debug: no free TCP port in 1234-1334" >&2; exit 1; }
 
-rm -f "$build/debug-serial.sock"
+rm -f "$build/debug-serial.sock" "$build/debug-serial.log" # no stale log from an earlier session
 qemu-system-x86_64 \
     -machine "${MACHINE:-pc}" -accel "${ACCEL:-tcg}" -m "${MEM:-128M}" -smp "${SMP:-1}" \
     -cdrom "$iso" -boot d -no-reboot -display none \
@@ -35,13 +35,18 @@ qemu-system-x86_64 \
 qemu_pid=$!
 trap 'kill $qemu_pid 2>/dev/null; wait $qemu_pid 2>/dev/null' EXIT
 sleep 0.3
+if ! kill -0 "$qemu_pid" 2>/dev/null; then # it printed why (a bad -m, no ISO...)
+    wait "$qemu_pid"
+    echo "debug: QEMU did not start (exit status $?); no GDB session" >&2
+    exit 1
+fi
 
 gdb_args=(-nx -q -x "$here/tools/gdb/ferrite.gdb" -ex "file $kernel"
     -ex "target remote 127.0.0.1:$port" -ex "hbreak kernel_main" -ex "continue")
 if [ -n "${GDB_BATCH:-}" ]; then
     IFS=';' read -ra commands <<< "$GDB_BATCH"
     for command in "${commands[@]}"; do gdb_args+=(-ex "$command"); done
-    gdb -batch "${gdb_args[@]}" 2>&1
+    gdb -batch "${gdb_args[@]}" 2>&1 # its status: the last command's (kill fails with no target)
 else
     echo "debug: QEMU is paused, GDB stub on port $port; kernel console: tail -f $build/debug-serial.log"
     gdb "${gdb_args[@]}"
