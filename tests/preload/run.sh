@@ -6,7 +6,7 @@
 # compared with the plain run's, not thrown away.
 #   usage: sh tests/preload/run.sh [path/to/libkmalloc.so]
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LIB=$(cd "$(dirname "${1:-$ROOT/build/host/libkmalloc.so}")" && pwd)/$(basename "${1:-libkmalloc.so}")
+LIB=${1:-$ROOT/build/host/libkmalloc.so}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 PASSED=0
@@ -60,6 +60,7 @@ if [ ! -f "$LIB" ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
+LIB=$(cd "$(dirname "$LIB")" && pwd)/$(basename "$LIB") # absolute: the checks change directory
 
 # 1. Python building and dropping many dicts, lists and strings.
 cat > "$TMP/churn.py" <<'PY'
