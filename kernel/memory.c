@@ -323,6 +323,30 @@ bool memory_buddy_check(char *error, size_t error_size)
     return buddy_check_others_paused(error, error_size, &paused);
 }
 
+bool memory_account(struct memory_account *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->usable = clean_map.usable_bytes;
+    for (size_t i = 0; i < bootmem.reserved_count; i++)
+        out->reserved += bootmem_claimed_bytes(&bootmem, i);
+    out->lost_to_alignment = clean_map.lost_to_alignment_bytes;
+    struct buddy_census census;
+    smp_pause_other_cpus(); /* their page caches change page states without a lock */
+    bool sound = buddy_check_census(&buddy, &census, out->metadata_error,
+                                    sizeof(out->metadata_error));
+    out->cached = page_cache_total_pages(&page_caches) * PAGE_SIZE;
+    for (int zone = 0; zone < ZONE_COUNT; zone++)
+        out->free[zone] = buddy_free_pages(&buddy, (enum zone_id)zone) * PAGE_SIZE;
+    smp_resume_other_cpus();
+    out->accounted = out->reserved + out->lost_to_alignment + out->cached;
+    for (int zone = 0; zone < ZONE_COUNT; zone++) {
+        out->allocated += census.allocated_pages[zone] * PAGE_SIZE;
+        out->accounted += out->free[zone];
+    }
+    out->accounted += out->allocated;
+    return sound && out->accounted == out->usable;
+}
+
 bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out)
 {
     if (cpu >= page_caches.cpu_count)
@@ -390,42 +414,33 @@ static int command_mem(int argc, char **argv)
         kprintf("usage: mem\n");
         return 1;
     }
-    uint64_t usable = clean_map.usable_bytes, accounted = 0;
-    kprintf("where every usable byte of RAM is (usable: %lu bytes = %lu KiB):\n", usable,
-            usable / KIB);
+    static struct memory_account account; /* 200 bytes: off the shell's stack */
+    bool balanced = memory_account(&account);
+    kprintf("where every usable byte of RAM is (usable: %lu bytes = %lu KiB):\n", account.usable,
+            account.usable / KIB);
     for (size_t i = 0; i < bootmem.reserved_count; i++) {
         uint64_t bytes = bootmem_claimed_bytes(&bootmem, i);
-        if (bytes == 0)
-            continue;
-        print_reservation_row(&bootmem.reserved[i], bytes);
-        accounted += bytes;
+        if (bytes)
+            print_reservation_row(&bootmem.reserved[i], bytes);
     }
-    print_row("lost to alignment (partial pages)", clean_map.lost_to_alignment_bytes);
-    accounted += clean_map.lost_to_alignment_bytes;
-    uint64_t cached = page_cache_total_pages(&page_caches) * 4096;
+    print_row("lost to alignment (partial pages)", account.lost_to_alignment);
     struct page_cache_stats cache;
     page_cache_get_stats(&page_caches, 0, &cache);
     char cache_row[64];
     ksnprintf(cache_row, sizeof(cache_row), "per-CPU page caches (high %u, batch %u)", cache.high,
               cache.batch);
-    print_row(cache_row, cached);
-    accounted += cached;
-    uint64_t managed = 0, free_bytes = 0;
+    print_row(cache_row, account.cached);
     for (int zone = 0; zone < ZONE_COUNT; zone++) {
         char name[48];
         ksnprintf(name, sizeof(name), "free, zone %s", zone_name((enum zone_id)zone));
-        uint64_t bytes = buddy_free_pages(&buddy, (enum zone_id)zone) * 4096;
-        print_row(name, bytes);
-        free_bytes += bytes;
-        managed += buddy_managed_pages(&buddy, (enum zone_id)zone) * 4096;
+        print_row(name, account.free[zone]);
     }
-    accounted += free_bytes;
-    uint64_t in_use = managed - free_bytes - cached;
-    print_row("allocated from the page allocator", in_use);
-    accounted += in_use;
-    kprintf("accounted: %lu bytes, usable: %lu bytes%s\n", accounted, usable,
-            accounted == usable ? "" : "   <-- MISMATCH");
-    return accounted == usable ? 0 : 1;
+    print_row("allocated from the page allocator", account.allocated);
+    kprintf("accounted: %lu bytes, usable: %lu bytes%s\n", account.accounted, account.usable,
+            account.accounted == account.usable ? "" : "   <-- MISMATCH");
+    if (account.metadata_error[0])
+        kprintf("page metadata: %s\n", account.metadata_error);
+    return balanced ? 0 : 1;
 }
 
 static int buddy_exhaust(void);

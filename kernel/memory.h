@@ -50,6 +50,28 @@ uint64_t memory_free_page_count(void); /* in the buddy and in the caches */
 /* buddy_check on the kernel's buddy (where the other CPUs are quiet). */
 bool memory_buddy_check(char *error, size_t error_size);
 
+/*
+ * Where every usable byte is (`mem`). Each figure is counted on its own, so
+ * that their sum can differ from usable: reservations from the boot
+ * allocator's records, free pages from the free lists' counters, cached pages
+ * from the page caches' counts, allocated pages from a walk of every page's
+ * state (the heads of allocated blocks). A page that left the free lists
+ * without becoming allocated, cached or reserved shows up as a mismatch.
+ */
+struct memory_account {
+    uint64_t usable;            /* bytes of RAM in the cleaned map */
+    uint64_t reserved;          /* boot allocator reservations (kernel, metadata, modules...) */
+    uint64_t lost_to_alignment; /* partial pages at the edges of RAM ranges */
+    uint64_t cached;            /* in the per-CPU page caches */
+    uint64_t free[ZONE_COUNT];  /* in the buddy's free lists */
+    uint64_t allocated;         /* allocated blocks, by page state */
+    uint64_t accounted;         /* the sum of all the above */
+    char metadata_error[160];   /* what the page walk found broken, or "" */
+};
+/* Fills *out (other CPUs paused for the walk); true if accounted == usable
+ * and the page metadata is sound. */
+bool memory_account(struct memory_account *out);
+
 /* kernel/malloc.c: malloc is ready from the buddy hand-over point on. */
 void malloc_init(void);
 /* Jobs to run on a CPU (smp_run_on, smp_on_each): its malloc magazines back
