@@ -1,11 +1,10 @@
-/* acpi.c: see acpi.h. The shell command `acpi` lists the tables. */
+/* acpi.c: see acpi.h. The shell command `acpi` is in acpi_commands.c. */
 #include "kernel/acpi.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
 #include "kernel/memory.h"
 #include "kernel/paging.h"
-#include "kernel/shell.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
@@ -113,43 +112,19 @@ bool acpi_find_cpus(const struct mb2_summary *boot, struct acpi_cpu *cpus, size_
     return true;
 }
 
-/* ---- the shell command ------------------------------------------------------ */
+/* ---- for the shell's `acpi` (kernel/acpi_commands.c) --------------------------- */
 
-static void print_table(void *context, const struct acpi_table_info *table)
+const struct acpi_rsdp *acpi_boot_rsdp(const char **source)
 {
-    (void)context;
-    kprintf("  %2u  %-4s  %#12lx  %6u  rev %u  %-6s  %s%s\n", table->index, table->signature,
-            table->phys, table->length, table->revision, table->oem_id,
-            table->valid ? "ok" : "INVALID: ", table->problem);
+    if (source)
+        *source = rsdp_source;
+    return have_rsdp ? &rsdp : NULL;
 }
 
-static int command_acpi(int argc, char **argv)
+int acpi_for_each_boot_table(void (*visit)(void *context, const struct acpi_table_info *table),
+                             void *context, struct acpi_root *root, char *error, size_t error_size)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: acpi\n");
-        return 1;
-    }
-    if (!have_rsdp) {
-        kprintf("acpi: no RSDP was found at boot\n");
-        return 1;
-    }
-    kprintf("RSDP: revision %u, OEM \"%s\", %s; RSDT %#x, XSDT %#lx\n", rsdp.revision,
-            rsdp.oem_id, rsdp_source, rsdp.rsdt_address, rsdp.xsdt_address);
-    struct acpi_root root;
-    char error[128];
-    kprintf("  #   sig   address       length  rev    OEM     checksum\n");
-    int count = acpi_for_each_table(&physical_memory, &rsdp, print_table, NULL, &root, error,
-                                    sizeof(error));
-    if (count < 0) {
-        kprintf("acpi: %s\n", error);
-        return 1;
-    }
-    kprintf("%d tables in the %s at %#lx%s%s\n", count, root.signature, root.phys,
-            root.xsdt_rejected ? "; the XSDT was rejected: " : "",
-            root.xsdt_rejected ? error : "");
-    return 0;
+    if (!have_rsdp)
+        return -1;
+    return acpi_for_each_table(&physical_memory, &rsdp, visit, context, root, error, error_size);
 }
-
-SHELL_COMMAND(acpi, "acpi", "the ACPI tables the firmware left (RSDP, RSDT/XSDT entries)",
-              command_acpi);

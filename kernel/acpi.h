@@ -22,4 +22,12 @@
 bool acpi_find_cpus(const struct mb2_summary *boot, struct acpi_cpu *cpus, size_t capacity,
                     struct acpi_madt *madt);
 
+/* For `acpi` (kernel/acpi_commands.c): the RSDP found at boot (NULL if none;
+ * *source says where it came from), and each table its RSDT/XSDT lists,
+ * read through the same checked window on physical memory as at boot
+ * (acpi_for_each_table in lib/acpi.h; -1 without an RSDP). */
+const struct acpi_rsdp *acpi_boot_rsdp(const char **source);
+int acpi_for_each_boot_table(void (*visit)(void *context, const struct acpi_table_info *table),
+                             void *context, struct acpi_root *root, char *error, size_t error_size);
+
 #endif

@@ -6,7 +6,7 @@
 #include "kernel/boot_options.h"
 
 #include "kernel/console.h"
-#include "kernel/shell.h"
+#include "kernel/shell.h" /* run=: the commands go to the shell */
 #include "lib/cmdline.h"
 #include "lib/string.h"
 
@@ -18,7 +18,7 @@ static const char *run_commands;
 static size_t run_commands_len;
 static bool test_mode;
 
-static const struct boot_option *find_option(const char *key, size_t key_len)
+const struct boot_option *boot_option_find(const char *key, size_t key_len)
 {
     for (const struct boot_option *option = __boot_options_start; option < __boot_options_end;
          option++) {
@@ -32,7 +32,7 @@ static void apply_one(void *ctx, const struct cmdline_option *given)
 {
     (void)ctx;
     int key_len = (int)given->key_len;
-    const struct boot_option *option = find_option(given->key, given->key_len);
+    const struct boot_option *option = boot_option_find(given->key, given->key_len);
     if (!option) {
         log_warn("boot option '%.*s' is unknown and was ignored (see 'cmdline' for the list)",
                  key_len, given->key);
@@ -116,38 +116,12 @@ BOOT_OPTION(run, true, "run=\"cmd1; cmd2\": shell commands to run at boot", appl
 BOOT_OPTION(test, false, "run every in-kernel test (ktest), then exit with 0 if all pass",
             apply_test);
 
-static void print_option(void *ctx, const struct cmdline_option *given)
+const struct boot_option *boot_options_first(void)
 {
-    unsigned *count = ctx;
-    const struct boot_option *option = find_option(given->key, given->key_len);
-    kprintf("  %u. %.*s", ++*count, (int)given->key_len, given->key);
-    if (given->has_value)
-        kprintf(" = \"%.*s\"", (int)given->value_len, given->value);
-    kprintf("%s\n", option ? "" : "   (unknown: ignored)");
+    return __boot_options_start;
 }
 
-static int command_cmdline(int argc, char **argv)
+const struct boot_option *boot_options_end(void)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: cmdline\n");
-        return 1;
-    }
-    /* GRUB re-quotes what grub.cfg says (lib/cmdline.h): show both forms. */
-    kprintf("kernel command line, as the boot loader passed it: \"%s\"\n", cmdline_copy);
-    kprintf("decoded into options:\n");
-    char decoded[BOOT_CMDLINE_MAX];
-    unsigned count = 0;
-    strlcpy(decoded, cmdline_copy, sizeof(decoded));
-    cmdline_parse(decoded, strlen(decoded), print_option, &count, NULL);
-    if (count == 0)
-        kprintf("  (none)\n");
-    kprintf("boot options this kernel understands:\n");
-    for (const struct boot_option *option = __boot_options_start; option < __boot_options_end;
-         option++)
-        kprintf("  %-14s %s\n", option->name, option->help);
-    return 0;
+    return __boot_options_end;
 }
-
-SHELL_COMMAND(cmdline, "cmdline", "show the kernel command line and the known boot options",
-              command_cmdline);

@@ -39,5 +39,10 @@ const char *boot_cmdline(void);
 bool boot_option_test_mode(void);         /* `test`: run ktest, then exit */
 /* Run the commands of `run=` in order; returns false if there were none. */
 bool boot_options_run_commands(void);
+/* The option named key (key_len bytes), or NULL; and the table of them all
+ * (for `cmdline`, in kernel/commands.c). */
+const struct boot_option *boot_option_find(const char *key, size_t key_len);
+const struct boot_option *boot_options_first(void);
+const struct boot_option *boot_options_end(void);
 
 #endif

@@ -1,9 +1,12 @@
 /* commands.c: shell commands that belong to no subsystem. */
+#include "kernel/boot_options.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/shell.h"
 #include "kernel/version.h"
 #include "lib/args.h"
+#include "lib/cmdline.h"
+#include "lib/string.h"
 
 #ifndef FERRITE_BUILD_ID
 #define FERRITE_BUILD_ID "unknown"
@@ -52,9 +55,44 @@ static int command_reboot(int argc, char **argv)
     machine_reboot();
 }
 
+static void print_option(void *ctx, const struct cmdline_option *given)
+{
+    unsigned *count = ctx;
+    const struct boot_option *option = boot_option_find(given->key, given->key_len);
+    kprintf("  %u. %.*s", ++*count, (int)given->key_len, given->key);
+    if (given->has_value)
+        kprintf(" = \"%.*s\"", (int)given->value_len, given->value);
+    kprintf("%s\n", option ? "" : "   (unknown: ignored)");
+}
+
+static int command_cmdline(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        kprintf("usage: cmdline\n");
+        return 1;
+    }
+    /* GRUB re-quotes what grub.cfg says (lib/cmdline.h): show both forms. */
+    kprintf("kernel command line, as the boot loader passed it: \"%s\"\n", boot_cmdline());
+    kprintf("decoded into options:\n");
+    char decoded[BOOT_CMDLINE_MAX];
+    unsigned count = 0;
+    strlcpy(decoded, boot_cmdline(), sizeof(decoded));
+    cmdline_parse(decoded, strlen(decoded), print_option, &count, NULL);
+    if (count == 0)
+        kprintf("  (none)\n");
+    kprintf("boot options this kernel understands:\n");
+    for (const struct boot_option *option = boot_options_first(); option < boot_options_end();
+         option++)
+        kprintf("  %-14s %s\n", option->name, option->help);
+    return 0;
+}
+
 SHELL_COMMAND(echo, "echo [WORD...]", "print the words", command_echo);
 SHELL_COMMAND(version, "version", "show the kernel's version", command_version);
 SHELL_COMMAND(exit, "exit [N]", "end QEMU with status N (isa-debug-exit), else halt",
               command_exit);
 SHELL_COMMAND(halt, "halt", "stop the CPU", command_halt);
 SHELL_COMMAND(reboot, "reboot", "reset the machine", command_reboot);
+SHELL_COMMAND(cmdline, "cmdline", "show the kernel command line and the known boot options",
+              command_cmdline);

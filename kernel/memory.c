@@ -15,15 +15,11 @@
 #include "kernel/memory.h"
 
 #include "kernel/console.h"
-#include "kernel/cpu.h"
-#include "kernel/delay.h"
 #include "kernel/memlayout.h"
 #include "kernel/paging.h"
 #include "kernel/panic.h"
-#include "kernel/shell.h"
 #include "kernel/smp.h"
 #include "lib/alloc.h"
-#include "lib/args.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "mm/bootmem.h"
@@ -317,10 +313,10 @@ static bool buddy_check_others_paused(char *error, size_t error_size, unsigned *
     return ok;
 }
 
-bool memory_buddy_check(char *error, size_t error_size)
+bool memory_buddy_check(char *error, size_t error_size, unsigned *paused)
 {
-    unsigned paused;
-    return buddy_check_others_paused(error, error_size, &paused);
+    unsigned ignored;
+    return buddy_check_others_paused(error, error_size, paused ? paused : &ignored);
 }
 
 bool memory_account(struct memory_account *out)
@@ -365,350 +361,31 @@ bool memory_range_in_firmware_map(uint64_t phys, uint64_t length)
     return false;
 }
 
-/* ---- shell commands ------------------------------------------------------ */
+/* ---- for inspection (kernel/memory_commands.c, tests) --------------------- */
 
-static const char *zone_request_name(enum buddy_zone_request where)
+struct buddy *memory_buddy(void)
 {
-    return where == BUDDY_BELOW_1M ? "low" : where == BUDDY_BELOW_4G ? "dma32" : "any";
+    return &buddy;
 }
 
-static int command_e820(int argc, char **argv)
+const struct bootmem *memory_bootmem(void)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: e820\n");
-        return 1;
-    }
-    kprintf("firmware memory map, as given%s (%u entries):\n",
-            raw_from_meminfo ? " (made from the basic meminfo tag)" : "", raw_count);
-    for (unsigned i = 0; i < raw_count; i++)
-        kprintf("  0x%012lx-0x%012lx %10lu KiB  type %u %s\n", raw_map[i].base,
-                raw_map[i].base + raw_map[i].length, raw_map[i].length / KIB, raw_map[i].type,
-                memmap_type_name(raw_map[i].type));
-    kprintf("cleaned (sorted, overlaps resolved, merged; %zu regions):\n", clean_map.region_count);
-    for (size_t i = 0; i < clean_map.region_count; i++) {
-        const struct memmap_region *region = &clean_map.regions[i];
-        kprintf("  0x%012lx-0x%012lx %10lu KiB  %s\n", region->start, region->end,
-                (region->end - region->start) / KIB, memmap_type_name(region->type));
-    }
-    kprintf("usable: %lu bytes, in whole pages: %lu bytes, lost to alignment: %lu bytes\n",
-            clean_map.usable_bytes, clean_map.page_bytes, clean_map.lost_to_alignment_bytes);
-    return 0;
+    return &bootmem;
 }
 
-static void print_row(const char *name, uint64_t bytes)
+const struct memmap *memory_clean_map(void)
 {
-    kprintf("  %-38s %12lu bytes %8lu KiB\n", name, bytes, bytes / KIB);
+    return &clean_map;
 }
 
-static void print_reservation_row(const struct bootmem_reservation *reservation, uint64_t bytes)
+const struct memmap_entry *memory_firmware_map(unsigned *count, bool *from_meminfo)
 {
-    kprintf("  %-38s %12lu bytes %8lu KiB  at %#lx-%#lx\n", reservation->name, bytes,
-            bytes / KIB, reservation->start, reservation->end);
+    *count = raw_count;
+    *from_meminfo = raw_from_meminfo;
+    return raw_map;
 }
 
-static int command_mem(int argc, char **argv)
+uint64_t memory_cached_pages(void)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: mem\n");
-        return 1;
-    }
-    static struct memory_account account; /* 200 bytes: off the shell's stack */
-    bool balanced = memory_account(&account);
-    kprintf("where every usable byte of RAM is (usable: %lu bytes = %lu KiB):\n", account.usable,
-            account.usable / KIB);
-    for (size_t i = 0; i < bootmem.reserved_count; i++) {
-        uint64_t bytes = bootmem_claimed_bytes(&bootmem, i);
-        if (bytes)
-            print_reservation_row(&bootmem.reserved[i], bytes);
-    }
-    print_row("lost to alignment (partial pages)", account.lost_to_alignment);
-    struct page_cache_stats cache;
-    page_cache_get_stats(&page_caches, 0, &cache);
-    char cache_row[64];
-    ksnprintf(cache_row, sizeof(cache_row), "per-CPU page caches (high %u, batch %u)", cache.high,
-              cache.batch);
-    print_row(cache_row, account.cached);
-    for (int zone = 0; zone < ZONE_COUNT; zone++) {
-        char name[48];
-        ksnprintf(name, sizeof(name), "free, zone %s", zone_name((enum zone_id)zone));
-        print_row(name, account.free[zone]);
-    }
-    print_row("allocated from the page allocator", account.allocated);
-    kprintf("accounted: %lu bytes, usable: %lu bytes%s\n", account.accounted, account.usable,
-            account.accounted == account.usable ? "" : "   <-- MISMATCH");
-    if (account.metadata_error[0])
-        kprintf("page metadata: %s\n", account.metadata_error);
-    return balanced ? 0 : 1;
+    return page_cache_total_pages(&page_caches);
 }
-
-static int buddy_exhaust(void);
-static int buddy_storm(uint64_t operations);
-
-static int command_buddy(int argc, char **argv)
-{
-    if (argc == 2 && strcmp(argv[1], "check") == 0) {
-        char error[160];
-        uint64_t started = read_tsc();
-        unsigned paused;
-        bool ok = buddy_check_others_paused(error, sizeof(error), &paused);
-        if (ok && paused)
-            kprintf("buddy check: ok (the other %u CPU%s paused for the walk: %lu ms)\n", paused,
-                    paused == 1 ? "" : "s", delay_us_since(started) / 1000);
-        if (ok && !paused)
-            kprintf("buddy check: ok\n");
-        if (ok)
-            return 0;
-        kprintf("buddy check: FAILED: %s\n", error);
-        return 1;
-    }
-    if (argc == 2 && strcmp(argv[1], "exhaust") == 0)
-        return buddy_exhaust();
-    uint64_t operations = 20000;
-    if (argc >= 2 && strcmp(argv[1], "storm") == 0 &&
-        (argc == 2 || (argc == 3 && args_parse_u64(argv[2], &operations))))
-        return buddy_storm(operations);
-    if (argc != 1) {
-        kprintf("usage: buddy [check | exhaust | storm [OPERATIONS]]\n");
-        return 1;
-    }
-    kprintf("free blocks per order (order n = 2^n pages of 4 KiB):\n");
-    kprintf("%-7s", "zone");
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
-        kprintf(" %6u", order);
-    kprintf("\n");
-    for (int zone = 0; zone < ZONE_COUNT; zone++) {
-        kprintf("%-7s", zone_name((enum zone_id)zone));
-        for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
-            kprintf(" %6lu", buddy_free_blocks(&buddy, (enum zone_id)zone, order));
-        kprintf("\n");
-    }
-    kprintf("(and %lu free pages in the per-CPU page caches, not in these lists)\n",
-            page_cache_total_pages(&page_caches));
-    return 0;
-}
-
-/* Free blocks per zone and order, after emptying the page caches. */
-struct free_lists_snapshot {
-    uint64_t blocks[ZONE_COUNT][BUDDY_MAX_ORDER + 1];
-};
-
-static void take_snapshot(struct free_lists_snapshot *snapshot)
-{
-    memory_drain_page_caches();
-    for (int zone = 0; zone < ZONE_COUNT; zone++)
-        for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
-            snapshot->blocks[zone][order] = buddy_free_blocks(&buddy, (enum zone_id)zone, order);
-}
-
-/* Allocate every free page (through the page caches, as the kernel does),
- * write to each, free them all: the free lists must come back as they were.
- * The allocated pages are chained through their own first 8 bytes, so the
- * test needs no memory of its own. */
-static int buddy_exhaust(void)
-{
-    struct free_lists_snapshot before, after;
-    take_snapshot(&before);
-    uint64_t chain = 0, pages = 0, below_1m = 0, from_1m_to_2m = 0, above_4g = 0;
-    for (uint64_t phys; (phys = memory_alloc_pages(0, BUDDY_ANY)) != 0; pages++) {
-        uint64_t *words = phys_to_virt(phys);
-        words[0] = chain;                    /* the link */
-        words[511] = phys ^ 0x5A5A5A5A5A5A5A5Aull; /* a pattern at the far end */
-        chain = phys;
-        below_1m += phys < 0x100000;
-        from_1m_to_2m += phys >= 0x100000 && phys < 0x200000;
-        above_4g += phys >= 0x100000000ull;
-    }
-    uint64_t broken = 0;
-    while (chain) {
-        uint64_t *words = phys_to_virt(chain);
-        uint64_t next = words[0];
-        broken += words[511] != (chain ^ 0x5A5A5A5A5A5A5A5Aull);
-        memory_free_pages(chain, 0);
-        chain = next;
-    }
-    take_snapshot(&after);
-    bool identical = memcmp(&before, &after, sizeof(before)) == 0;
-    kprintf("buddy exhaust: allocated, wrote and freed %lu pages (%lu KiB): %lu below 1 MiB, "
-            "%lu in [1 MiB, 2 MiB), %lu above 4 GiB; patterns broken: %lu; free lists "
-            "identical: %s\n",
-            pages, pages * 4, below_1m, from_1m_to_2m, above_4g, broken,
-            identical ? "yes" : "NO");
-    return identical && broken == 0 ? 0 : 1;
-}
-
-/* A random storm of allocations and frees of mixed orders and zones, through
- * the same paths the kernel uses; each block is stamped and checked before it
- * is freed. At the end everything is freed and the invariants checked. */
-#define STORM_MAX_LIVE 512
-
-static uint64_t storm_random(uint64_t *state)
-{
-    *state ^= *state << 13; /* xorshift64: small and good enough to shuffle */
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
-
-static int buddy_storm(uint64_t operations)
-{
-    static struct {
-        uint64_t phys;
-        unsigned order;
-    } live[STORM_MAX_LIVE];
-    struct free_lists_snapshot before, after;
-    take_snapshot(&before);
-    uint64_t state = 0x9E3779B97F4A7C15ull, failed = 0, broken = 0;
-    unsigned live_count = 0;
-    for (uint64_t i = 0; i < operations; i++) {
-        uint64_t roll = storm_random(&state);
-        if (live_count > 0 && (live_count == STORM_MAX_LIVE || roll % 3 == 0)) {
-            unsigned victim = (unsigned)(roll >> 8) % live_count;
-            uint64_t *stamp = phys_to_virt(live[victim].phys);
-            broken += *stamp != (live[victim].phys | live[victim].order);
-            memory_free_pages(live[victim].phys, live[victim].order);
-            live[victim] = live[--live_count];
-            continue;
-        }
-        unsigned order = (unsigned)(roll >> 16) % 6; /* up to 128 KiB blocks */
-        enum buddy_zone_request where = (roll >> 24) % 8 == 0   ? BUDDY_BELOW_1M
-                                        : (roll >> 24) % 8 == 1 ? BUDDY_BELOW_4G
-                                                                : BUDDY_ANY;
-        uint64_t phys = memory_alloc_pages(order, where);
-        if (!phys) {
-            failed++;
-            continue;
-        }
-        *(uint64_t *)phys_to_virt(phys) = phys | order;
-        live[live_count].phys = phys;
-        live[live_count++].order = order;
-    }
-    while (live_count > 0) {
-        live_count--;
-        memory_free_pages(live[live_count].phys, live[live_count].order);
-    }
-    take_snapshot(&after);
-    char error[160];
-    bool consistent = buddy_check(&buddy, error, sizeof(error));
-    bool identical = memcmp(&before, &after, sizeof(before)) == 0;
-    kprintf("buddy storm: %lu operations, %lu allocations refused (out of memory), stamps "
-            "broken: %lu; free lists back as before: %s; invariants: %s\n",
-            operations, failed, broken, identical ? "yes" : "NO", consistent ? "ok" : error);
-    return identical && consistent && broken == 0 ? 0 : 1;
-}
-
-static bool parse_zone(const char *text, enum buddy_zone_request *where)
-{
-    if (strcmp(text, "any") == 0 || strcmp(text, "normal") == 0)
-        *where = BUDDY_ANY;
-    else if (strcmp(text, "dma32") == 0)
-        *where = BUDDY_BELOW_4G;
-    else if (strcmp(text, "low") == 0)
-        *where = BUDDY_BELOW_1M;
-    else
-        return false;
-    return true;
-}
-
-static int command_alloc(int argc, char **argv)
-{
-    uint64_t order;
-    enum buddy_zone_request where = BUDDY_ANY;
-    if (argc < 2 || argc > 3 || !args_parse_u64(argv[1], &order) || order > BUDDY_MAX_ORDER ||
-        (argc == 3 && !parse_zone(argv[2], &where))) {
-        kprintf("usage: alloc ORDER [low|dma32|normal]   (ORDER 0-%d: 2^ORDER pages)\n",
-                BUDDY_MAX_ORDER);
-        return 1;
-    }
-    uint64_t phys = memory_alloc_pages((unsigned)order, where);
-    if (!phys) {
-        kprintf("alloc: no free block of order %lu (zone %s)\n", order, zone_request_name(where));
-        return 1;
-    }
-    kprintf("%#lx (%lu KiB, order %lu)\n", phys, ((uint64_t)4 << order), order);
-    return 0;
-}
-
-static int command_free(int argc, char **argv)
-{
-    uint64_t phys;
-    if (argc != 2 || !args_parse_u64(argv[1], &phys) || (phys & 0xFFF)) {
-        kprintf("usage: free ADDR   (an address that alloc printed)\n");
-        return 1;
-    }
-    struct page *page = buddy_pfn_to_page(&buddy, phys >> 12);
-    if (!page) {
-        kprintf("free: %#lx is not in RAM that the page allocator manages\n", phys);
-        return 1;
-    }
-    if (page->state != PAGE_ALLOCATED_HEAD) {
-        kprintf("free: %#lx is not the start of an allocated block (page state: %s); nothing freed\n",
-                phys, page_state_name((enum page_state)page->state));
-        return 1;
-    }
-    memory_free_pages(phys, page->order);
-    kprintf("freed %#lx (order %u)\n", phys, page->order);
-    return 0;
-}
-
-static int command_vtop(int argc, char **argv)
-{
-    uint64_t virt;
-    if (argc != 2 || !args_parse_u64(argv[1], &virt)) {
-        kprintf("usage: vtop ADDR   (a virtual address, e.g. 0x%lx)\n", (uint64_t)DIRECT_MAP_BASE);
-        return 1;
-    }
-    struct paging_walk walk;
-    paging_walk(virt, &walk);
-    for (unsigned i = 0; i < walk.step_count; i++) {
-        const struct paging_walk_step *step = &walk.steps[i];
-        uint64_t entry = step->entry;
-        kprintf("  %-4s[%3u] = %#018lx  %s%s%s%s%s\n", step->level, step->index, entry,
-                entry & 1 ? "present" : "not present", entry & 2 ? " writable" : "",
-                entry & 4 ? " user" : "", (entry & 0x80) && i < 3 ? " huge" : "",
-                entry >> 63 ? " no-execute" : "");
-    }
-    if (!walk.mapped) {
-        kprintf("%#lx is not mapped\n", virt);
-        return 1;
-    }
-    kprintf("%#lx -> physical %#lx (in a %lu KiB page)\n", virt, walk.phys, walk.page_bytes / KIB);
-    return 0;
-}
-
-static int command_phys(int argc, char **argv)
-{
-    uint64_t phys, length = 64;
-    if (argc < 2 || argc > 3 || !args_parse_u64(argv[1], &phys) ||
-        (argc == 3 && !args_parse_u64(argv[2], &length)) || length == 0 || length > 4096) {
-        kprintf("usage: phys ADDR [LEN]   (hex dump of physical memory, LEN up to 4096)\n");
-        return 1;
-    }
-    for (uint64_t offset = 0; offset < length; offset += 16) {
-        uint64_t line = phys + offset;
-        struct paging_walk walk;
-        paging_walk(DIRECT_MAP_BASE + line, &walk);
-        if (!walk.mapped) {
-            kprintf("phys: %#lx is not in the direct map (not RAM, or page 0)\n", line);
-            return 1;
-        }
-        const uint8_t *bytes = phys_to_virt(line);
-        kprintf("%012lx ", line);
-        for (unsigned i = 0; i < 16 && offset + i < length; i++)
-            kprintf(" %02x", bytes[i]);
-        kprintf("\n");
-    }
-    return 0;
-}
-
-SHELL_COMMAND(e820, "e820", "the firmware's memory map, as given and cleaned", command_e820);
-SHELL_COMMAND(mem, "mem", "where every usable byte of RAM is", command_mem);
-SHELL_COMMAND(buddy, "buddy [check|exhaust|storm [N]]",
-              "free lists per zone; check invariants; use up all pages; random alloc/free storm",
-              command_buddy);
-SHELL_COMMAND(alloc, "alloc ORDER [low|dma32|normal]", "allocate 2^ORDER pages, print the address",
-              command_alloc);
-SHELL_COMMAND(free, "free ADDR", "give back a block that alloc printed", command_free);
-SHELL_COMMAND(vtop, "vtop ADDR", "walk the page tables for a virtual address", command_vtop);
-SHELL_COMMAND(phys, "phys ADDR [LEN]", "hex dump of physical memory", command_phys);

@@ -47,8 +47,9 @@ struct page_cache_stats;
 /* Page-cache figures of one CPU; false past the CPU count. */
 bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out);
 uint64_t memory_free_page_count(void); /* in the buddy and in the caches */
-/* buddy_check on the kernel's buddy (where the other CPUs are quiet). */
-bool memory_buddy_check(char *error, size_t error_size);
+/* buddy_check on the kernel's buddy, the other CPUs paused for the walk
+ * (*paused: how many; paused may be NULL). */
+bool memory_buddy_check(char *error, size_t error_size, unsigned *paused);
 
 /*
  * Where every usable byte is (`mem`). Each figure is counted on its own, so
@@ -71,6 +72,20 @@ struct memory_account {
 /* Fills *out (other CPUs paused for the walk); true if accounted == usable
  * and the page metadata is sound. */
 bool memory_account(struct memory_account *out);
+
+/* For inspection (the shell's commands in kernel/memory_commands.c, tests):
+ * the one buddy allocator, the boot allocator's reservations, the cleaned
+ * memory map, the firmware's map as given (from_meminfo: made up from the
+ * basic meminfo tag, there being no map), and the pages in the page caches.
+ * Allocate and free through memory_alloc_pages and friends, not the buddy. */
+struct bootmem;
+struct memmap;
+struct memmap_entry;
+struct buddy *memory_buddy(void);
+const struct bootmem *memory_bootmem(void);
+const struct memmap *memory_clean_map(void);
+const struct memmap_entry *memory_firmware_map(unsigned *count, bool *from_meminfo);
+uint64_t memory_cached_pages(void);
 
 /* kernel/malloc.c: malloc is ready from the buddy hand-over point on. */
 void malloc_init(void);

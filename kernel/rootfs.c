@@ -1,6 +1,6 @@
 /*
- * rootfs.c: finds GRUB's "bootfs" module, mounts it (fs/bootfs.c), and the
- * `mount` command that shows what the mount holds.
+ * rootfs.c: finds GRUB's "bootfs" module and mounts it (fs/bootfs.c). The
+ * `mount` command that shows what the mount holds is in rootfs_commands.c.
  *
  * The module's pages were reserved by name before the page allocator started
  * (kernel/memory.c) and are never released: every file's data pointer points
@@ -10,7 +10,6 @@
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
-#include "kernel/shell.h"
 #include "lib/string.h"
 
 static struct bootfs root_fs;
@@ -76,34 +75,7 @@ void rootfs_mount(const struct mb2_summary *boot)
                  stats.files);
 }
 
-static int command_mount(int argc, char **argv)
+const struct mb2_module *rootfs_module(void)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: mount\n");
-        return 1;
-    }
-    const struct bootfs *fs = rootfs_or_complain("mount");
-    if (!fs)
-        return 1;
-    struct bootfs_stats stats;
-    bootfs_stats(fs, &stats);
-    uint64_t bytes = module.end - module.start;
-    kprintf("bootfs on / type tar (read-only), from the GRUB module '%s'\n", module.name);
-    kprintf("  module: physical %#x-%#x (%lu bytes, %lu pages), virtual %#lx\n", module.start,
-            module.end, bytes, (bytes + 4095) / 4096, (uint64_t)fs->archive);
-    kprintf("  archive entries: %lu; nodes: %lu (%lu files, %lu hard links, %lu directories, "
-            "%lu symlinks, %lu other)\n", fs->entries, fs->nodes, stats.files, stats.hard_links,
-            stats.directories, stats.symlinks, stats.others);
-    kprintf("  file data served in place: %lu bytes; bytes copied: %lu\n",
-            stats.data_bytes_in_place, stats.data_bytes_copied);
-    kprintf("  files not page-aligned: %lu of %lu\n", stats.unaligned_files, stats.files);
-    kprintf("  metadata: %lu bytes (%lu nodes x %zu bytes, from malloc); names: %lu bytes, "
-            "in the module, not copied\n", stats.node_bytes, fs->nodes,
-            sizeof(struct bootfs_node), stats.name_bytes);
-    kprintf("  entries skipped: %lu; replaced by a later one: %lu\n", fs->skipped, fs->replaced);
-    return 0;
+    return mounted ? &module : NULL;
 }
-
-SHELL_COMMAND(mount, "mount", "the root filesystem: its module, files, bytes in place and copied",
-              command_mount);

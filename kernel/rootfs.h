@@ -22,4 +22,7 @@ const struct bootfs *rootfs(void);
  * ("COMMAND: no root filesystem ..."). */
 const struct bootfs *rootfs_or_complain(const char *command);
 
+/* The GRUB module the root filesystem was mounted from, or NULL if none. */
+const struct mb2_module *rootfs_module(void);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * rootfs_commands.c: the shell's file commands over the root filesystem:
- * ls, cat, stat, sha256, hexdump, and the writes a read-only filesystem
- * refuses (write, touch, truncate, rm, mkdir, mv).
+ * mount (what the mount holds), ls, cat, stat, sha256, hexdump, and the
+ * writes a read-only filesystem refuses (write, touch, truncate, rm, mkdir,
+ * mv).
  *
  * `ls -l` prints a line in the shape of `tar --numeric-owner -tv`
  * (type and mode, uid/gid, size, date and time in UTC, name, link), so that
@@ -453,3 +454,36 @@ SHELL_COMMAND(truncate, "truncate PATH SIZE", "change a file's size (EROFS here)
 SHELL_COMMAND(rm, "rm PATH", "remove a file (EROFS here)", command_refused_write);
 SHELL_COMMAND(mkdir, "mkdir PATH", "make a directory (EROFS here)", command_refused_write);
 SHELL_COMMAND(mv, "mv FROM TO", "rename a file (EROFS here)", command_refused_write);
+
+static int command_mount(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        kprintf("usage: mount\n");
+        return 1;
+    }
+    const struct bootfs *fs = rootfs_or_complain("mount");
+    if (!fs)
+        return 1;
+    const struct mb2_module *module = rootfs_module();
+    struct bootfs_stats stats;
+    bootfs_stats(fs, &stats);
+    uint64_t bytes = module->end - module->start;
+    kprintf("bootfs on / type tar (read-only), from the GRUB module '%s'\n", module->name);
+    kprintf("  module: physical %#x-%#x (%lu bytes, %lu pages), virtual %#lx\n", module->start,
+            module->end, bytes, (bytes + 4095) / 4096, (uint64_t)fs->archive);
+    kprintf("  archive entries: %lu; nodes: %lu (%lu files, %lu hard links, %lu directories, "
+            "%lu symlinks, %lu other)\n", fs->entries, fs->nodes, stats.files, stats.hard_links,
+            stats.directories, stats.symlinks, stats.others);
+    kprintf("  file data served in place: %lu bytes; bytes copied: %lu\n",
+            stats.data_bytes_in_place, stats.data_bytes_copied);
+    kprintf("  files not page-aligned: %lu of %lu\n", stats.unaligned_files, stats.files);
+    kprintf("  metadata: %lu bytes (%lu nodes x %zu bytes, from malloc); names: %lu bytes, "
+            "in the module, not copied\n", stats.node_bytes, fs->nodes,
+            sizeof(struct bootfs_node), stats.name_bytes);
+    kprintf("  entries skipped: %lu; replaced by a later one: %lu\n", fs->skipped, fs->replaced);
+    return 0;
+}
+
+SHELL_COMMAND(mount, "mount", "the root filesystem: its module, files, bytes in place and copied",
+              command_mount);

@@ -378,7 +378,7 @@ static int command_stress(int argc, char **argv)
     uint64_t metadata_growth = stats.metadata_pages - metadata_before;
     char malloc_error[160] = "", buddy_error[160] = "";
     bool malloc_ok = km_check(malloc_error, sizeof(malloc_error));
-    bool buddy_ok = memory_buddy_check(buddy_error, sizeof(buddy_error));
+    bool buddy_ok = memory_buddy_check(buddy_error, sizeof(buddy_error), NULL);
 
     kprintf("cpu  operations  allocations  handed-over  received  remote-frees  pages-moved  "
             "cache-refills  cache-drains  broken  refused\n");
