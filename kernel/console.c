@@ -6,10 +6,10 @@
 #include "kernel/console.h"
 
 #include "kernel/cpu.h"
-#include "kernel/delay.h"
 #include "kernel/percpu.h"
 #include "kernel/serial.h"
 #include "kernel/vga.h"
+#include "lib/platform.h"
 #include "lib/format.h"
 
 static bool quiet;
@@ -39,13 +39,13 @@ static uint64_t console_lock(void)
         cpu->console_depth++;
         return saved;
     }
-    uint64_t deadline = delay_deadline_us(CONSOLE_WAIT_LIMIT_US);
+    uint64_t since = platform_time_us(); /* lib/platform.h: the TSC, however calibrated */
     for (;;) {
         uint32_t expected = CONSOLE_NO_OWNER;
         if (__atomic_compare_exchange_n(&console_owner, &expected, me, false, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED))
             break;
-        if (delay_passed(deadline)) { /* the holder is stuck: print anyway */
+        if (platform_time_us() - since > CONSOLE_WAIT_LIMIT_US) { /* the holder is stuck */
             __atomic_store_n(&console_owner, me, __ATOMIC_RELAXED);
             break;
         }

@@ -11,17 +11,11 @@
 
 #include <stddef.h>
 
-#include "kernel/percpu.h"
-
 struct __attribute__((packed)) gdt_pointer {
     uint16_t limit;
     uint64_t base;
 };
 
-#define DOUBLE_FAULT_STACK_BYTES 8192
-
-/* The boot CPU's: it needs one before there is a page allocator. */
-static uint8_t boot_double_fault_stack[DOUBLE_FAULT_STACK_BYTES] __attribute__((aligned(16)));
 
 static uint64_t tss_descriptor_low(uint64_t base, uint32_t limit)
 {
@@ -60,24 +54,9 @@ void gdt_load(struct cpu_descriptor_tables *tables, uint64_t double_fault_stack_
                      : "rax", "memory");
 }
 
-void gdt_init(void)
-{
-    gdt_load(&percpu_boot_cpu()->tables, gdt_boot_double_fault_stack_top());
-}
-
 uint16_t gdt_loaded_task_register(void)
 {
     uint16_t selector;
     __asm__ volatile("str %0" : "=r"(selector));
     return selector;
-}
-
-uint64_t gdt_boot_double_fault_stack_top(void)
-{
-    return (uint64_t)boot_double_fault_stack + sizeof(boot_double_fault_stack);
-}
-
-uint64_t gdt_boot_double_fault_stack_bottom(void)
-{
-    return (uint64_t)boot_double_fault_stack;
 }

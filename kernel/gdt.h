@@ -34,11 +34,8 @@ struct cpu_descriptor_tables {
 /* Fill tables for this CPU, with its double-fault stack, and load them (lgdt,
  * reload the segment registers, ltr). */
 void gdt_load(struct cpu_descriptor_tables *tables, uint64_t double_fault_stack_top);
-/* The boot CPU: gdt_load with its static tables and double-fault stack. */
-void gdt_init(void);
+/* The tables live in each CPU's struct cpu (kernel/percpu.h), their one owner:
+ * percpu_init_boot loads the boot CPU's, an AP loads its own as it starts. */
 uint16_t gdt_loaded_task_register(void);
-/* The boot CPU's double-fault stack (the others' are in their struct cpu). */
-uint64_t gdt_boot_double_fault_stack_top(void);
-uint64_t gdt_boot_double_fault_stack_bottom(void);
 
 #endif

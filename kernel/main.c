@@ -8,7 +8,6 @@
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/exit.h"
-#include "kernel/gdt.h"
 #include "kernel/keyboard.h"
 #include "kernel/memory.h"
 #include "kernel/ktest.h"
@@ -38,9 +37,9 @@ static void enable_console_input(void)
 void kernel_main(phys_addr_t mbi_phys);
 void kernel_main(phys_addr_t mbi_phys)
 {
-    percpu_init_boot();                     // GS -> the boot CPU's struct cpu
+    percpu_init_boot();                     // GS -> the boot CPU's struct cpu, its GDT and
+                                            // TSS (with the double-fault stack)
     console_init();                         // serial COM1 + VGA text mirror
-    gdt_init();                             // segments, TSS with the double-fault stack
     idt_init();                             // all 32 exceptions (+ legacy IRQs)
     kprintf("%s %s, %s\n", FERRITE_NAME, FERRITE_VERSION, FERRITE_TAGLINE);
     bootinfo_read(mbi_phys, &boot_info);    // GRUB's boot information
@@ -60,7 +59,7 @@ void kernel_main(phys_addr_t mbi_phys)
     malloc_init();                          // per-CPU malloc pools, from here on
     smp_init(&boot_info.summary);           // ACPI MADT, local APIC, the other CPUs
     rootfs_mount(&boot_info.summary);       // the "bootfs" module, read-only on /
-    pic_init();                             // legacy PIC moved to vectors 32-47
+    pic_init(TRAP_IRQ_BASE);                // legacy PIC moved to vectors 32-47
     enable_console_input();                 // serial and keyboard interrupts on
 
     if (boot_option_test_mode())            // `test`: run the in-kernel tests, exit

@@ -17,9 +17,8 @@
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
 #include "kernel/paging.h"
+#include "kernel/percpu.h"
 #include "kernel/panic.h"
-#include "kernel/smp.h"
-#include "lib/alloc.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "mm/bootmem.h"
@@ -56,6 +55,7 @@ static struct memmap clean_map;
 static struct bootmem bootmem;
 static struct buddy buddy;
 static struct page_cache_set page_caches;
+static const struct memory_cpu_hooks *cpu_hooks; /* NULL: this CPU is the only one */
 static uint64_t handed_over_pages;
 
 static void read_firmware_map(const struct mb2_summary *boot)
@@ -201,13 +201,35 @@ uint64_t memory_try_alloc_run(uint64_t pages, unsigned align_order)
                                                                                      : 0;
 }
 
+void memory_set_cpu_hooks(const struct memory_cpu_hooks *hooks)
+{
+    cpu_hooks = hooks;
+}
+
+static void reclaim_everywhere(void)
+{
+    if (cpu_hooks)
+        cpu_hooks->reclaim();
+}
+
+static unsigned pause_other_cpus(void)
+{
+    return cpu_hooks ? cpu_hooks->pause_others() : 0;
+}
+
+static void resume_other_cpus(void)
+{
+    if (cpu_hooks)
+        cpu_hooks->resume_others();
+}
+
 /* Out of memory, the other CPUs give back what they hold (malloc's magazines
- * and empty slabs, their page caches: smp_reclaim) before this gives up. */
+ * and empty slabs, their page caches: the reclaim hook) before this gives up. */
 uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
 {
     uint64_t phys = alloc_pages_once(order, where);
     if (!phys) {
-        smp_reclaim();
+        reclaim_everywhere();
         phys = alloc_pages_once(order, where);
     }
     return phys;
@@ -217,7 +239,7 @@ uint64_t memory_alloc_run(uint64_t pages, unsigned align_order)
 {
     uint64_t phys = memory_try_alloc_run(pages, align_order);
     if (!phys) {
-        smp_reclaim();
+        reclaim_everywhere();
         phys = memory_try_alloc_run(pages, align_order);
     }
     return phys;
@@ -249,15 +271,10 @@ void memory_free_pages(uint64_t phys, unsigned order)
         buddy_free(&buddy, phys >> 12, order);
 }
 
-bool memory_set_cpu_count(unsigned count)
+void memory_set_cpu_count(unsigned count, struct page_cache *caches)
 {
-    /* One cache line per CPU found, from malloc (a CPU is never taken away). */
-    struct page_cache *caches = aligned_alloc(64, count * sizeof(struct page_cache));
-    if (!caches)
-        return false;
     page_cache_drain_all(&page_caches); /* the boot CPU's pages go back first */
     page_cache_init(&page_caches, &buddy, count, handed_over_pages, caches);
-    return true;
 }
 
 static void drain_this_cpu(void *unused)
@@ -273,9 +290,8 @@ static void drain_this_cpu(void *unused)
 void memory_drain_page_caches(void)
 {
     unsigned me = this_cpu_index();
-    for (unsigned i = 0; i < smp_cpu_count(); i++) {
-        struct cpu *cpu = smp_cpu(i);
-        if (i != me && cpu && cpu->state == CPU_ONLINE && smp_run_on(i, drain_this_cpu, NULL))
+    for (unsigned i = 0; i < page_caches.cpu_count; i++) {
+        if (i != me && cpu_hooks && cpu_hooks->run_on(i, drain_this_cpu, NULL))
             continue;
         if (i == me)
             page_cache_drain_this_cpu(&page_caches);
@@ -307,9 +323,9 @@ uint64_t memory_free_page_count(void)
  * is not one. So the other CPUs are paused (holding nothing) for the walk. */
 static bool buddy_check_others_paused(char *error, size_t error_size, unsigned *paused)
 {
-    *paused = smp_pause_other_cpus();
+    *paused = pause_other_cpus();
     bool ok = buddy_check(&buddy, error, error_size);
-    smp_resume_other_cpus();
+    resume_other_cpus();
     return ok;
 }
 
@@ -327,13 +343,13 @@ bool memory_account(struct memory_account *out)
         out->reserved += bootmem_claimed_bytes(&bootmem, i);
     out->lost_to_alignment = clean_map.lost_to_alignment_bytes;
     struct buddy_census census;
-    smp_pause_other_cpus(); /* their page caches change page states without a lock */
+    pause_other_cpus(); /* their page caches change page states without a lock */
     bool sound = buddy_check_census(&buddy, &census, out->metadata_error,
                                     sizeof(out->metadata_error));
     out->cached = page_cache_total_pages(&page_caches) * PAGE_SIZE;
     for (int zone = 0; zone < ZONE_COUNT; zone++)
         out->free[zone] = buddy_free_pages(&buddy, (enum zone_id)zone) * PAGE_SIZE;
-    smp_resume_other_cpus();
+    resume_other_cpus();
     out->accounted = out->reserved + out->lost_to_alignment + out->cached;
     for (int zone = 0; zone < ZONE_COUNT; zone++) {
         out->allocated += census.allocated_pages[zone] * PAGE_SIZE;

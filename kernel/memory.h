@@ -34,9 +34,30 @@ struct page *memory_page_of(uint64_t phys);
 /* One past the highest page frame of RAM the buddy manages. */
 uint64_t memory_end_pfn(void);
 
-/* SMP: per-CPU page caches for count CPUs, their heads from malloc (the boot
- * CPU's cache is drained first); false if out of memory. */
-bool memory_set_cpu_count(unsigned count);
+/* SMP: per-CPU page caches for count CPUs, in caches[0 .. count) (kernel/smp.c
+ * takes the array from malloc: memory gives malloc its pages and takes
+ * nothing from it). The boot CPU's cache is drained first. */
+struct page_cache;
+void memory_set_cpu_count(unsigned count, struct page_cache *caches);
+
+/*
+ * What memory needs from the other CPUs, handed in by kernel/smp.c (which
+ * calls memory, not the other way round). Until then there is one CPU:
+ * nothing to reclaim from, pause or run on elsewhere.
+ *   reclaim        every CPU gives back what it holds (malloc's magazines and
+ *                  empty slabs, its page cache); called when an allocation fails
+ *   run_on         runs job on CPU index and waits; false if that CPU is not
+ *                  running (its cache is then drained from here)
+ *   pause_others   the other CPUs wait, holding nothing, until resume_others;
+ *                  returns how many were paused
+ */
+struct memory_cpu_hooks {
+    void (*reclaim)(void);
+    bool (*run_on)(unsigned index, void (*job)(void *), void *argument);
+    unsigned (*pause_others)(void);
+    void (*resume_others)(void);
+};
+void memory_set_cpu_hooks(const struct memory_cpu_hooks *hooks);
 /* Gives every CPU's cached pages back to the buddy (where all CPUs are quiet). */
 void memory_drain_page_caches(void);
 uint64_t memory_free_pages_in_zone(enum zone_id zone);

@@ -9,10 +9,15 @@
 #include "kernel/cpu.h"
 #include "kernel/exit.h"
 #include "kernel/percpu.h"
-#include "kernel/smp.h"
 
 #define NOBODY 0xFFFFFFFFu
 static unsigned panicking_cpu = NOBODY; /* the one CPU that reports the panic */
+static void (*stop_other_cpus)(void);
+
+void panic_set_stop_others(void (*stop_others)(void))
+{
+    stop_other_cpus = stop_others;
+}
 
 static _Noreturn void vpanic(bool print_backtrace, const char *fmt, va_list args)
 {
@@ -32,7 +37,8 @@ static _Noreturn void vpanic(bool print_backtrace, const char *fmt, va_list args
     kprintf("\n");
     if (print_backtrace)
         backtrace_print_here();
-    smp_stop_other_cpus();
+    if (stop_other_cpus)
+        stop_other_cpus();
     machine_exit(EXIT_STATUS_PANIC);
 }
 

@@ -17,6 +17,9 @@ _Static_assert(offsetof(struct cpu, malloc_pool) == PLATFORM_MALLOC_POOL_OFFSET,
 extern const char boot_stack_bottom[], boot_stack_top[];
 
 static struct cpu boot_cpu;
+/* The boot CPU's double-fault stack: it needs one before there is a page
+ * allocator (the other CPUs' come from it, kernel/smp.c). */
+static uint8_t boot_double_fault_stack[8192] __attribute__((aligned(16)));
 
 void percpu_install(struct cpu *cpu)
 {
@@ -30,9 +33,11 @@ void percpu_init_boot(void)
     boot_cpu.state = CPU_ONLINE;
     boot_cpu.stack_bottom = (uint64_t)boot_stack_bottom;
     boot_cpu.stack_top = (uint64_t)boot_stack_top;
-    boot_cpu.double_fault_stack_bottom = gdt_boot_double_fault_stack_bottom();
-    boot_cpu.double_fault_stack_top = gdt_boot_double_fault_stack_top();
+    boot_cpu.double_fault_stack_bottom = (uint64_t)boot_double_fault_stack;
+    boot_cpu.double_fault_stack_top =
+        (uint64_t)boot_double_fault_stack + sizeof(boot_double_fault_stack);
     percpu_install(&boot_cpu);
+    gdt_load(&boot_cpu.tables, boot_cpu.double_fault_stack_top);
 }
 
 struct cpu *percpu_boot_cpu(void)

@@ -85,7 +85,9 @@ static inline unsigned this_cpu_index(void)
 
 /* Points GS at cpu (its self field is set here). */
 void percpu_install(struct cpu *cpu);
-/* The boot CPU's area, installed first thing in kernel_main. */
+/* The boot CPU's area, installed first thing in kernel_main, with its GDT
+ * and TSS (kernel/gdt.c) and its double-fault stack. The per-CPU descriptor
+ * tables have one owner: struct cpu holds them, gdt_load loads them. */
 void percpu_init_boot(void);
 struct cpu *percpu_boot_cpu(void);
 

@@ -5,7 +5,6 @@
 #include "kernel/pic.h"
 
 #include "kernel/cpu.h"
-#include "kernel/trap.h"
 
 #define PIC1_COMMAND 0x20
 #define PIC1_DATA 0x21
@@ -25,15 +24,15 @@ static void write_masks(void)
     outb(PIC2_DATA, (uint8_t)(masked >> 8));
 }
 
-void pic_init(void)
+void pic_init(uint8_t vector_base)
 {
     outb(PIC1_COMMAND, PIC_INIT);
     io_wait();
     outb(PIC2_COMMAND, PIC_INIT);
     io_wait();
-    outb(PIC1_DATA, TRAP_IRQ_BASE);     /* ICW2: vector offsets */
+    outb(PIC1_DATA, vector_base);     /* ICW2: vector offsets */
     io_wait();
-    outb(PIC2_DATA, TRAP_IRQ_BASE + 8);
+    outb(PIC2_DATA, (uint8_t)(vector_base + 8));
     io_wait();
     outb(PIC1_DATA, 1 << PIC_CASCADE_IRQ); /* ICW3: the slave sits on IRQ 2 */
     io_wait();

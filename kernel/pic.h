@@ -8,7 +8,7 @@
 #define IRQ_KEYBOARD 1
 #define IRQ_COM1 4
 
-void pic_init(void);                /* remap to vectors 32-47, all masked */
+void pic_init(uint8_t vector_base); /* IRQ 0-15 to vectors vector_base.. +15, all masked */
 void pic_unmask(unsigned irq);
 uint16_t pic_mask(void);            /* bit n set: IRQ n masked */
 bool pic_is_spurious(unsigned irq);

@@ -41,6 +41,7 @@
 #include "lib/args.h"
 #include "lib/string.h"
 #include "mm/malloc.h"
+#include "mm/page_cache.h"
 
 #define AP_START_TIMEOUT_US 2000000 /* a busy emulator host can be slow */
 #define MAX_MADT_CPUS 256           /* processor entries read from the MADT */
@@ -510,8 +511,19 @@ static unsigned make_cpu_table(const struct acpi_cpu *found, size_t count, uint3
     return index;
 }
 
+/* What memory and panic need from the other CPUs (they cannot call smp.c:
+ * it calls them). */
+static const struct memory_cpu_hooks memory_hooks = {
+    .reclaim = smp_reclaim,
+    .run_on = smp_run_on,
+    .pause_others = smp_pause_other_cpus,
+    .resume_others = smp_resume_other_cpus,
+};
+
 void smp_init(const struct mb2_summary *boot)
 {
+    memory_set_cpu_hooks(&memory_hooks);
+    panic_set_stop_others(smp_stop_other_cpus);
     trap_set_nmi_handler(smp_nmi);
     trap_set_vector_handler(LAPIC_VECTOR_WAKEUP, wakeup_interrupt);
     trap_set_vector_handler(LAPIC_VECTOR_RECLAIM, reclaim_interrupt);
@@ -532,10 +544,16 @@ void smp_init(const struct mb2_summary *boot)
     }
     delay_calibrate();
     unsigned total = make_cpu_table(found, madt.cpus_stored, lapic_id());
-    if (total > 1 && (km_set_cpu_count(total) != 0 || !memory_set_cpu_count(total))) {
+    /* One page cache per CPU found, a cache line each (a CPU is never taken away). */
+    struct page_cache *caches =
+        total > 1 ? aligned_alloc(64, total * sizeof(struct page_cache)) : NULL;
+    if (total > 1 && (!caches || km_set_cpu_count(total) != 0)) {
         log_warn("smp: no memory for the per-CPU pools of %u CPUs: boot CPU only", total);
+        free(caches);
         total = 1;
     }
+    if (total > 1)
+        memory_set_cpu_count(total, caches);
     __atomic_store_n(&cpu_count, total, __ATOMIC_RELEASE);
     if (total == 1) {
         log_info("smp: 1 CPU (APIC id %u)", percpu_boot_cpu()->apic_id);
