@@ -18,6 +18,7 @@
 #include "kernel/smp.h"
 #include "lib/alloc.h"
 #include "lib/args.h"
+#include "lib/random.h"
 #include "mm/malloc.h"
 
 #define BENCH_WINDOW 64
@@ -35,12 +36,6 @@ struct bench_job {
 };
 
 static struct bench_job job;
-
-static uint64_t random_next(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return *state >> 33;
-}
 
 static void *take(enum bench_kind kind, uint64_t roll)
 {

@@ -18,6 +18,7 @@
 #include "mm/size_class.h"
 
 #include "lib/alloc.h"
+#include "lib/random.h"
 
 static struct km_stats stats; /* big: not on the 16 KiB stack */
 
@@ -95,14 +96,6 @@ static int malloc_top(void)
                 sites[i].allocations, where);
     }
     return 0;
-}
-
-static uint64_t random_next(uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
 }
 
 #define WORKLOAD_SMALL 5000

@@ -13,6 +13,7 @@
 #include "lib/args.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include "lib/random.h"
 #include "mm/bootmem.h"
 #include "mm/memmap.h"
 #include "mm/page_cache.h"
@@ -201,14 +202,6 @@ static int buddy_exhaust(void)
  * is freed. At the end everything is freed and the invariants checked. */
 #define STORM_MAX_LIVE 512
 
-static uint64_t storm_random(uint64_t *state)
-{
-    *state ^= *state << 13; /* xorshift64: small and good enough to shuffle */
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
-
 static int buddy_storm(uint64_t operations)
 {
     static struct {
@@ -220,7 +213,7 @@ static int buddy_storm(uint64_t operations)
     uint64_t state = 0x9E3779B97F4A7C15ull, failed = 0, broken = 0;
     unsigned live_count = 0;
     for (uint64_t i = 0; i < operations; i++) {
-        uint64_t roll = storm_random(&state);
+        uint64_t roll = random_next(&state);
         if (live_count > 0 && (live_count == STORM_MAX_LIVE || roll % 3 == 0)) {
             unsigned victim = (unsigned)(roll >> 8) % live_count;
             uint64_t *stamp = phys_to_virt(live[victim].phys);

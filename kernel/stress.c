@@ -43,6 +43,7 @@
 #include "lib/format.h"
 #include "lib/platform.h"
 #include "lib/string.h"
+#include "lib/random.h"
 #include "mm/malloc.h"
 #include "mm/page_cache.h"
 
@@ -91,16 +92,6 @@ struct stress_run {
 };
 
 static struct stress_run run;
-
-static uint64_t random_next(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
 
 static uint64_t mix(uint64_t x)
 {

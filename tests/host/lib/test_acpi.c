@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "lib/acpi.h"
+#include "lib/random.h"
 #include "tests/host/lib/test_report.h"
 
 /* ---- little-endian helpers ------------------------------------------------------------------ */
@@ -1474,8 +1475,8 @@ static void test_randomized_corruption_stays_in_bounds(void **state) {
         size_t span = 116 + madt_len + 56 + 40 + 52;
         int flips = 1 + round % 4;
         for (int i = 0; i < flips; i++) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            zone[(seed >> 33) % span] ^= (uint8_t)(1u << ((seed >> 20) % 8));
+            uint64_t roll = random_next(&seed);
+            zone[(roll >> 33) % span] ^= (uint8_t)(1u << ((roll >> 20) % 8));
         }
         struct acpi_rsdp rsdp = layout_rsdp(&l);
         struct acpi_madt madt;

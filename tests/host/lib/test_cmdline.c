@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lib/cmdline.h"
+#include "lib/random.h"
 #include "tests/host/lib/test_report.h"
 
 #define MAX_SEEN 256
@@ -355,11 +356,7 @@ static void test_cmdline_many_options(void **state) {
 static uint64_t rng_state;
 
 static uint32_t rng_next(void) {
-    /* xorshift64*: deterministic for a fixed seed, whatever the C library. */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
+    return (uint32_t)(random_next(&rng_state) >> 32); /* lib/random.h: fixed seeds replay */
 }
 
 static bool is_blank(char c) {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lib/line_editor.h"
+#include "lib/random.h"
 #include "tests/host/lib/test_report.h"
 
 #define UP "\x1b[A"
@@ -411,16 +412,6 @@ static void test_every_byte_value_is_survivable(void **state) {
     check_still_works();
 }
 
-/* xorshift64: a fixed-seed generator so a failure can be replayed. */
-static uint64_t next_random(uint64_t *seed) {
-    uint64_t x = *seed;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *seed = x;
-    return x;
-}
-
 static void test_random_garbage_never_corrupts(void **state) {
     (void)state;
     /* Bytes the editor reacts to, weighted in so the random stream reaches deep states. */
@@ -430,7 +421,7 @@ static void test_random_garbage_never_corrupts(void **state) {
     uint64_t seed = 0x5eed1234abcdULL;
     size_t lines_ready = 0;
     for (int i = 0; i < 100000; i++) {
-        uint64_t r = next_random(&seed);
+        uint64_t r = random_next(&seed);
         unsigned char byte = (r & 3) == 0
                                  ? (unsigned char)interesting[(r >> 8) % (sizeof(interesting) - 1)]
                                  : (unsigned char)(r >> 16);

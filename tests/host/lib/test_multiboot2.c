@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lib/multiboot2.h"
+#include "lib/random.h"
 #include "tests/host/lib/test_report.h"
 
 /* ---- building MBIs ---------------------------------------------------------------------- */
@@ -885,11 +886,7 @@ static void test_null_error_pointer_and_reserved_field(void **state) {
 static uint64_t rng_state;
 
 static uint64_t rng_next(void) {
-    /* xorshift64* */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
+    return random_next(&rng_state); /* lib/random.h */
 }
 
 static uint32_t rng_below(uint32_t n) {

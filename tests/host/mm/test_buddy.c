@@ -18,6 +18,7 @@
 #include "mm/buddy.h"
 #include "tests/host/lib/test_report.h"
 #include "tests/host/platform_host.h"
+#include "lib/random.h"
 
 #define ARRAY_SIZE(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -111,15 +112,6 @@ static bool in_ram(const struct buddy_range *ram, size_t count, uint64_t pfn)
         if (pfn >= ram[i].start_pfn && pfn < ram[i].end_pfn)
             return true;
     return false;
-}
-
-/* A small, fixed-seed generator (xorshift64*), the same on every host. */
-static uint64_t next_random(uint64_t *state)
-{
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return *state * 0x2545F4914F6CDD1Dull;
 }
 
 /* Asserts that statement panics with a message containing each of the
@@ -929,7 +921,7 @@ static void random_sequences_keep_every_invariant(void **state)
         size_t live_count = 0;
         uint64_t random = seeds[s], failures = 0, live_pages = 0;
         for (int step = 0; step < (s == 0 ? STEPS : STEPS / 4); step++) {
-            uint64_t r = next_random(&random);
+            uint64_t r = random_next(&random);
             bool do_alloc = live_count == 0 || (live_count < MAX_LIVE && (r & 0xff) < 132);
             if (do_alloc) {
                 /* Mostly small orders, sometimes big ones. */

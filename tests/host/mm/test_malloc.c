@@ -23,6 +23,7 @@
 #include "tests/host/lib/test_report.h"
 #include "tests/host/mm/malloc_test_pages.h"
 #include "tests/host/platform_host.h"
+#include "lib/random.h"
 
 #define ARRAY_SIZE(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -132,20 +133,12 @@ static bool stamp_intact(const void *ptr, size_t bytes, unsigned seed)
     return true;
 }
 
-/* A small fixed-seed generator (xorshift64*), the same on every host. */
+/* The fixed-seed generator's state (lib/random.h), the same on every host. */
 static uint64_t random_state;
-
-static uint64_t random_next(void)
-{
-    random_state ^= random_state >> 12;
-    random_state ^= random_state << 25;
-    random_state ^= random_state >> 27;
-    return random_state * 0x2545f4914f6cdd1dull;
-}
 
 static size_t random_between(size_t low, size_t high)
 {
-    return low + (size_t)(random_next() % (high - low + 1));
+    return low + (size_t)(random_next(&random_state) % (high - low + 1));
 }
 
 /* ---- sizes and classes ---------------------------------------------------------- */
@@ -1108,8 +1101,8 @@ static void *cpu_thread(void *argument)
     pthread_barrier_wait(&barrier); /* all start together */
     uint64_t seed = 0x1234567ull * (cpu + 1), consumed = 0;
     for (unsigned round = 0; round < ROUNDS; round++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        size_t size = 1 + (size_t)(seed >> 33) % (seed >> 60 == 0 ? 20000 : 2048);
+        uint64_t roll = random_next(&seed);
+        size_t size = 1 + (size_t)(roll >> 33) % (roll >> 60 == 0 ? 20000 : 2048);
         unsigned char *p = km_malloc(size), *scratch = km_malloc(1 + round % 300);
         if (!p || !scratch) {
             result->out_of_memory = true;

@@ -16,6 +16,7 @@
 #include "mm/page_cache.h"
 #include "tests/host/lib/test_report.h"
 #include "tests/host/platform_host.h"
+#include "lib/random.h"
 
 /* Cache heads for the tests with several CPUs (the kernel allocates its own). */
 static struct page_cache test_caches[16];
@@ -562,11 +563,9 @@ static void *cpu_main(void *arg)
     uint64_t held[THREAD_HELD];
     unsigned held_orders[THREAD_HELD];
     unsigned count = 0;
-    uint64_t random = 0x9e3779b97f4a7c15ull * (thread->cpu + 1);
+    uint64_t seed = 0x9e3779b97f4a7c15ull * (thread->cpu + 1);
     for (int step = 0; step < THREAD_STEPS; step++) {
-        random ^= random << 13;
-        random ^= random >> 7;
-        random ^= random << 17;
+        uint64_t random = random_next(&seed);
         bool do_alloc = count == 0 || (count < THREAD_HELD && (random & 0xff) < 130);
         if (do_alloc) {
             unsigned kind = (unsigned)(random >> 8) % 32;
