@@ -126,10 +126,10 @@ static uint64_t run_bench(enum bench_kind kind, unsigned cpus, const unsigned *o
 static int command_bench(int argc, char **argv)
 {
     uint64_t steps = BENCH_DEFAULT_OPS;
-    if (argc > 2 || (argc == 2 && (!args_parse_u64(argv[1], &steps) || steps == 0))) {
-        kprintf("usage: bench [STEPS per CPU, default %u; a step is a free and an allocation]\n",
-                BENCH_DEFAULT_OPS);
-        return 1;
+    if (argc == 2 && (!args_parse_u64(argv[1], &steps) || steps == 0)) {
+        kprintf("bench: STEPS per CPU is a number above 0 (default %u; a step is a free and an "
+                "allocation)\n", BENCH_DEFAULT_OPS);
+        return SHELL_USAGE;
     }
     if (this_cpu_index() != 0) {
         kprintf("bench: run it from CPU 0\n");

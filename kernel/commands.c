@@ -31,9 +31,9 @@ static int command_version(int argc, char **argv)
 static int command_exit(int argc, char **argv)
 {
     uint64_t status = 0;
-    if (argc > 2 || (argc == 2 && !args_parse_u64(argv[1], &status))) {
-        kprintf("usage: exit [N]   (N a number from 0 to %d)\n", EXIT_STATUS_MAX);
-        return 1;
+    if (argc == 2 && !args_parse_u64(argv[1], &status)) {
+        kprintf("exit: N is a number from 0 to %d\n", EXIT_STATUS_MAX);
+        return SHELL_USAGE;
     }
     if (status > EXIT_STATUS_MAX) {
         kprintf("exit: %lu is too big: QEMU reports 2N+1 in 8 bits, so N must be 0 to %d\n",
@@ -67,11 +67,7 @@ static void print_option(void *ctx, const struct cmdline_option *given)
 
 static int command_cmdline(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: cmdline\n");
-        return 1;
-    }
+    (void)argc, (void)argv; /* no words: the shell checked (shell.h) */
     /* GRUB re-quotes what grub.cfg says (lib/cmdline.h): show both forms. */
     kprintf("kernel command line, as the boot loader passed it: \"%s\"\n", boot_cmdline());
     kprintf("decoded into options:\n");

@@ -167,38 +167,40 @@ static NOINLINE void crash_deadlock(void)
     platform_lock_acquire(&crash_lock);
 }
 
-struct crash_kind {
-    const char *name;
-    void (*crash)(void);
-    const char *what;
-};
-
-static const struct crash_kind crash_kinds[] = {
-    {"null", crash_null_pointer, "page fault (#PF) at address 0"},
-    {"div0", crash_divide_by_zero, "divide error (#DE)"},
-    {"ud", crash_invalid_opcode, "invalid opcode (#UD)"},
-    {"gp", crash_general_protection, "general protection fault (#GP)"},
-    {"stack", crash_stack_overflow, "stack overflow: a double fault (#DF) on its own stack"},
-    {"double-free", crash_double_free, "free a page block twice: the buddy allocator panics"},
-    {"use-after-free", crash_use_after_free, "write to freed memory (caught with malloc.poison)"},
-    {"deadlock", crash_deadlock, "wait for a lock another CPU never releases (or take one twice)"},
-    {"abba", crash_abba, "two CPUs each hold the lock the other waits for (one report)"},
-};
-
-static int command_crash(int argc, char **argv)
-{
-    for (size_t i = 0; argc == 2 && i < sizeof(crash_kinds) / sizeof(crash_kinds[0]); i++) {
-        if (strcmp(argv[1], crash_kinds[i].name) == 0) {
-            crash_kinds[i].crash();
-            kprintf("crash: %s did not fault?!\n", argv[1]);
-            return 1;
-        }
+/* Each kind is a subcommand: `crash null`, `crash stack`... (`help crash`). */
+#define CRASH(function)                                                                         \
+    static int function##_command(int argc, char **argv)                                       \
+    {                                                                                          \
+        (void)argc;                                                                            \
+        function();                                                                            \
+        kprintf("crash: %s did not fault?!\n", argv[0]);                                       \
+        return 1;                                                                              \
     }
-    kprintf("usage: crash KIND, where KIND is one of:\n");
-    for (size_t i = 0; i < sizeof(crash_kinds) / sizeof(crash_kinds[0]); i++)
-        kprintf("  %-6s %s\n", crash_kinds[i].name, crash_kinds[i].what);
-    return 1;
-}
+CRASH(crash_null_pointer)
+CRASH(crash_divide_by_zero)
+CRASH(crash_invalid_opcode)
+CRASH(crash_general_protection)
+CRASH(crash_stack_overflow)
+CRASH(crash_double_free)
+CRASH(crash_use_after_free)
+CRASH(crash_deadlock)
+CRASH(crash_abba)
 
-SHELL_COMMAND(crash, "crash KIND (no KIND: the list)",
-              "raise a CPU exception on purpose (the report, then a panic)", command_crash);
+static const struct shell_subcommand crash_kinds[] = {
+    {"null", "null", "page fault (#PF) at address 0", crash_null_pointer_command},
+    {"div0", "div0", "divide error (#DE)", crash_divide_by_zero_command},
+    {"ud", "ud", "invalid opcode (#UD)", crash_invalid_opcode_command},
+    {"gp", "gp", "general protection fault (#GP)", crash_general_protection_command},
+    {"stack", "stack", "stack overflow: a double fault (#DF) on its own stack",
+     crash_stack_overflow_command},
+    {"double-free", "double-free", "free a page block twice: the buddy allocator panics",
+     crash_double_free_command},
+    {"use-after-free", "use-after-free", "write to freed memory (caught with malloc.poison)",
+     crash_use_after_free_command},
+    {"deadlock", "deadlock", "wait for a lock another CPU never releases (or take one twice)",
+     crash_deadlock_command},
+    {"abba", "abba", "two CPUs each hold the lock the other waits for (one report)",
+     crash_abba_command},
+};
+SHELL_COMMAND_TABLE(crash, "raise a CPU exception on purpose (the report, then a panic)",
+                    crash_kinds);

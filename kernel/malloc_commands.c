@@ -1,6 +1,7 @@
 /*
- * malloc_commands.c: the `malloc` shell command, for looking inside the
- * allocator (mm/malloc.c) while it runs, and the `malloc.track` boot option.
+ * malloc_commands.c: the `malloc` shell command and its subcommands, for
+ * looking inside the allocator (mm/malloc.c) while it runs. The boot options
+ * malloc.debug, malloc.track and malloc.poison are in kernel/malloc.c.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -397,41 +398,71 @@ static int malloc_oom(void)
     return same && oom_sides[0].objects > 0 && !missed ? 0 : 1;
 }
 
-static int command_malloc(int argc, char **argv)
+/* The subcommands' entry points: most take no words (the shell checked). */
+#define WITHOUT_WORDS(function)                                                                 \
+    static int function##_command(int argc, char **argv)                                       \
+    {                                                                                          \
+        (void)argc, (void)argv;                                                                \
+        return function();                                                                     \
+    }
+WITHOUT_WORDS(malloc_classes)
+WITHOUT_WORDS(malloc_stats)
+WITHOUT_WORDS(malloc_top)
+WITHOUT_WORDS(malloc_workload)
+WITHOUT_WORDS(malloc_drain)
+WITHOUT_WORDS(malloc_oom)
+
+static int malloc_storm_command(int argc, char **argv)
 {
     uint64_t operations = 100000;
-    if (argc == 2 && strcmp(argv[1], "classes") == 0)
-        return malloc_classes();
-    if (argc == 2 && strcmp(argv[1], "stats") == 0)
-        return malloc_stats();
-    if (argc == 2 && strcmp(argv[1], "top") == 0)
-        return malloc_top();
-    if (argc == 2 && strcmp(argv[1], "workload") == 0)
-        return malloc_workload();
-    if ((argc == 2 || argc == 3) && strcmp(argv[1], "storm") == 0 &&
-        (argc == 2 || args_parse_u64(argv[2], &operations)))
-        return malloc_storm(operations);
-    if (argc == 3 && strcmp(argv[1], "leaks") == 0 && strcmp(argv[2], "mark") == 0)
-        return malloc_leaks_mark();
-    if (argc == 2 && strcmp(argv[1], "leaks") == 0)
-        return malloc_leaks();
-    if (argc == 3 && strcmp(argv[1], "leak") == 0 && args_parse_u64(argv[2], &operations))
-        return malloc_leak_on_purpose(operations);
-    if (argc == 2 && strcmp(argv[1], "drain") == 0)
-        return malloc_drain();
-    if (argc == 2 && strcmp(argv[1], "oom") == 0)
-        return malloc_oom();
-    if (argc == 2 && strcmp(argv[1], "check") == 0) {
-        char error[160];
-        bool ok = km_check(error, sizeof(error));
-        kprintf("malloc check: %s%s\n", ok ? "ok" : "FAILED: ", ok ? "" : error);
-        return ok ? 0 : 1;
-    }
-    kprintf("usage: malloc classes | stats | top | workload | storm [N] | check | drain | oom\n"
-            "       malloc leaks mark | leaks | leak N (lose N objects on purpose)\n");
-    return 1;
+    if (argc == 2 && !args_parse_u64(argv[1], &operations))
+        return SHELL_USAGE;
+    return malloc_storm(operations);
 }
 
-SHELL_COMMAND(malloc, "malloc classes|stats|top|workload|storm|check|drain|oom|leaks [mark]",
-              "look inside the kernel's malloc", command_malloc);
+static int malloc_leaks_command(int argc, char **argv)
+{
+    if (argc == 1)
+        return malloc_leaks();
+    if (strcmp(argv[1], "mark") != 0)
+        return SHELL_USAGE;
+    return malloc_leaks_mark();
+}
+
+static int malloc_leak_command(int argc, char **argv)
+{
+    (void)argc;
+    uint64_t count;
+    if (!args_parse_u64(argv[1], &count))
+        return SHELL_USAGE;
+    return malloc_leak_on_purpose(count);
+}
+
+static int malloc_check_command(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    char error[160];
+    bool ok = km_check(error, sizeof(error));
+    kprintf("malloc check: %s%s\n", ok ? "ok" : "FAILED: ", ok ? "" : error);
+    return ok ? 0 : 1;
+}
+
+static const struct shell_subcommand malloc_subcommands[] = {
+    {"classes", "classes", "the size classes: slabs, objects, waste", malloc_classes_command},
+    {"stats", "stats", "live objects and pages per class, what the magazines hold",
+     malloc_stats_command},
+    {"top", "top", "live bytes per call site (malloc.track)", malloc_top_command},
+    {"workload", "workload", "a mixed workload: requested / held bytes", malloc_workload_command},
+    {"storm", "storm [N]", "N random mallocs and frees (default 100000), checked",
+     malloc_storm_command},
+    {"check", "check", "check every slab's invariants", malloc_check_command},
+    {"drain", "drain", "every CPU's magazines and empty slabs back to the page allocator",
+     malloc_drain_command},
+    {"oom", "oom", "two CPUs run out of memory at once; both must come back", malloc_oom_command},
+    {"leaks", "leaks [mark]", "objects allocated since the mark (malloc.track); mark: set it",
+     malloc_leaks_command},
+    {"leak", "leak N", "lose N objects on purpose (to see `malloc leaks` find them)",
+     malloc_leak_command},
+};
+SHELL_COMMAND_TABLE(malloc, "look inside the kernel's malloc", malloc_subcommands);
 

@@ -27,11 +27,7 @@ static const char *zone_request_name(enum buddy_zone_request where)
 
 static int command_e820(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: e820\n");
-        return 1;
-    }
+    (void)argc, (void)argv; /* no words: the shell checked (shell.h) */
     unsigned raw_count;
     bool from_meminfo;
     const struct memmap_entry *raw_map = memory_firmware_map(&raw_count, &from_meminfo);
@@ -66,11 +62,7 @@ static void print_reservation_row(const struct bootmem_reservation *reservation,
 
 static int command_mem(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: mem\n");
-        return 1;
-    }
+    (void)argc, (void)argv; /* no words: the shell checked (shell.h) */
     static struct memory_account account; /* 200 bytes: off the shell's stack */
     bool balanced = memory_account(&account);
     kprintf("where every usable byte of RAM is (usable: %lu bytes = %lu KiB):\n", account.usable,
@@ -104,33 +96,41 @@ static int command_mem(int argc, char **argv)
 static int buddy_exhaust(void);
 static int buddy_storm(uint64_t operations);
 
-static int command_buddy(int argc, char **argv)
+static int buddy_check_command(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "check") == 0) {
-        char error[160];
-        uint64_t started = read_tsc();
-        unsigned paused;
-        bool ok = memory_buddy_check(error, sizeof(error), &paused);
-        if (ok && paused)
-            kprintf("buddy check: ok (the other %u CPU%s paused for the walk: %lu ms)\n", paused,
-                    paused == 1 ? "" : "s", delay_us_since(started) / 1000);
-        if (ok && !paused)
-            kprintf("buddy check: ok\n");
-        if (ok)
-            return 0;
-        kprintf("buddy check: FAILED: %s\n", error);
-        return 1;
-    }
-    if (argc == 2 && strcmp(argv[1], "exhaust") == 0)
-        return buddy_exhaust();
+    (void)argc, (void)argv;
+    char error[160];
+    uint64_t started = read_tsc();
+    unsigned paused;
+    bool ok = memory_buddy_check(error, sizeof(error), &paused);
+    if (ok && paused)
+        kprintf("buddy check: ok (the other %u CPU%s paused for the walk: %lu ms)\n", paused,
+                paused == 1 ? "" : "s", delay_us_since(started) / 1000);
+    if (ok && !paused)
+        kprintf("buddy check: ok\n");
+    if (ok)
+        return 0;
+    kprintf("buddy check: FAILED: %s\n", error);
+    return 1;
+}
+
+static int buddy_exhaust_command(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return buddy_exhaust();
+}
+
+static int buddy_storm_command(int argc, char **argv)
+{
     uint64_t operations = 20000;
-    if (argc >= 2 && strcmp(argv[1], "storm") == 0 &&
-        (argc == 2 || (argc == 3 && args_parse_u64(argv[2], &operations))))
-        return buddy_storm(operations);
-    if (argc != 1) {
-        kprintf("usage: buddy [check | exhaust | storm [OPERATIONS]]\n");
-        return 1;
-    }
+    if (argc == 2 && !args_parse_u64(argv[1], &operations))
+        return SHELL_USAGE;
+    return buddy_storm(operations);
+}
+
+static int buddy_free_lists(int argc, char **argv)
+{
+    (void)argc, (void)argv;
     kprintf("free blocks per order (order n = 2^n pages of 4 KiB):\n");
     kprintf("%-7s", "zone");
     for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
@@ -266,11 +266,11 @@ static int command_alloc(int argc, char **argv)
 {
     uint64_t order;
     enum buddy_zone_request where = BUDDY_ANY;
-    if (argc < 2 || argc > 3 || !args_parse_u64(argv[1], &order) || order > BUDDY_MAX_ORDER ||
+    if (!args_parse_u64(argv[1], &order) || order > BUDDY_MAX_ORDER ||
         (argc == 3 && !parse_zone(argv[2], &where))) {
-        kprintf("usage: alloc ORDER [low|dma32|normal]   (ORDER 0-%d: 2^ORDER pages)\n",
+        kprintf("alloc: ORDER is 0-%d (a block of 2^ORDER pages), the zone low, dma32 or normal\n",
                 BUDDY_MAX_ORDER);
-        return 1;
+        return SHELL_USAGE;
     }
     uint64_t phys = memory_alloc_pages((unsigned)order, where);
     if (!phys) {
@@ -283,10 +283,11 @@ static int command_alloc(int argc, char **argv)
 
 static int command_free(int argc, char **argv)
 {
+    (void)argc; /* "free ADDR": one word (the shell checked) */
     uint64_t phys;
-    if (argc != 2 || !args_parse_u64(argv[1], &phys) || (phys & 0xFFF)) {
-        kprintf("usage: free ADDR   (an address that alloc printed)\n");
-        return 1;
+    if (!args_parse_u64(argv[1], &phys) || (phys & 0xFFF)) {
+        kprintf("free: ADDR is a page address that alloc printed\n");
+        return SHELL_USAGE;
     }
     struct page *page = memory_page_of(phys);
     if (!page) {
@@ -305,9 +306,16 @@ static int command_free(int argc, char **argv)
 
 SHELL_COMMAND(e820, "e820", "the firmware's memory map, as given and cleaned", command_e820);
 SHELL_COMMAND(mem, "mem", "where every usable byte of RAM is", command_mem);
-SHELL_COMMAND(buddy, "buddy [check|exhaust|storm [N]]",
-              "free lists per zone; check invariants; use up all pages; random alloc/free storm",
-              command_buddy);
+static const struct shell_subcommand buddy_subcommands[] = {
+    {"", "", "the free lists: free blocks per zone and order", buddy_free_lists},
+    {"check", "check", "check every invariant of the page metadata and free lists",
+     buddy_check_command},
+    {"exhaust", "exhaust", "allocate every free page, write it, free them all", buddy_exhaust_command},
+    {"storm", "storm [N]", "N random allocations and frees (default 20000), then check",
+     buddy_storm_command},
+};
+SHELL_COMMAND_TABLE(buddy, "the buddy allocator: free lists, check, exhaust, storm",
+                    buddy_subcommands);
 SHELL_COMMAND(alloc, "alloc ORDER [low|dma32|normal]", "allocate 2^ORDER pages, print the address",
               command_alloc);
 SHELL_COMMAND(free, "free ADDR", "give back a block that alloc printed", command_free);

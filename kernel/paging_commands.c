@@ -14,9 +14,10 @@
 static int command_vtop(int argc, char **argv)
 {
     uint64_t virt;
-    if (argc != 2 || !args_parse_u64(argv[1], &virt)) {
-        kprintf("usage: vtop ADDR   (a virtual address, e.g. 0x%lx)\n", (uint64_t)DIRECT_MAP_BASE);
-        return 1;
+    (void)argc;
+    if (!args_parse_u64(argv[1], &virt)) {
+        kprintf("vtop: ADDR is a virtual address, e.g. 0x%lx\n", (uint64_t)DIRECT_MAP_BASE);
+        return SHELL_USAGE;
     }
     struct paging_walk walk;
     paging_walk(virt, &walk);
@@ -39,10 +40,10 @@ static int command_vtop(int argc, char **argv)
 static int command_phys(int argc, char **argv)
 {
     uint64_t phys, length = 64;
-    if (argc < 2 || argc > 3 || !args_parse_u64(argv[1], &phys) ||
-        (argc == 3 && !args_parse_u64(argv[2], &length)) || length == 0 || length > 4096) {
-        kprintf("usage: phys ADDR [LEN]   (hex dump of physical memory, LEN up to 4096)\n");
-        return 1;
+    if (!args_parse_u64(argv[1], &phys) || (argc == 3 && !args_parse_u64(argv[2], &length)) ||
+        length == 0 || length > 4096) {
+        kprintf("phys: ADDR and LEN are numbers, LEN from 1 to 4096\n");
+        return SHELL_USAGE;
     }
     for (uint64_t offset = 0; offset < length; offset += 16) {
         uint64_t line = phys + offset;

@@ -31,11 +31,7 @@ static const char *state_name(enum cpu_state state)
 
 static int command_cpus(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1) {
-        kprintf("usage: cpus\n");
-        return 1;
-    }
+    (void)argc, (void)argv; /* no words: the shell checked (shell.h) */
     kprintf("cpu apic state   kernel stack (virtual)                  per-CPU area        "
             "page cache   malloc: slabs pages allocations remote-frees inbox\n");
     unsigned failed = 0;
@@ -80,9 +76,9 @@ static void run_remote_command(void *argument)
 static int command_on(int argc, char **argv)
 {
     uint64_t index;
-    if (argc < 3 || !args_parse_u64(argv[1], &index)) {
-        kprintf("usage: on CPU COMMAND [ARGS...]   (CPU: an index from `cpus`)\n");
-        return 1;
+    if (!args_parse_u64(argv[1], &index)) {
+        kprintf("on: CPU is an index from `cpus`\n");
+        return SHELL_USAGE;
     }
     struct cpu *cpu = smp_cpu((unsigned)index);
     if (index >= smp_cpu_count() || !cpu) {

@@ -283,9 +283,9 @@ static int command_stress(int argc, char **argv)
             bad_usage = true;
     }
     if (bad_usage) {
-        kprintf("usage: stress [OPERATIONS per CPU, default %u] [--no-handoff]\n",
+        kprintf("stress: OPERATIONS per CPU is a number above 0 (default %u)\n",
                 STRESS_DEFAULT_OPS);
-        return 1;
+        return SHELL_USAGE;
     }
     if (this_cpu_index() != 0) {
         kprintf("stress: run it from CPU 0\n");
