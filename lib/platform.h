@@ -1,8 +1,9 @@
 /*
  * platform.h: everything the portable code (lib/, mm/, fs/) needs from the
- * machine, and nothing more. Two implementations, one for each build:
- *   kernel/platform.c            on the real (virtual) machine
- *   tests/host/platform_host.c   on Linux, for unit tests, fuzzers and benchmarks
+ * machine, and nothing more. Three implementations:
+ *   kernel/platform.c                    on the real (virtual) machine
+ *   tests/host/platform_host.c           on Linux, for unit tests, fuzzers and benchmarks
+ *   tools/libkmalloc/kmalloc_preload.c   in any process, for libkmalloc.so (LD_PRELOAD)
  */
 #ifndef LIB_PLATFORM_H
 #define LIB_PLATFORM_H

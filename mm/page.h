@@ -1,7 +1,8 @@
 /*
  * page.h: the physical page and its 16 bytes of metadata, shared by the buddy
- * allocator (mm/buddy.c), the per-CPU page caches (mm/page_cache.c) and, later,
- * the slab allocator.
+ * allocator (mm/buddy.c) and the per-CPU page caches (mm/page_cache.c). The
+ * slab allocator (mm/malloc.c) keeps its own page map (struct km_page_info)
+ * and a page's owner word.
  *
  * Every page of RAM has one struct page, and nothing else does: the buddy keeps
  * them in one array that covers the RAM ranges back to back (see buddy.h), so
@@ -68,8 +69,9 @@ enum page_state {
  *   offset  9  uint8_t  order    heads only: the block is 2^order pages
  *   offset 10  uint8_t  zone     enum zone_id, fixed at buddy_init
  *   offset 11  uint8_t  section  index in the buddy's section table, fixed at buddy_init
- *   offset 12  uint32_t owner    reserved for the slab allocator (e.g. its slab index);
- *                                the buddy never reads or writes it after buddy_init
+ *   offset 12  uint32_t owner    mm/malloc.c's owner word (a slab's descriptor index + 1,
+ *                                or KM_OWNER_LARGE and a large run's page count on the
+ *                                run's first page); the buddy never touches it after init
  *
  * Links are 32-bit indices into the page array, not pointers: half the size,
  * and they mean the same thing in the kernel, on the host and in GDB. 2^32 - 1

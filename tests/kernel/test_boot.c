@@ -47,8 +47,8 @@ KTEST(boot_stack_guard_page_is_unmapped)
     KTEST_EXPECT(!is_mapped((uint64_t)boot_stack_guard));
     KTEST_EXPECT(is_mapped((uint64_t)boot_stack_bottom));
     KTEST_EXPECT(is_mapped((uint64_t)boot_stack_top - 8));
-    uint64_t rsp = read_frame_pointer();
-    KTEST_EXPECT(rsp > (uint64_t)boot_stack_bottom && rsp < (uint64_t)boot_stack_top);
+    uint64_t frame = read_frame_pointer(); /* RBP: a frame on the boot stack */
+    KTEST_EXPECT(frame > (uint64_t)boot_stack_bottom && frame < (uint64_t)boot_stack_top);
 }
 
 KTEST(boot_direct_map_reaches_low_memory)
