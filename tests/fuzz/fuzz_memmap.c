@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mm/memmap.h"
@@ -41,37 +42,82 @@ static uint64_t clipped_end(const struct memmap_entry *entry) {
     return entry->length > UINT64_MAX - entry->base ? UINT64_MAX : entry->base + entry->length;
 }
 
-/* The winning type of one address, found the slow way: every entry that
- * covers it, with the precedence of memmap.h. false if no entry covers it. */
-static unsigned rank(uint32_t type) {
-    switch (type) {
-    case MEMMAP_RAM:
-        return 0;
-    case MEMMAP_ACPI_RECLAIMABLE:
-        return 1;
-    case MEMMAP_RESERVED:
-        return 3;
-    case MEMMAP_ACPI_NVS:
-        return 4;
-    case MEMMAP_BAD:
-        return 5;
-    default:
-        return 2;
-    }
+/*
+ * The oracle: written from the rule that mm/memmap.h states, sharing no code or
+ * table with mm/memmap.c (no spec says which type wins where firmware entries
+ * overlap; the rule is the one memmap.h documents):
+ *
+ *     BAD > ACPI_NVS > RESERVED > unknown types > ACPI_RECLAIMABLE > RAM,
+ *     and between two unknown types, the smaller number wins.
+ *
+ * The list below is that sentence, strongest first; UNKNOWN stands for every
+ * type the list does not name.
+ */
+#define UNKNOWN 0u
+static const uint32_t strongest_first[] = {MEMMAP_BAD, MEMMAP_ACPI_NVS, MEMMAP_RESERVED, UNKNOWN,
+                                           MEMMAP_ACPI_RECLAIMABLE, MEMMAP_RAM};
+
+static size_t place_in_rule(uint32_t type) {
+    for (size_t i = 0; i < sizeof(strongest_first) / sizeof(strongest_first[0]); i++)
+        if (strongest_first[i] == type && type != UNKNOWN)
+            return i;
+    return 3; /* the place of UNKNOWN */
 }
 
+/* Does type a win a byte over type b? */
+static bool wins_over(uint32_t a, uint32_t b) {
+    size_t place_a = place_in_rule(a), place_b = place_in_rule(b);
+    return place_a != place_b ? place_a < place_b : a < b;
+}
+
+/* The winning type of one address, found the slow way: every entry that
+ * covers it. false if no entry covers it. */
 static bool type_at(const struct memmap_entry *raw, size_t count, uint64_t address,
                     uint32_t *type) {
     bool covered = false;
     for (size_t i = 0; i < count; i++) {
         if (raw[i].base > address || clipped_end(&raw[i]) <= address)
             continue;
-        uint32_t t = raw[i].type;
-        if (!covered || rank(t) > rank(*type) || (rank(t) == rank(*type) && t < *type))
-            *type = t;
+        if (!covered || wins_over(raw[i].type, *type))
+            *type = raw[i].type;
         covered = true;
     }
     return covered;
+}
+
+/*
+ * The whole cleaned map, brute force: every entry edge is a boundary; between
+ * two boundaries every byte has the same type (type_at of the first); adjacent
+ * pieces of one type join. For inputs of up to ORACLE_MAX_ENTRIES entries
+ * (O(n^2)); the checks further down cover larger ones at every boundary.
+ */
+#define ORACLE_MAX_ENTRIES 256
+static uint64_t edges[2 * ORACLE_MAX_ENTRIES];
+static struct memmap_region expected[2 * ORACLE_MAX_ENTRIES];
+
+static int compare_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t oracle_regions(const struct memmap_entry *raw, size_t count) {
+    size_t edge_count = 0, regions = 0;
+    for (size_t i = 0; i < count; i++) {
+        edges[edge_count++] = raw[i].base;
+        edges[edge_count++] = clipped_end(&raw[i]);
+    }
+    qsort(edges, edge_count, sizeof(edges[0]), compare_u64);
+    for (size_t i = 0; i + 1 < edge_count; i++) {
+        uint64_t start = edges[i], end = edges[i + 1];
+        uint32_t type;
+        if (start == end || !type_at(raw, count, start, &type))
+            continue;
+        if (regions > 0 && expected[regions - 1].end == start && expected[regions - 1].type == type)
+            expected[regions - 1].end = end;
+        else
+            expected[regions++] = (struct memmap_region){start, end, type};
+    }
+    return regions;
 }
 
 static struct memmap_entry raw[MAX_FUZZ_ENTRIES];
@@ -104,6 +150,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(map.ignored_entries == empty);
     CHECK((status == 0) == (map.page_bytes > 0));
     CHECK(status == 0 ? (error[0] != '\0') == map.truncated : error[0] != '\0');
+
+    /* The brute-force map, region for region (up to where a truncated map stops). */
+    if (count <= ORACLE_MAX_ENTRIES) {
+        size_t want = oracle_regions(raw, count);
+        CHECK(map.truncated ? want > MEMMAP_MAX_REGIONS : want == map.region_count);
+        for (size_t i = 0; i < map.region_count; i++)
+            CHECK(map.regions[i].start == expected[i].start &&
+                  map.regions[i].end == expected[i].end && map.regions[i].type == expected[i].type);
+    }
 
     /* Regions: sorted, disjoint, merged, each of the type the entries give it
      * (checked at its first and last byte and around it). */
