@@ -17,12 +17,12 @@
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
 #include "kernel/paging.h"
-#include "kernel/percpu.h"
 #include "kernel/panic.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "mm/bootmem.h"
 #include "mm/memmap.h"
+#include "mm/page_alloc.h"
 #include "mm/page_cache.h"
 
 #define KIB ((uint64_t)1024)
@@ -54,8 +54,7 @@ static bool raw_from_meminfo;
 static struct memmap clean_map;
 static struct bootmem bootmem;
 static struct buddy buddy;
-static struct page_cache_set page_caches;
-static const struct memory_cpu_hooks *cpu_hooks; /* NULL: this CPU is the only one */
+static struct page_alloc pages; /* the page allocator (mm/page_alloc.c) over the buddy */
 static uint64_t handed_over_pages;
 
 static void read_firmware_map(const struct mb2_summary *boot)
@@ -170,7 +169,7 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
 
     bootmem_for_each_free_range(&bootmem, hand_over_range, NULL); /* the hand-over point */
     paging_set_page_source(page_table_page_from_buddy);
-    page_cache_init(&page_caches, &buddy, 1, handed_over_pages, NULL); /* the boot CPU's */
+    page_alloc_init(&pages, &buddy); /* the boot CPU's page cache */
 
     const struct paging_stats *paging = paging_stats();
     log_info("paging: direct map in %lu x 1 GiB, %lu x 2 MiB, %lu x 4 KiB pages (1 GiB pages: "
@@ -184,78 +183,38 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
              buddy_free_pages(&buddy, ZONE_LOW) * 4);
 }
 
-static uint64_t alloc_pages_once(unsigned order, enum buddy_zone_request where)
+/* The page allocator's policy is mm/page_alloc.c's; these give it addresses. */
+uint64_t memory_try_alloc_run(uint64_t count, unsigned align_order)
 {
     uint64_t pfn;
-    int status = order == 0 ? page_cache_alloc(&page_caches, where, &pfn)
-                            : buddy_alloc(&buddy, order, where, &pfn);
-    return status == 0 ? pfn << 12 : 0;
+    return page_alloc_try_run(&pages, count, align_order, &pfn) == 0 ? pfn << 12 : 0;
 }
 
-uint64_t memory_try_alloc_run(uint64_t pages, unsigned align_order)
-{
-    if (pages == 1 && align_order == 0)
-        return alloc_pages_once(0, BUDDY_ANY); /* the per-CPU page cache */
-    uint64_t pfn;
-    return buddy_alloc_run_aligned(&buddy, pages, align_order, BUDDY_ANY, &pfn) == 0 ? pfn << 12
-                                                                                     : 0;
-}
-
-void memory_set_cpu_hooks(const struct memory_cpu_hooks *hooks)
-{
-    cpu_hooks = hooks;
-}
-
-static void reclaim_everywhere(void)
-{
-    if (cpu_hooks)
-        cpu_hooks->reclaim();
-}
-
-static unsigned pause_other_cpus(void)
-{
-    return cpu_hooks ? cpu_hooks->pause_others() : 0;
-}
-
-static void resume_other_cpus(void)
-{
-    if (cpu_hooks)
-        cpu_hooks->resume_others();
-}
-
-/* Out of memory, the other CPUs give back what they hold (malloc's magazines
- * and empty slabs, their page caches: the reclaim hook) before this gives up. */
 uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
 {
-    uint64_t phys = alloc_pages_once(order, where);
-    if (!phys) {
-        reclaim_everywhere();
-        phys = alloc_pages_once(order, where);
-    }
-    return phys;
+    uint64_t pfn;
+    return page_alloc_pages(&pages, order, where, &pfn) == 0 ? pfn << 12 : 0;
 }
 
-uint64_t memory_alloc_run(uint64_t pages, unsigned align_order)
+uint64_t memory_alloc_run(uint64_t count, unsigned align_order)
 {
-    uint64_t phys = memory_try_alloc_run(pages, align_order);
-    if (!phys) {
-        reclaim_everywhere();
-        phys = memory_try_alloc_run(pages, align_order);
-    }
-    return phys;
+    uint64_t pfn;
+    return page_alloc_run(&pages, count, align_order, &pfn) == 0 ? pfn << 12 : 0;
+}
+
+void memory_set_cpu_hooks(const struct page_alloc_cpus *cpus)
+{
+    page_alloc_set_cpus(&pages, cpus);
 }
 
 void memory_drain_this_cpu(void)
 {
-    page_cache_drain_this_cpu(&page_caches);
+    page_alloc_drain_this_cpu(&pages);
 }
 
-void memory_free_run(uint64_t phys, uint64_t pages)
+void memory_free_run(uint64_t phys, uint64_t count)
 {
-    if (pages == 1)
-        memory_free_pages(phys, 0);
-    else
-        buddy_free_run(&buddy, phys >> 12, pages);
+    page_alloc_free_run(&pages, phys >> 12, count);
 }
 
 struct page *memory_page_of(uint64_t phys)
@@ -265,39 +224,17 @@ struct page *memory_page_of(uint64_t phys)
 
 void memory_free_pages(uint64_t phys, unsigned order)
 {
-    if (order == 0)
-        page_cache_free(&page_caches, phys >> 12);
-    else
-        buddy_free(&buddy, phys >> 12, order);
+    page_alloc_free_pages(&pages, phys >> 12, order);
 }
 
 void memory_set_cpu_count(unsigned count, struct page_cache *caches)
 {
-    page_cache_drain_all(&page_caches); /* the boot CPU's pages go back first */
-    page_cache_init(&page_caches, &buddy, count, handed_over_pages, caches);
+    page_alloc_set_cpu_count(&pages, count, caches);
 }
 
-static void drain_this_cpu(void *unused)
-{
-    (void)unused;
-    page_cache_drain_this_cpu(&page_caches);
-}
-
-/* Each online CPU drains its own cache (a cache is only ever touched by its
- * CPU, with interrupts off: draining it from here while it allocates would
- * race); the caches of CPUs that are not running are drained from here, as
- * nobody else can touch them. */
 void memory_drain_page_caches(void)
 {
-    unsigned me = this_cpu_index();
-    for (unsigned i = 0; i < page_caches.cpu_count; i++) {
-        if (i != me && cpu_hooks && cpu_hooks->run_on(i, drain_this_cpu, NULL))
-            continue;
-        if (i == me)
-            page_cache_drain_this_cpu(&page_caches);
-        else
-            page_cache_drain_cpu(&page_caches, i);
-    }
+    page_alloc_drain_all(&pages);
 }
 
 uint64_t memory_free_pages_in_zone(enum zone_id zone)
@@ -312,27 +249,12 @@ uint64_t memory_end_pfn(void)
 
 uint64_t memory_free_page_count(void)
 {
-    uint64_t pages = page_cache_total_pages(&page_caches);
-    for (int zone = 0; zone < ZONE_COUNT; zone++)
-        pages += buddy_free_pages(&buddy, (enum zone_id)zone);
-    return pages;
-}
-
-/* The check holds every zone lock while it walks every page: at 8 GiB that
- * is long enough for a CPU waiting on a zone lock to report a deadlock that
- * is not one. So the other CPUs are paused (holding nothing) for the walk. */
-static bool buddy_check_others_paused(char *error, size_t error_size, unsigned *paused)
-{
-    *paused = pause_other_cpus();
-    bool ok = buddy_check(&buddy, error, error_size);
-    resume_other_cpus();
-    return ok;
+    return page_alloc_free_page_count(&pages);
 }
 
 bool memory_buddy_check(char *error, size_t error_size, unsigned *paused)
 {
-    unsigned ignored;
-    return buddy_check_others_paused(error, error_size, paused ? paused : &ignored);
+    return page_alloc_check(&pages, error, error_size, paused);
 }
 
 bool memory_account(struct memory_account *out)
@@ -342,28 +264,24 @@ bool memory_account(struct memory_account *out)
     for (size_t i = 0; i < bootmem.reserved_count; i++)
         out->reserved += bootmem_claimed_bytes(&bootmem, i);
     out->lost_to_alignment = clean_map.lost_to_alignment_bytes;
-    struct buddy_census census;
-    pause_other_cpus(); /* their page caches change page states without a lock */
-    bool sound = buddy_check_census(&buddy, &census, out->metadata_error,
-                                    sizeof(out->metadata_error));
-    out->cached = page_cache_total_pages(&page_caches) * PAGE_SIZE;
-    for (int zone = 0; zone < ZONE_COUNT; zone++)
-        out->free[zone] = buddy_free_pages(&buddy, (enum zone_id)zone) * PAGE_SIZE;
-    resume_other_cpus();
-    out->accounted = out->reserved + out->lost_to_alignment + out->cached;
+    struct page_alloc_account account;
+    bool sound = page_alloc_account(&pages, &account);
+    memcpy(out->metadata_error, account.metadata_error, sizeof(out->metadata_error));
+    out->cached = account.cached_pages * PAGE_SIZE;
+    out->allocated = account.allocated_pages * PAGE_SIZE;
+    out->accounted = out->reserved + out->lost_to_alignment + out->cached + out->allocated;
     for (int zone = 0; zone < ZONE_COUNT; zone++) {
-        out->allocated += census.allocated_pages[zone] * PAGE_SIZE;
+        out->free[zone] = account.free_pages[zone] * PAGE_SIZE;
         out->accounted += out->free[zone];
     }
-    out->accounted += out->allocated;
     return sound && out->accounted == out->usable;
 }
 
 bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out)
 {
-    if (cpu >= page_caches.cpu_count)
+    if (cpu >= pages.caches.cpu_count)
         return false;
-    page_cache_get_stats(&page_caches, cpu, out);
+    page_cache_get_stats(&pages.caches, cpu, out);
     return true;
 }
 
@@ -403,5 +321,5 @@ const struct memmap_entry *memory_firmware_map(unsigned *count, bool *from_memin
 
 uint64_t memory_cached_pages(void)
 {
-    return page_cache_total_pages(&page_caches);
+    return page_alloc_cached_pages(&pages);
 }

@@ -40,24 +40,11 @@ uint64_t memory_end_pfn(void);
 struct page_cache;
 void memory_set_cpu_count(unsigned count, struct page_cache *caches);
 
-/*
- * What memory needs from the other CPUs, handed in by kernel/smp.c (which
- * calls memory, not the other way round). Until then there is one CPU:
- * nothing to reclaim from, pause or run on elsewhere.
- *   reclaim        every CPU gives back what it holds (malloc's magazines and
- *                  empty slabs, its page cache); called when an allocation fails
- *   run_on         runs job on CPU index and waits; false if that CPU is not
- *                  running (its cache is then drained from here)
- *   pause_others   the other CPUs wait, holding nothing, until resume_others;
- *                  returns how many were paused
- */
-struct memory_cpu_hooks {
-    void (*reclaim)(void);
-    bool (*run_on)(unsigned index, void (*job)(void *), void *argument);
-    unsigned (*pause_others)(void);
-    void (*resume_others)(void);
-};
-void memory_set_cpu_hooks(const struct memory_cpu_hooks *hooks);
+/* What the page allocator needs from the other CPUs (mm/page_alloc.h:
+ * reclaim, run_on, pause and resume), handed in by kernel/smp.c, which calls
+ * memory, not the other way round. Until then there is one CPU. */
+struct page_alloc_cpus;
+void memory_set_cpu_hooks(const struct page_alloc_cpus *cpus);
 /* Gives every CPU's cached pages back to the buddy (where all CPUs are quiet). */
 void memory_drain_page_caches(void);
 uint64_t memory_free_pages_in_zone(enum zone_id zone);

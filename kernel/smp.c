@@ -41,6 +41,7 @@
 #include "lib/args.h"
 #include "lib/string.h"
 #include "mm/malloc.h"
+#include "mm/page_alloc.h"
 #include "mm/page_cache.h"
 
 #define AP_START_TIMEOUT_US 2000000 /* a busy emulator host can be slow */
@@ -513,7 +514,7 @@ static unsigned make_cpu_table(const struct acpi_cpu *found, size_t count, uint3
 
 /* What memory and panic need from the other CPUs (they cannot call smp.c:
  * it calls them). */
-static const struct memory_cpu_hooks memory_hooks = {
+static const struct page_alloc_cpus memory_hooks = {
     .reclaim = smp_reclaim,
     .run_on = smp_run_on,
     .pause_others = smp_pause_other_cpus,

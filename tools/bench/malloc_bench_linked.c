@@ -1,57 +1,42 @@
 /*
  * malloc_bench_linked.c: malloc_bench.c against mm/malloc.c linked in
- * directly (km_malloc/km_free), with a page source of its own on mmap, so
- * our allocator has a figure without build/host/libkmalloc.so.
+ * directly (km_malloc/km_free), so our allocator has a figure without
+ * build/host/libkmalloc.so (no preload shim, no chunks, no run cache).
  *
- * Page source: one address-space reservation (PROT_NONE, MAP_NORESERVE) of
- * ARENA_BYTES, an owner word per page in a second reservation, runs handed
- * out from free lists of exact page counts, else bumped from the top of what
- * was used. A run given back is kept, resident, on its page count's free
- * list (no madvise: a DONTNEED and the page faults after it cost more than
- * the allocator itself when slabs come and go; peak RSS is what is reported).
- * One spinlock covers it: the page source is malloc's slow path.
+ * Page source: the kernel's page allocator (mm/page_alloc.c over mm/buddy.c)
+ * over one arena of ARENA_BYTES (MAP_NORESERVE: pages cost memory once
+ * touched), with the owner word in each page's struct page, as in the kernel.
+ * A freed run stays resident (no madvise): peak RSS is what is reported. The
+ * buddy's metadata (16 bytes a page: 1 MiB for 256 MiB) is all written at
+ * start, so it is in every workload's RSS, the baseline included.
  *
- * Each benchmark thread is a CPU of its own (host_set_cpu, tests/host).
+ * Each benchmark thread is a CPU of its own (host_set_cpu, tests/host): CPU 0
+ * has a page cache, the others go to the buddy (one CPU counted).
  */
 #define _GNU_SOURCE
 #define BENCH_LINKED 1
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #include "mm/malloc.h"
+#include "mm/page_alloc.h"
 #include "tests/host/platform_host.h"
 
 #define PAGE 4096ull
-#define ARENA_BYTES (16ull << 30) /* address space only */
+#define ARENA_BYTES (256ull << 20) /* every workload's peak fits, large's 70 MiB too */
 #define ARENA_PAGES (ARENA_BYTES / PAGE)
-#define FREE_LISTS 1024           /* exact counts 1 .. 1023; longer runs share list 0 */
 #define BENCH_CPUS 4
 
 static char *arena;
-static uint32_t *owners;
-static uint64_t bump;                 /* pages used from the start */
-static uint32_t *next_free;           /* per page: next run on its list, + 1 */
-static uint32_t free_heads[FREE_LISTS]; /* first page index + 1, 0 if empty */
-static uint32_t *run_pages;           /* per first page of a free run: its length */
-static atomic_flag lock = ATOMIC_FLAG_INIT;
+static struct buddy buddy;
+static struct page_alloc pages_front;
 
-static void take(void)
+static void *reserve(size_t bytes)
 {
-    while (atomic_flag_test_and_set_explicit(&lock, memory_order_acquire))
-        ;
-}
-
-static void give(void)
-{
-    atomic_flag_clear_explicit(&lock, memory_order_release);
-}
-
-static void *reserve(size_t bytes, int prot)
-{
-    void *p = mmap(NULL, bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     if (p == MAP_FAILED) {
         perror("mmap");
         exit(2);
@@ -61,71 +46,41 @@ static void *reserve(size_t bytes, int prot)
 
 static void *source_alloc(size_t pages, size_t align_pages)
 {
-    if (pages == 0)
+    uint64_t pfn;
+    if (pages == 0 || align_pages == 0 || (align_pages & (align_pages - 1)) ||
+        page_alloc_try_run(&pages_front, pages, (unsigned)__builtin_ctzll(align_pages), &pfn) != 0)
         return NULL;
-    if (align_pages == 0)
-        align_pages = 1;
-    take();
-    size_t list = pages < FREE_LISTS ? pages : 0;
-    /* The head of the exact list, if suitably aligned (slabs want 1). */
-    uint32_t *link = &free_heads[list];
-    while (*link) {
-        uint64_t first = *link - 1;
-        if (run_pages[first] == pages && first % align_pages == 0) {
-            *link = next_free[first];
-            give();
-            return arena + first * PAGE;
-        }
-        if (list != 0)
-            break; /* exact list: only the head is checked */
-        link = &next_free[first];
-    }
-    uint64_t first = (bump + align_pages - 1) & ~(uint64_t)(align_pages - 1);
-    if (first + pages > ARENA_PAGES) {
-        give();
-        return NULL;
-    }
-    bump = first + pages;
-    give();
-    char *p = arena + first * PAGE;
-    if (mprotect(p, pages * PAGE, PROT_READ | PROT_WRITE) != 0) {
-        perror("mprotect");
-        exit(2);
-    }
-    return p;
+    return (void *)(uintptr_t)(pfn * PAGE);
 }
 
 static void source_free(void *start, size_t pages)
 {
-    uint64_t first = (uint64_t)((char *)start - arena) / PAGE;
-    take();
-    size_t list = pages < FREE_LISTS ? pages : 0;
-    run_pages[first] = (uint32_t)pages;
-    next_free[first] = free_heads[list];
-    free_heads[list] = (uint32_t)(first + 1);
-    give();
+    page_alloc_free_run(&pages_front, (uintptr_t)start / PAGE, pages);
 }
 
 static uint32_t *source_owner(const void *addr)
 {
-    const char *a = addr;
-    if (a < arena || a >= arena + bump * PAGE)
-        return NULL;
-    return &owners[(uint64_t)(a - arena) / PAGE];
+    struct page *page = buddy_pfn_to_page(&buddy, (uintptr_t)addr / PAGE);
+    return page ? &page->owner : NULL;
 }
 
 static struct malloc_page_source source = {source_alloc, source_free, source_owner, NULL, 0, 0};
 
 void bench_init(void)
 {
-    /* align_pages is counted from the arena's start: align the arena to
-     * 1 GiB so that it holds for the addresses themselves. */
-    uintptr_t raw = (uintptr_t)reserve(ARENA_BYTES + (1ull << 30), PROT_NONE);
-    arena = (char *)((raw + (1ull << 30) - 1) & ~(uintptr_t)((1ull << 30) - 1));
-    owners = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
-    next_free = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
-    run_pages = reserve(ARENA_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE);
-    source.page_map = reserve(ARENA_PAGES * sizeof(struct km_page_info), PROT_READ | PROT_WRITE);
+    /* Blocks are aligned in page frame numbers: a 4 MiB-aligned arena makes
+     * every block of the buddy (4 MiB at most) aligned in memory too. */
+    uintptr_t raw = (uintptr_t)reserve(ARENA_BYTES + (4ull << 20));
+    arena = (char *)((raw + (4ull << 20) - 1) & ~(uintptr_t)((4ull << 20) - 1));
+    struct buddy_range range = {(uintptr_t)arena / PAGE, (uintptr_t)arena / PAGE + ARENA_PAGES};
+    size_t metadata_bytes = buddy_metadata_bytes(&range, 1);
+    if (buddy_init(&buddy, &range, 1, reserve(metadata_bytes), metadata_bytes) != 0) {
+        fprintf(stderr, "buddy_init refused the arena\n");
+        exit(2);
+    }
+    buddy_free_range(&buddy, range.start_pfn, range.end_pfn);
+    page_alloc_init(&pages_front, &buddy);
+    source.page_map = reserve(ARENA_PAGES * sizeof(struct km_page_info));
     source.map_start = (uintptr_t)arena;
     source.map_pages = ARENA_PAGES;
     host_set_quiet(true);

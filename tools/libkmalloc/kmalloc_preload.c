@@ -30,6 +30,7 @@
 #include "lib/format.h"
 #include "lib/platform.h"
 #include "mm/buddy.h"
+#include "mm/page_alloc.h"
 #include "mm/malloc.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -309,7 +310,13 @@ void platform_interrupts_restore(uint64_t saved)
 #define CHUNK_BYTES (32ull << 20)
 #define CHUNK_PAGES (CHUNK_BYTES / PAGE_BYTES)
 #define MAX_CHUNKS (ARENA_BYTES / CHUNK_BYTES)
-#define CHUNK_HEADER_BYTES ((sizeof(struct buddy) + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES)
+/* A chunk's own page allocator (mm/page_alloc.c, as in the kernel) over its buddy. */
+struct chunk_header {
+    struct buddy buddy;
+    struct page_alloc pages;
+};
+#define CHUNK_HEADER_BYTES                                                                         \
+    ((sizeof(struct chunk_header) + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES)
 #define CHUNK_META_BYTES (CHUNK_HEADER_BYTES + CHUNK_PAGES * sizeof(struct page))
 #define MADVISE_PAGES 16u
 #define RETAIN_PAGES ((32u << 20) / PAGE_BYTES)
@@ -480,9 +487,14 @@ static void retained_taken(size_t pages)
         ;
 }
 
+static struct chunk_header *chunk_header(unsigned chunk)
+{
+    return (struct chunk_header *)(chunk_meta + (size_t)chunk * CHUNK_META_BYTES);
+}
+
 static struct buddy *chunk_buddy(unsigned chunk)
 {
-    return (struct buddy *)(chunk_meta + (size_t)chunk * CHUNK_META_BYTES);
+    return &chunk_header(chunk)->buddy;
 }
 
 /* Brings chunk `active` (the next one) to life; false when the arena is full
@@ -496,14 +508,16 @@ static bool grow_arena(unsigned seen)
         if (active >= chunk_limit) {
             ok = false;
         } else {
-            struct buddy *buddy = chunk_buddy(active);
+            struct chunk_header *header = chunk_header(active);
+            struct buddy *buddy = &header->buddy;
             uint64_t start_pfn = ((uintptr_t)arena + (uint64_t)active * CHUNK_BYTES) / PAGE_BYTES;
             struct buddy_range range = {start_pfn, start_pfn + CHUNK_PAGES};
-            if (buddy_init(buddy, &range, 1, (char *)buddy + CHUNK_HEADER_BYTES,
+            if (buddy_init(buddy, &range, 1, (char *)header + CHUNK_HEADER_BYTES,
                            CHUNK_PAGES * sizeof(struct page)) != 0) {
                 ok = false;
             } else {
                 buddy_free_range(buddy, range.start_pfn, range.end_pfn);
+                page_alloc_init(&header->pages, buddy);
                 __atomic_store_n(&chunks_active, active + 1, __ATOMIC_RELEASE);
             }
         }
@@ -524,8 +538,7 @@ static void *arena_alloc(size_t pages, size_t align_pages)
         unsigned active = __atomic_load_n(&chunks_active, __ATOMIC_ACQUIRE);
         for (unsigned chunk = 0; chunk < active; chunk++) {
             uint64_t pfn;
-            if (buddy_alloc_run_aligned(chunk_buddy(chunk), pages, align_order, BUDDY_ANY,
-                                        &pfn) == 0)
+            if (page_alloc_try_run(&chunk_header(chunk)->pages, pages, align_order, &pfn) == 0)
                 return (void *)(uintptr_t)(pfn * PAGE_BYTES);
         }
         if (!grow_arena(active))
@@ -615,7 +628,7 @@ static void source_free_pages(void *start, size_t pages)
         unsigned chunk = (unsigned)(((uintptr_t)start - (uintptr_t)arena) / CHUNK_BYTES);
         if (pages >= MADVISE_PAGES)
             retain_or_give_back(start, pages);
-        buddy_free_run(chunk_buddy(chunk), (uintptr_t)start / PAGE_BYTES, pages);
+        page_alloc_free_run(&chunk_header(chunk)->pages, (uintptr_t)start / PAGE_BYTES, pages);
         return;
     }
     spin_lock(&big_lock);

@@ -2,10 +2,12 @@
  * malloc_test_pages.h: a page source for mm/malloc in host tests.
  *
  * One 64 MiB arena, aligned to 2 MiB (so that a run aligned to n pages in the
- * arena is aligned to n * 4096 bytes in memory), handed out in runs by a
- * first-fit search over a bitmap of used pages, with an owner word per page
- * (what struct page.owner is in the kernel). It checks its callers: freeing a
- * page it did not hand out aborts the test program. Freed pages are filled
+ * arena is aligned to n * 4096 bytes in memory), handed out in runs by the
+ * kernel's own page allocator (mm/page_alloc.c over mm/buddy.c), with an owner
+ * word per page (what struct page.owner is in the kernel). A bitmap of the
+ * pages handed out is this file's own record: it checks its callers (freeing
+ * a page it did not hand out aborts the test program) and the allocator under
+ * it (a page handed out twice aborts too). Freed pages are filled
  * with junk and, under AddressSanitizer, poisoned, so that malloc touching a
  * page it gave back is caught on the spot.
  *
@@ -30,6 +32,7 @@
 
 #include "lib/platform.h"
 #include "mm/malloc.h"
+#include "mm/page_alloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_PAGES_ASAN 1
@@ -62,6 +65,9 @@ static struct {
     size_t failures;   /* requests refused (out of pages or injected) */
     long fail_after;   /* -1: never; else requests still allowed */
     size_t limit;      /* most pages out at once; 0: no limit */
+    struct buddy buddy;              /* over the arena's page frames */
+    struct page_alloc alloc;         /* what hands the runs out */
+    struct page metadata[TEST_PAGES_COUNT];
     pthread_mutex_t lock;
 } test_pages = {.fail_after = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -100,18 +106,6 @@ static inline size_t test_pages_first_used(size_t from, size_t to)
     return to;
 }
 
-/* The first free page at or after from, or TEST_PAGES_COUNT. */
-static inline size_t test_pages_first_free(size_t from)
-{
-    while (from < TEST_PAGES_COUNT) {
-        uint64_t bits = ~test_pages.used[from / 64] >> (from % 64);
-        if (bits)
-            return from + (size_t)__builtin_ctzll(bits);
-        from = (from / 64 + 1) * 64;
-    }
-    return TEST_PAGES_COUNT;
-}
-
 static inline void test_pages_mark(size_t first, size_t pages, bool used)
 {
     for (size_t page = first; page < first + pages; page++) {
@@ -133,19 +127,18 @@ static inline void *test_pages_alloc(size_t pages, size_t align_pages)
         test_pages_unlock();
         return NULL;
     }
+    uint64_t arena_pfn = (uintptr_t)test_pages.arena / 4096, pfn;
     size_t start = 0;
-    for (;;) {
-        start = test_pages_first_free(start);
-        start = (start + align_pages - 1) / align_pages * align_pages;
-        if (start >= TEST_PAGES_COUNT || pages > TEST_PAGES_COUNT - start)
-            break;
-        size_t used = test_pages_first_used(start, start + pages);
-        if (used == start + pages) {
-            test_pages_mark(start, pages, true);
-            result = test_pages.arena + start * 4096;
-            break;
+    if (page_alloc_try_run(&test_pages.alloc, pages, (unsigned)__builtin_ctzll(align_pages),
+                           &pfn) == 0) {
+        start = (size_t)(pfn - arena_pfn);
+        if (test_pages_first_used(start, start + pages) != start + pages) {
+            fprintf(stderr, "test pages: the page allocator handed out pages %zu-%zu twice\n",
+                    start, start + pages - 1);
+            abort();
         }
-        start = used + 1;
+        test_pages_mark(start, pages, true);
+        result = test_pages.arena + start * 4096;
     }
     if (result) {
         if (test_pages.fail_after > 0)
@@ -188,6 +181,7 @@ static inline void test_pages_free(void *start, size_t pages)
     }
     test_pages_mark(first, pages, false);
     test_pages.in_use -= pages;
+    page_alloc_free_run(&test_pages.alloc, (uintptr_t)start / 4096, pages);
     memset(start, 0xdb, pages * 4096); /* junk: stale reads show */
     TEST_PAGES_POISON(start, pages * 4096);
     test_pages_unlock();
@@ -230,6 +224,16 @@ static inline void test_pages_reset(void)
     memset(test_pages.used, 0, sizeof(test_pages.used));
     memset(test_pages.owner, 0, sizeof(test_pages.owner));
     memset(test_pages.page_map, 0, sizeof(test_pages.page_map));
+    /* A fresh buddy over the arena (whatever the last test left is forgotten). */
+    struct buddy_range range = {(uintptr_t)test_pages.arena / 4096,
+                                (uintptr_t)test_pages.arena / 4096 + TEST_PAGES_COUNT};
+    if (buddy_init(&test_pages.buddy, &range, 1, test_pages.metadata,
+                   sizeof(test_pages.metadata)) != 0) {
+        fprintf(stderr, "test pages: buddy_init refused the arena\n");
+        abort();
+    }
+    buddy_free_range(&test_pages.buddy, range.start_pfn, range.end_pfn);
+    page_alloc_init(&test_pages.alloc, &test_pages.buddy);
     test_page_source.map_start = (uintptr_t)test_pages.arena;
     test_page_source.map_pages = TEST_PAGES_COUNT;
     test_pages.in_use = test_pages.peak = test_pages.runs = test_pages.failures = 0;
