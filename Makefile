@@ -27,7 +27,7 @@ CC := gcc
 NASM := nasm
 # Frame pointers and no tail calls: every caller shows in a backtrace.
 # -Dkm_malloc=malloc -Dkm_free=free: mm/malloc.c's fast paths are the kernel's
-# malloc and free (kernel/malloc.c).
+# malloc and free (kernel/heap.c).
 KERNEL_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-pic -fno-pie -DPLATFORM_KERNEL \
     -Dkm_malloc=malloc -Dkm_free=free \
     -mcmodel=kernel -mno-red-zone -mgeneral-regs-only \

@@ -1,6 +1,6 @@
-/* acpi_commands.c: `acpi`, the ACPI tables the firmware left (kernel/acpi.c
+/* acpi_commands.c: `acpi`, the ACPI tables the firmware left (kernel/acpi_tables.c
  * found them at boot; lib/acpi reads them). */
-#include "kernel/acpi.h"
+#include "kernel/acpi_tables.h"
 #include "kernel/console.h"
 #include "kernel/shell.h"
 

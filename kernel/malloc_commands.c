@@ -1,7 +1,7 @@
 /*
  * malloc_commands.c: the `malloc` shell command and its subcommands, for
  * looking inside the allocator (mm/malloc.c) while it runs. The boot options
- * malloc.debug, malloc.track and malloc.poison are in kernel/malloc.c.
+ * malloc.debug, malloc.track and malloc.poison are in kernel/heap.c.
  */
 #include <stddef.h>
 #include <stdint.h>

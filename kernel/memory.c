@@ -180,23 +180,23 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
     log_info("memory: %lu KiB usable, %lu KiB handed to the page allocator, %lu KiB free "
              "below 1 MiB",
              clean_map.usable_bytes / KIB, handed_over_pages * 4, 
-             buddy_free_pages(&buddy, ZONE_LOW) * 4);
+             buddy_free_page_count(&buddy, ZONE_LOW) * 4);
 }
 
 /* The page allocator's policy is mm/page_alloc.c's; these give it addresses. */
-uint64_t memory_try_alloc_run(uint64_t count, unsigned align_order)
+phys_addr_t memory_try_alloc_run(uint64_t count, unsigned align_order)
 {
     uint64_t pfn;
     return page_alloc_try_run(&pages, count, align_order, &pfn) == 0 ? pfn << 12 : 0;
 }
 
-uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
+phys_addr_t memory_alloc_pages(unsigned order, enum buddy_zone_request where)
 {
     uint64_t pfn;
     return page_alloc_pages(&pages, order, where, &pfn) == 0 ? pfn << 12 : 0;
 }
 
-uint64_t memory_alloc_run(uint64_t count, unsigned align_order)
+phys_addr_t memory_alloc_run(uint64_t count, unsigned align_order)
 {
     uint64_t pfn;
     return page_alloc_run(&pages, count, align_order, &pfn) == 0 ? pfn << 12 : 0;
@@ -212,17 +212,17 @@ void memory_drain_this_cpu(void)
     page_alloc_drain_this_cpu(&pages);
 }
 
-void memory_free_run(uint64_t phys, uint64_t count)
+void memory_free_run(phys_addr_t phys, uint64_t count)
 {
     page_alloc_free_run(&pages, phys >> 12, count);
 }
 
-struct page *memory_page_of(uint64_t phys)
+struct page *memory_page_of(phys_addr_t phys)
 {
     return buddy_pfn_to_page(&buddy, phys >> 12);
 }
 
-void memory_free_pages(uint64_t phys, unsigned order)
+void memory_free_pages(phys_addr_t phys, unsigned order)
 {
     page_alloc_free_pages(&pages, phys >> 12, order);
 }
@@ -237,9 +237,9 @@ void memory_drain_page_caches(void)
     page_alloc_drain_all(&pages);
 }
 
-uint64_t memory_free_pages_in_zone(enum zone_id zone)
+uint64_t memory_free_page_count_in_zone(enum zone_id zone)
 {
-    return buddy_free_pages(&buddy, zone);
+    return buddy_free_page_count(&buddy, zone);
 }
 
 uint64_t memory_end_pfn(void)
@@ -285,7 +285,7 @@ bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out)
     return true;
 }
 
-bool memory_range_in_firmware_map(uint64_t phys, uint64_t length)
+bool memory_range_in_firmware_map(phys_addr_t phys, uint64_t length)
 {
     for (unsigned i = 0; i < raw_count; i++) {
         uint64_t start = raw_map[i].base, end = raw_map[i].base + raw_map[i].length;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/memlayout.h" /* phys_addr_t */
 #include "lib/multiboot2.h"
 #include "mm/buddy.h"
 
@@ -17,20 +18,20 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys);
 
 /* Pages for the kernel: order-0 through this CPU's page cache, larger orders
  * from the buddy. 0 on out of memory. */
-uint64_t memory_alloc_pages(unsigned order, enum buddy_zone_request where);
-void memory_free_pages(uint64_t phys, unsigned order);
+phys_addr_t memory_alloc_pages(unsigned order, enum buddy_zone_request where);
+void memory_free_pages(phys_addr_t phys, unsigned order);
 
 /* Exactly `pages` contiguous pages, starting at a multiple of 2^align_order
  * pages (one page goes through the page cache). 0 on out of memory. */
-uint64_t memory_alloc_run(uint64_t pages, unsigned align_order);
+phys_addr_t memory_alloc_run(uint64_t pages, unsigned align_order);
 /* The same without the reclaim (smp_reclaim) on failure: for malloc's page
  * source, which reclaims itself at a point where it holds nothing. */
-uint64_t memory_try_alloc_run(uint64_t pages, unsigned align_order);
+phys_addr_t memory_try_alloc_run(uint64_t pages, unsigned align_order);
 /* This CPU's page cache back to the buddy (this CPU only: smp_reclaim). */
 void memory_drain_this_cpu(void);
-void memory_free_run(uint64_t phys, uint64_t pages);
+void memory_free_run(phys_addr_t phys, uint64_t pages);
 /* The metadata of a physical page the page allocator manages, or NULL. */
-struct page *memory_page_of(uint64_t phys);
+struct page *memory_page_of(phys_addr_t phys);
 /* One past the highest page frame of RAM the buddy manages. */
 uint64_t memory_end_pfn(void);
 
@@ -47,10 +48,10 @@ struct page_alloc_cpus;
 void memory_set_cpu_hooks(const struct page_alloc_cpus *cpus);
 /* Gives every CPU's cached pages back to the buddy (where all CPUs are quiet). */
 void memory_drain_page_caches(void);
-uint64_t memory_free_pages_in_zone(enum zone_id zone);
+uint64_t memory_free_page_count_in_zone(enum zone_id zone);
 /* Whether [phys, phys + length) lies inside the firmware's memory map (any
  * type: RAM, reserved, ACPI...): where firmware tables may be. */
-bool memory_range_in_firmware_map(uint64_t phys, uint64_t length);
+bool memory_range_in_firmware_map(phys_addr_t phys, uint64_t length);
 struct page_cache_stats;
 /* Page-cache figures of one CPU; false past the CPU count. */
 bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out);
@@ -95,7 +96,7 @@ const struct memmap *memory_clean_map(void);
 const struct memmap_entry *memory_firmware_map(unsigned *count, bool *from_meminfo);
 uint64_t memory_cached_pages(void);
 
-/* kernel/malloc.c: malloc is ready from the buddy hand-over point on. */
+/* kernel/heap.c: malloc is ready from the buddy hand-over point on. */
 void malloc_init(void);
 /* Jobs to run on a CPU (smp_run_on, smp_on_each): its malloc magazines back
  * to the slabs, other CPUs' objects to their owners (km_drain_magazines); or

@@ -38,7 +38,7 @@ void platform_print(const char *fmt, ...)
     va_end(args);
 }
 
-unsigned platform_cpu_id(void)
+unsigned platform_cpu_index(void)
 {
     return this_cpu_index();
 }

@@ -1,7 +1,7 @@
 /*
  * smp.c: every CPU that ACPI reports, started and put to work.
  *
- * The boot CPU (the BSP) reads the MADT (kernel/acpi.c), turns on its local
+ * The boot CPU (the BSP) reads the MADT (kernel/acpi_tables.c), turns on its local
  * APIC, and makes the per-CPU structures for exactly the CPUs found: a struct
  * cpu each (kernel/percpu.h), the page caches and the malloc pools. Then, one
  * application processor (AP) at a time:
@@ -24,7 +24,7 @@
  */
 #include "kernel/smp.h"
 
-#include "kernel/acpi.h"
+#include "kernel/acpi_tables.h"
 #include "kernel/boot_options.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
@@ -564,7 +564,7 @@ void smp_init(const struct mb2_summary *boot)
         panic("smp: the kernel's PML4 is above 4 GiB; the trampoline cannot load it");
 
     struct ap_trampoline_params *params;
-    uint64_t low_free_before = memory_free_pages_in_zone(ZONE_LOW);
+    uint64_t low_free_before = memory_free_page_count_in_zone(ZONE_LOW);
     uint64_t trampoline = prepare_trampoline(&params);
     if (!trampoline) {
         log_warn("smp: no free page below 1 MiB for the trampoline: boot CPU only");
@@ -583,7 +583,7 @@ void smp_init(const struct mb2_summary *boot)
         smp_run_on(i, flush_tlb, NULL); /* no stale identity entry anywhere */
     memory_drain_page_caches();
     log_info("smp: trampoline page %#lx freed; LOW zone free pages %lu before, %lu after",
-             trampoline, low_free_before, memory_free_pages_in_zone(ZONE_LOW));
+             trampoline, low_free_before, memory_free_page_count_in_zone(ZONE_LOW));
     log_info("smp: %u of %u CPUs online", smp_online_count(), total);
 }
 

@@ -242,7 +242,7 @@ void trap_dispatch(struct trap_frame *frame)
             return;
         }
         log_warn("interrupt on vector %u with no handler (CPU %u): ignored", vector,
-                 platform_cpu_id());
+                 platform_cpu_index());
         return;
     }
     if (vector == TRAP_NMI && nmi_handler && nmi_handler(frame))

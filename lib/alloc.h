@@ -1,6 +1,6 @@
 /*
  * alloc.h: the standard C allocation functions, for code that is not the
- * allocator. In the kernel they are kernel/malloc.c (over mm/malloc.c); on the
+ * allocator. In the kernel they are kernel/heap.c (over mm/malloc.c); on the
  * host they are the C library's, with the same prototypes as <stdlib.h>.
  */
 #ifndef LIB_ALLOC_H

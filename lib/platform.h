@@ -20,7 +20,7 @@ _Noreturn void platform_panic(const char *fmt, ...) __attribute__((format(printf
 void platform_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The current CPU's index, 0 .. platform_cpu_count() - 1. */
-unsigned platform_cpu_id(void);
+unsigned platform_cpu_index(void);
 unsigned platform_cpu_count(void);
 
 /* A pointer to physical memory (the kernel's direct map). */

@@ -28,7 +28,7 @@ bool platform_lock_is_held(const struct platform_lock *lock)
 void platform_lock_acquire(struct platform_lock *lock)
 {
     uint64_t saved = platform_interrupts_save_disable();
-    unsigned me = platform_cpu_id();
+    unsigned me = platform_cpu_index();
     /* owner_cpu can only be me if this CPU set it and has not released. */
     if (__atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED) == me && platform_lock_is_held(lock))
         platform_lock_stuck(lock, me, "this CPU already holds it (a recursive lock)");

@@ -605,12 +605,12 @@ void buddy_free_cached_batch(struct buddy *buddy, const uint64_t *pfns, unsigned
 
 /* ---- stats ----------------------------------------------------------------- */
 
-uint64_t buddy_free_pages(const struct buddy *buddy, enum zone_id zone)
+uint64_t buddy_free_page_count(const struct buddy *buddy, enum zone_id zone)
 {
     return zone < ZONE_COUNT ? buddy->zones[zone].free_pages : 0;
 }
 
-uint64_t buddy_managed_pages(const struct buddy *buddy, enum zone_id zone)
+uint64_t buddy_managed_page_count(const struct buddy *buddy, enum zone_id zone)
 {
     return zone < ZONE_COUNT ? buddy->zones[zone].managed_pages : 0;
 }

@@ -186,8 +186,8 @@ bool buddy_check_census(struct buddy *buddy, struct buddy_census *census, char *
                         size_t error_size);
 
 /* Stats: O(1) reads of the zone's counters (not locked: a snapshot). */
-uint64_t buddy_free_pages(const struct buddy *buddy, enum zone_id zone);
-uint64_t buddy_managed_pages(const struct buddy *buddy, enum zone_id zone);
+uint64_t buddy_free_page_count(const struct buddy *buddy, enum zone_id zone);
+uint64_t buddy_managed_page_count(const struct buddy *buddy, enum zone_id zone);
 uint64_t buddy_free_blocks(const struct buddy *buddy, enum zone_id zone, unsigned order);
 const char *zone_name(enum zone_id zone);         /* "low", "dma32", "normal" */
 const char *page_state_name(enum page_state state); /* "free head", "cached"... */

@@ -415,11 +415,11 @@ static void magazine_set_count(struct km_magazine *magazine, uint64_t count)
     __atomic_store_n(&magazine->count, count, __ATOMIC_RELAXED);
 }
 
-/* The current CPU's id; interrupts must be off. Panics for a CPU without a
+/* The current CPU's index; interrupts must be off. Panics for a CPU without a
  * pool: km_init or km_set_cpu_count was told too few CPUs. */
-static unsigned this_cpu_id(void)
+static unsigned checked_cpu_index(void)
 {
-    unsigned cpu = platform_cpu_id();
+    unsigned cpu = platform_cpu_index();
     if (cpu >= KM_MAX_CPUS || !cpus[cpu])
         platform_panic("malloc: CPU %u has no pool (km_init/km_set_cpu_count: %u CPUs)", cpu,
                        cpus_with_pools());
@@ -1270,7 +1270,7 @@ static void set_magazines(struct km_cpu *cpu, bool debug)
  * path's per-CPU pointer at it, and brings its magazines to the mode in force. */
 static struct km_cpu *this_pool(void)
 {
-    struct km_cpu *cpu = cpus[this_cpu_id()];
+    struct km_cpu *cpu = cpus[checked_cpu_index()];
     if (platform_malloc_pool() != cpu)
         platform_set_malloc_pool(cpu);
     bool debug = __atomic_load_n(&debug_mode, __ATOMIC_RELAXED);
@@ -1295,7 +1295,7 @@ static void *large_alloc(size_t size, size_t align)
     /* The first page's owner word only: see large_run_around. */
     __atomic_store_n(owner_pointer(start), KM_OWNER_LARGE | (uint32_t)pages, __ATOMIC_RELEASE);
     uint64_t interrupts = platform_interrupts_save_disable();
-    struct km_cpu *cpu = cpus[this_cpu_id()];
+    struct km_cpu *cpu = cpus[checked_cpu_index()];
     counter_add(&cpu->large_live, 1);
     counter_add(&cpu->large_pages, (int64_t)pages);
     counter_add(&cpu->large_allocations, 1);
@@ -1317,7 +1317,7 @@ static void large_free(void *ptr, size_t pages, uint32_t word)
                        ptr, ptr, pages);
     source->free_pages(ptr, pages);
     uint64_t interrupts = platform_interrupts_save_disable();
-    struct km_cpu *cpu = cpus[this_cpu_id()];
+    struct km_cpu *cpu = cpus[checked_cpu_index()];
     counter_add(&cpu->large_live, -1);
     counter_add(&cpu->large_pages, -(int64_t)pages);
     platform_interrupts_restore(interrupts);
@@ -1416,7 +1416,7 @@ static void refuse_interrupt_context(const char *what)
     if (platform_in_interrupt())
         platform_panic("%s: called from an interrupt handler (CPU %u): interrupt handlers must "
                        "not allocate or free (the fast path relies on it: docs/malloc.md)",
-                       what, platform_cpu_id());
+                       what, platform_cpu_index());
 }
 
 static void *allocate_once(size_t size, size_t align, const void *caller);
@@ -1634,7 +1634,7 @@ void *km_realloc(void *ptr, size_t size)
             if (slab->track) {
                 /* The object is the caller's: its entry is ours to update. */
                 uint64_t interrupts = platform_interrupts_save_disable();
-                struct km_class_pool *pool = &cpus[this_cpu_id()]->classes[slab->class_index];
+                struct km_class_pool *pool = &cpus[checked_cpu_index()]->classes[slab->class_index];
                 int64_t delta = (int64_t)size - slab->track[object].requested_bytes;
                 slab->track[object].requested_bytes = (uint16_t)size;
                 counter_add(&pool->live_requested_bytes, delta);

@@ -3,7 +3,7 @@
  *
  * The allocator asks a page source for runs of 4 KiB pages and knows nothing
  * else about the machine: the kernel's source is the buddy allocator
- * (kernel/malloc.c), the host's is mmap or a test arena. It is the design of
+ * (kernel/heap.c), the host's is mmap or a test arena. It is the design of
  * OSv's mempool without its three costs (a header inside each pool page, pools
  * that stop at 1 KiB, page-sized early allocations).
  *

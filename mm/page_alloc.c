@@ -10,7 +10,7 @@ void page_alloc_init(struct page_alloc *alloc, struct buddy *buddy)
     alloc->cpus = NULL;
     uint64_t managed = 0;
     for (int zone = 0; zone < ZONE_COUNT; zone++)
-        managed += buddy_managed_pages(buddy, (enum zone_id)zone);
+        managed += buddy_managed_page_count(buddy, (enum zone_id)zone);
     page_cache_init(&alloc->caches, buddy, 1, managed, NULL); /* the boot CPU's */
 }
 
@@ -19,7 +19,7 @@ void page_alloc_set_cpu_count(struct page_alloc *alloc, unsigned count,
 {
     uint64_t managed = 0;
     for (int zone = 0; zone < ZONE_COUNT; zone++)
-        managed += buddy_managed_pages(alloc->buddy, (enum zone_id)zone);
+        managed += buddy_managed_page_count(alloc->buddy, (enum zone_id)zone);
     page_cache_drain_all(&alloc->caches); /* the boot CPU's pages go back first */
     page_cache_init(&alloc->caches, alloc->buddy, count, managed, caches);
 }
@@ -99,7 +99,7 @@ static void drain_job(void *argument)
  * nobody else can touch them. */
 void page_alloc_drain_all(struct page_alloc *alloc)
 {
-    unsigned me = platform_cpu_id();
+    unsigned me = platform_cpu_index();
     for (unsigned cpu = 0; cpu < alloc->caches.cpu_count; cpu++) {
         if (cpu != me && alloc->cpus && alloc->cpus->run_on &&
             alloc->cpus->run_on(cpu, drain_job, alloc))
@@ -120,7 +120,7 @@ uint64_t page_alloc_free_page_count(const struct page_alloc *alloc)
 {
     uint64_t pages = page_alloc_cached_pages(alloc);
     for (int zone = 0; zone < ZONE_COUNT; zone++)
-        pages += buddy_free_pages(alloc->buddy, (enum zone_id)zone);
+        pages += buddy_free_page_count(alloc->buddy, (enum zone_id)zone);
     return pages;
 }
 
@@ -157,7 +157,7 @@ bool page_alloc_account(struct page_alloc *alloc, struct page_alloc_account *out
                                     sizeof(out->metadata_error));
     out->cached_pages = page_cache_total_pages(&alloc->caches);
     for (int zone = 0; zone < ZONE_COUNT; zone++) {
-        out->free_pages[zone] = buddy_free_pages(alloc->buddy, (enum zone_id)zone);
+        out->free_pages[zone] = buddy_free_page_count(alloc->buddy, (enum zone_id)zone);
         out->allocated_pages += census.allocated_pages[zone];
     }
     resume_others(alloc);

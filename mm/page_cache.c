@@ -57,7 +57,7 @@ void page_cache_init(struct page_cache_set *set, struct buddy *buddy, unsigned c
  * be off, so that the CPU cannot change under us. */
 static struct page_cache *this_cpu_cache(struct page_cache_set *set)
 {
-    unsigned cpu = platform_cpu_id();
+    unsigned cpu = platform_cpu_index();
     return cpu < set->cpu_count ? &set->caches[cpu] : NULL;
 }
 

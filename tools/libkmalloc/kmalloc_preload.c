@@ -175,7 +175,7 @@ static void take_cpu(void)
     taking_cpu = false;
 }
 
-unsigned platform_cpu_id(void)
+unsigned platform_cpu_index(void)
 {
     if (__builtin_expect(my_cpu < 0, 0)) {
         if (taking_cpu)
@@ -254,7 +254,7 @@ _Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cp
 
 uint64_t platform_interrupts_save_disable(void)
 {
-    unsigned cpu = platform_cpu_id();
+    unsigned cpu = platform_cpu_index();
     if (taking_cpu)
         return 0; /* no pool yet: nothing of one to protect */
     if (my_cpu_shared && irq_depth++ == 0)

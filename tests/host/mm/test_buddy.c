@@ -71,8 +71,8 @@ static struct snapshot take_snapshot(const struct buddy *buddy)
     for (unsigned z = 0; z < ZONE_COUNT; z++) {
         for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
             s.blocks[z][order] = buddy_free_blocks(buddy, (enum zone_id)z, order);
-        s.free_pages[z] = buddy_free_pages(buddy, (enum zone_id)z);
-        s.managed_pages[z] = buddy_managed_pages(buddy, (enum zone_id)z);
+        s.free_pages[z] = buddy_free_page_count(buddy, (enum zone_id)z);
+        s.managed_pages[z] = buddy_managed_page_count(buddy, (enum zone_id)z);
     }
     return s;
 }
@@ -95,7 +95,7 @@ static uint64_t total_free_pages(const struct buddy *buddy)
 {
     uint64_t total = 0;
     for (unsigned z = 0; z < ZONE_COUNT; z++)
-        total += buddy_free_pages(buddy, (enum zone_id)z);
+        total += buddy_free_page_count(buddy, (enum zone_id)z);
     return total;
 }
 
@@ -187,8 +187,8 @@ static void every_page_starts_reserved(void **state)
     struct test_buddy t;
     struct buddy *buddy = make_buddy(&t, ram, ARRAY_SIZE(ram), false);
     for (unsigned z = 0; z < ZONE_COUNT; z++) {
-        assert_int_equal(buddy_free_pages(buddy, (enum zone_id)z), 0);
-        assert_int_equal(buddy_managed_pages(buddy, (enum zone_id)z), 0);
+        assert_int_equal(buddy_free_page_count(buddy, (enum zone_id)z), 0);
+        assert_int_equal(buddy_managed_page_count(buddy, (enum zone_id)z), 0);
     }
     uint64_t pfn;
     assert_int_equal(buddy_alloc(buddy, 0, BUDDY_ANY, &pfn), -1);
@@ -230,8 +230,8 @@ static void free_range_hands_over_maximal_aligned_blocks(void **state)
     assert_int_equal(buddy_free_blocks(buddy, ZONE_LOW, 1), 0);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_LOW, 2), 2);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_LOW, 3), 2);
-    assert_int_equal(buddy_free_pages(buddy, ZONE_LOW), 26);
-    assert_int_equal(buddy_managed_pages(buddy, ZONE_LOW), 26);
+    assert_int_equal(buddy_free_page_count(buddy, ZONE_LOW), 26);
+    assert_int_equal(buddy_managed_page_count(buddy, ZONE_LOW), 26);
     assert_int_equal(buddy_pfn_to_page(buddy, 8)->state, PAGE_FREE_HEAD);
     assert_int_equal(buddy_pfn_to_page(buddy, 8)->order, 3);
     assert_int_equal(buddy_pfn_to_page(buddy, 9)->state, PAGE_TAIL);
@@ -242,7 +242,7 @@ static void free_range_hands_over_maximal_aligned_blocks(void **state)
     buddy_free_range(buddy, 0, 3);
     buddy_free_range(buddy, 29, 64);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_LOW, 6), 1);
-    assert_int_equal(buddy_free_pages(buddy, ZONE_LOW), 64);
+    assert_int_equal(buddy_free_page_count(buddy, ZONE_LOW), 64);
     assert_buddy_ok(buddy);
     free_buddy(&t);
 }
@@ -263,7 +263,7 @@ static void free_range_page_by_page_coalesces_in_any_order(void **state)
                 assert_buddy_ok(buddy);
         }
         assert_int_equal(buddy_free_blocks(buddy, ZONE_DMA32, BUDDY_MAX_ORDER), 1);
-        assert_int_equal(buddy_free_pages(buddy, ZONE_DMA32), 0x400);
+        assert_int_equal(buddy_free_page_count(buddy, ZONE_DMA32), 0x400);
         assert_buddy_ok(buddy);
         free_buddy(&t);
     }
@@ -321,7 +321,7 @@ static void alloc_splits_and_free_coalesces(void **state)
     assert_int_equal(buddy_pfn_to_page(buddy, block)->order, 3);
     for (uint64_t p = block + 1; p < block + 8; p++)
         assert_int_equal(buddy_pfn_to_page(buddy, p)->state, PAGE_TAIL);
-    assert_int_equal(buddy_free_pages(buddy, ZONE_DMA32), 0x400 - 9);
+    assert_int_equal(buddy_free_page_count(buddy, ZONE_DMA32), 0x400 - 9);
     assert_buddy_ok(buddy);
 
     buddy_free(buddy, pfn, 0);
@@ -532,13 +532,13 @@ static void stats_and_names(void **state)
     assert_string_equal(zone_name(ZONE_NORMAL), "normal");
     assert_string_equal(page_state_name(PAGE_CACHED), "cached");
     assert_string_equal(page_state_name((enum page_state)99), "(corrupt state)");
-    assert_int_equal(buddy_managed_pages(buddy, ZONE_LOW), 158);
-    assert_int_equal(buddy_managed_pages(buddy, ZONE_DMA32), 256);
-    assert_int_equal(buddy_managed_pages(buddy, ZONE_NORMAL), 128);
+    assert_int_equal(buddy_managed_page_count(buddy, ZONE_LOW), 158);
+    assert_int_equal(buddy_managed_page_count(buddy, ZONE_DMA32), 256);
+    assert_int_equal(buddy_managed_page_count(buddy, ZONE_NORMAL), 128);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_DMA32, 8), 1);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_NORMAL, 7), 1);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_NORMAL, BUDDY_MAX_ORDER + 1), 0);
-    assert_int_equal(buddy_free_pages(buddy, ZONE_COUNT), 0);
+    assert_int_equal(buddy_free_page_count(buddy, ZONE_COUNT), 0);
     uint64_t pfn;
     assert_int_equal(buddy_alloc(buddy, 2, BUDDY_BELOW_1M, &pfn), 0);
     struct buddy_census census;
@@ -546,7 +546,7 @@ static void stats_and_names(void **state)
     assert_int_equal(census.allocated_pages[ZONE_LOW], 4);
     assert_int_equal(census.free_pages[ZONE_LOW], 154);
     assert_int_equal(census.reserved_pages[ZONE_LOW], 0);
-    assert_int_equal(buddy_free_pages(buddy, ZONE_LOW), 154);
+    assert_int_equal(buddy_free_page_count(buddy, ZONE_LOW), 154);
     buddy_free(buddy, pfn, 2);
     free_buddy(&t);
 }
@@ -855,8 +855,8 @@ static void cached_batches_mark_pages_and_come_back(void **state)
         assert_int_equal(buddy_pfn_to_page(buddy, pfns[i])->state, PAGE_CACHED);
         assert_int_equal(zone_of(pfns[i]), i < 128 ? ZONE_NORMAL : ZONE_DMA32);
     }
-    assert_int_equal(buddy_free_pages(buddy, ZONE_NORMAL), 0);
-    assert_int_equal(buddy_managed_pages(buddy, ZONE_NORMAL), 128);
+    assert_int_equal(buddy_free_page_count(buddy, ZONE_NORMAL), 0);
+    assert_int_equal(buddy_managed_page_count(buddy, ZONE_NORMAL), 128);
     struct buddy_census census;
     char error[256];
     assert_true(buddy_check_census(buddy, &census, error, sizeof(error)));
@@ -915,7 +915,7 @@ static void random_sequences_keep_every_invariant(void **state)
         struct snapshot initial = take_snapshot(buddy);
         uint64_t managed = 0;
         for (unsigned z = 0; z < ZONE_COUNT; z++)
-            managed += buddy_managed_pages(buddy, (enum zone_id)z);
+            managed += buddy_managed_page_count(buddy, (enum zone_id)z);
         uint8_t *owned = calloc(buddy->page_count, 1);
         struct block *live = malloc(MAX_LIVE * sizeof(*live));
         size_t live_count = 0;

@@ -27,7 +27,7 @@ static uint64_t free_pages(void)
 {
     uint64_t total = 0;
     for (int zone = 0; zone < ZONE_COUNT; zone++)
-        total += buddy_free_pages(&buddy, (enum zone_id)zone);
+        total += buddy_free_page_count(&buddy, (enum zone_id)zone);
     return total;
 }
 

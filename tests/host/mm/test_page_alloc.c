@@ -52,7 +52,7 @@ static void free_fixture(struct fixture *f)
 
 static uint64_t free_in_buddy(const struct fixture *f)
 {
-    return buddy_free_pages(&f->buddy, ZONE_DMA32);
+    return buddy_free_page_count(&f->buddy, ZONE_DMA32);
 }
 
 /* The reclaim hook of the tests: counts its calls, and gives back the pages

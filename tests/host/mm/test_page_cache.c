@@ -57,7 +57,7 @@ static uint64_t free_pages(const struct buddy *buddy)
 {
     uint64_t total = 0;
     for (unsigned z = 0; z < ZONE_COUNT; z++)
-        total += buddy_free_pages(buddy, (enum zone_id)z);
+        total += buddy_free_page_count(buddy, (enum zone_id)z);
     return total;
 }
 
@@ -65,7 +65,7 @@ static uint64_t managed_pages(const struct buddy *buddy)
 {
     uint64_t total = 0;
     for (unsigned z = 0; z < ZONE_COUNT; z++)
-        total += buddy_managed_pages(buddy, (enum zone_id)z);
+        total += buddy_managed_page_count(buddy, (enum zone_id)z);
     return total;
 }
 
@@ -393,7 +393,7 @@ static void zone_requests_bypass_the_cache(void **state)
     uint64_t low[31];
     for (int i = 0; i < 31; i++)
         assert_int_equal(buddy_alloc(&f->buddy, 0, BUDDY_BELOW_1M, &low[i]), 0);
-    assert_int_equal(buddy_free_pages(&f->buddy, ZONE_LOW), 0);
+    assert_int_equal(buddy_free_page_count(&f->buddy, ZONE_LOW), 0);
     uint64_t last;
     assert_int_equal(page_cache_alloc(&f->set, BUDDY_BELOW_1M, &last), 0);
     assert_int_equal(last, pfn);

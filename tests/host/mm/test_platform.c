@@ -40,7 +40,7 @@ static void locks_and_cpu_ids(void **state)
     platform_lock_release(&lock);
     assert_false(platform_lock_is_held(&lock));
     assert_int_equal(lock.now_serving, 1);
-    assert_int_equal(platform_cpu_id(), 2);
+    assert_int_equal(platform_cpu_index(), 2);
     assert_int_equal(platform_cpu_count(), 4);
     host_set_cpu(0, 1);
 }

@@ -1,8 +1,8 @@
 /*
- * malloc.c: the kernel's malloc. The allocator itself is mm/malloc.c (portable:
+ * heap.c: the kernel's malloc. The allocator itself is mm/malloc.c (portable:
  * the same code runs on the host as libkmalloc.so); this file gives it pages
- * from the buddy allocator and exports the standard C names, so kernel code
- * and labs read like ordinary C.
+ * from the page allocator (kernel/memory.c), its boot options, and the
+ * standard C names, so kernel code and labs read like ordinary C.
  */
 #include <stddef.h>
 #include <stdint.h>

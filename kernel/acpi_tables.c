@@ -1,5 +1,5 @@
-/* acpi.c: see acpi.h. The shell command `acpi` is in acpi_commands.c. */
-#include "kernel/acpi.h"
+/* acpi_tables.c: see acpi_tables.h. The shell command `acpi` is in acpi_commands.c. */
+#include "kernel/acpi_tables.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"

@@ -1,11 +1,11 @@
 /*
- * acpi.h: the kernel's side of ACPI. The table parsers are lib/acpi.c
+ * acpi_tables.h: the kernel's side of ACPI. The table parsers are lib/acpi.c
  * (host-tested and fuzzed); this file finds the RSDP (multiboot2 tag 15, else
  * tag 14, else a scan of the EBDA and the BIOS area), reads physical memory
  * for the parsers through the direct map, and keeps what smp_init needs.
  */
-#ifndef KERNEL_ACPI_H
-#define KERNEL_ACPI_H
+#ifndef KERNEL_ACPI_TABLES_H
+#define KERNEL_ACPI_TABLES_H
 
 #include <stdbool.h>
 #include <stddef.h>
