@@ -105,9 +105,15 @@ static int malloc_top(void)
 /* Acceptance point 3 of the malloc issue: 5000 live objects of 1-1024 bytes
  * and 300 of 1025-4096, all live at once; how much of the pages malloc holds
  * is what was asked for. */
+#define OBJECTS_BYTES ((WORKLOAD_SMALL + WORKLOAD_MEDIUM) * sizeof(void *))
+
 __attribute__((noinline)) static int malloc_workload(void)
 {
-    static void *objects[WORKLOAD_SMALL + WORKLOAD_MEDIUM];
+    void **objects = memory_scratch_alloc(OBJECTS_BYTES);
+    if (!objects) {
+        kprintf("malloc workload: no memory for the list of objects\n");
+        return 1;
+    }
     km_flush_cpu();
     size_t pages_before = km_pages_held();
     km_stats(&stats);
@@ -124,6 +130,7 @@ __attribute__((noinline)) static int malloc_workload(void)
             kprintf("malloc workload: out of memory after %u objects\n", i);
             for (unsigned j = 0; j < i; j++)
                 free(objects[j]);
+            memory_scratch_free(objects, OBJECTS_BYTES);
             return 1;
         }
         memset(objects[i], 0xA5, size);
@@ -141,6 +148,7 @@ __attribute__((noinline)) static int malloc_workload(void)
     uint64_t held_medium = (medium_pages - medium_pages_before) * 4096;
     for (unsigned i = 0; i < WORKLOAD_SMALL + WORKLOAD_MEDIUM; i++)
         free(objects[i]);
+    memory_scratch_free(objects, OBJECTS_BYTES);
     kprintf("requested %lu bytes (%lu of them in 1025-4096 B objects); pages held for them: "
             "%lu bytes (%lu for 1025-4096 B)\n",
             requested, requested_medium, held, held_medium);
@@ -158,10 +166,14 @@ __attribute__((noinline)) static int malloc_workload(void)
  * stamped and checked; then everything freed: the free pages come back. */
 __attribute__((noinline)) static int malloc_storm(uint64_t operations)
 {
-    static struct {
+    struct storm_object {
         uint8_t *object;
         size_t size;
-    } live[STORM_LIVE];
+    } *live = memory_scratch_alloc(STORM_LIVE * sizeof(*live));
+    if (!live) {
+        kprintf("malloc storm: no memory for the list of live objects\n");
+        return 1;
+    }
     km_flush_cpu();
     km_stats(&stats);
     uint64_t object_pages_before = stats.slab_pages + stats.large_pages; /* objects live before */
@@ -198,6 +210,7 @@ __attribute__((noinline)) static int malloc_storm(uint64_t operations)
         count--;
         free(live[count].object);
     }
+    memory_scratch_free(live, STORM_LIVE * sizeof(*live));
     km_flush_cpu();
     char error[160];
     bool consistent = km_check(error, sizeof(error));

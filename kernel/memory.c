@@ -217,6 +217,22 @@ void memory_free_run(phys_addr_t phys, uint64_t count)
     page_alloc_free_run(&pages, phys >> 12, count);
 }
 
+void *memory_scratch_alloc(size_t bytes)
+{
+    uint64_t count = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+    phys_addr_t phys = count ? memory_alloc_run(count, 0) : 0;
+    if (!phys)
+        return NULL;
+    memset(phys_to_virt(phys), 0, count * PAGE_SIZE);
+    return phys_to_virt(phys);
+}
+
+void memory_scratch_free(void *buffer, size_t bytes)
+{
+    if (buffer)
+        memory_free_run(virt_to_phys_direct(buffer), (bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+}
+
 struct page *memory_page_of(phys_addr_t phys)
 {
     return buddy_pfn_to_page(&buddy, phys >> 12);

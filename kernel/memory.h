@@ -32,6 +32,12 @@ void memory_drain_this_cpu(void);
 void memory_free_run(phys_addr_t phys, uint64_t pages);
 /* The metadata of a physical page the page allocator manages, or NULL. */
 struct page *memory_page_of(phys_addr_t phys);
+/* A command's scratch buffer of `bytes`, in whole pages from the page
+ * allocator (not malloc: a command that measures malloc must not measure its
+ * own buffer), zeroed; NULL when out of memory. Buffers that sat in .bss from
+ * boot to halt cost every boot their size, whether or not the command ran. */
+void *memory_scratch_alloc(size_t bytes);
+void memory_scratch_free(void *buffer, size_t bytes);
 /* One past the highest page frame of RAM the buddy manages. */
 uint64_t memory_end_pfn(void);
 

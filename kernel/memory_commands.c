@@ -9,12 +9,14 @@
 #include "kernel/delay.h"
 #include "kernel/memlayout.h"
 #include "kernel/memory.h"
+#include "kernel/rootfs.h"
 #include "kernel/shell.h"
 #include "lib/args.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "lib/random.h"
 #include "mm/bootmem.h"
+#include "mm/malloc.h"
 #include "mm/memmap.h"
 #include "mm/page_cache.h"
 
@@ -60,6 +62,29 @@ static void print_reservation_row(const struct bootmem_reservation *reservation,
             bytes / KIB, reservation->start, reservation->end);
 }
 
+/* What the kernel itself holds: usable RAM minus the free pages, minus what
+ * waits reclaimable in the page caches and in malloc's magazines, minus the
+ * boot filesystem's module (the files' own bytes, served in place; the
+ * filesystem's metadata, from malloc, counts). */
+static void print_footprint(const struct memory_account *account)
+{
+    static struct km_stats stats; /* 4 KiB: off the shell's stack */
+    km_stats(&stats);
+    uint64_t in_magazines = 0;
+    for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++)
+        in_magazines += stats.classes[i].in_magazines * stats.classes[i].object_bytes;
+    const struct mb2_module *module = rootfs_module();
+    uint64_t module_bytes = module ? (uint64_t)module->end - module->start : 0;
+    module_bytes = (module_bytes + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE; /* its pages */
+    uint64_t free_bytes = account->cached;
+    for (int zone = 0; zone < ZONE_COUNT; zone++)
+        free_bytes += account->free[zone];
+    uint64_t footprint = account->usable - free_bytes - in_magazines - module_bytes;
+    kprintf("kernel footprint: %lu bytes (%lu KiB) = usable - free and cached pages - %lu in "
+            "malloc's magazines - %lu of the boot filesystem's module\n",
+            footprint, footprint / KIB, in_magazines, module_bytes);
+}
+
 static int command_mem(int argc, char **argv)
 {
     (void)argc, (void)argv; /* no words: the shell checked (shell.h) */
@@ -90,6 +115,7 @@ static int command_mem(int argc, char **argv)
             account.accounted == account.usable ? "" : "   <-- MISMATCH");
     if (account.metadata_error[0])
         kprintf("page metadata: %s\n", account.metadata_error);
+    print_footprint(&account);
     return balanced ? 0 : 1;
 }
 
@@ -204,10 +230,14 @@ static int buddy_exhaust(void)
 
 static int buddy_storm(uint64_t operations)
 {
-    static struct {
+    struct storm_block {
         uint64_t phys;
         unsigned order;
-    } live[STORM_MAX_LIVE];
+    } *live = memory_scratch_alloc(STORM_MAX_LIVE * sizeof(*live)); /* before the snapshot */
+    if (!live) {
+        kprintf("buddy storm: no memory for the list of live blocks\n");
+        return 1;
+    }
     struct free_lists_snapshot before, after;
     take_snapshot(&before);
     uint64_t state = 0x9E3779B97F4A7C15ull, failed = 0, broken = 0;
@@ -240,6 +270,7 @@ static int buddy_storm(uint64_t operations)
         memory_free_pages(live[live_count].phys, live[live_count].order);
     }
     take_snapshot(&after);
+    memory_scratch_free(live, STORM_MAX_LIVE * sizeof(*live)); /* after it: not counted */
     char error[160];
     bool consistent = buddy_check(memory_buddy(), error, sizeof(error));
     bool identical = memcmp(&before, &after, sizeof(before)) == 0;

@@ -92,6 +92,31 @@ def kernel_commands():
     return elf_table("__shell_commands_start", "__shell_commands_end", "shell_command_")
 
 
+FOOTPRINT_BUDGET_BYTES = 416 * 1024
+
+
+def footprint_within(budget):
+    """`mem`'s footprint line equals usable - free - cached - magazines - module, and is at
+    most budget bytes."""
+    def check(log):
+        m = re.search(r"^kernel footprint: (\d+) bytes \(\d+ KiB\) = usable - free and cached "
+                      r"pages - (\d+) in malloc's magazines - (\d+) of the boot filesystem's module",
+                      log, re.M)
+        usable = re.search(r"usable: (\d+) bytes = ", log)
+        if not m or not usable:
+            return "no footprint line, or no usable line, in `mem`"
+        free = sum(int(x) for x in re.findall(
+            r"^  (?:free, zone \w+|per-CPU page caches \(.*?\)) +(\d+) bytes", log, re.M))
+        want = int(usable.group(1)) - free - int(m.group(2)) - int(m.group(3))
+        footprint = int(m.group(1))
+        if footprint != want:
+            return f"footprint {footprint} is not usable - free - magazines - module = {want}"
+        if footprint > budget:
+            return f"kernel footprint {footprint} bytes is over the budget of {budget}"
+        return None
+    return check
+
+
 def every_ktest_passed(log):
     """Each in-kernel test in the ELF printed PASS, and the tally counts them all."""
     names = kernel_ktests()
@@ -280,6 +305,11 @@ TESTS = [
                forbid=NO_PANIC + [r"MISMATCH"], timeout=120)
       for machine, mem in [("pc", "3M"), ("pc", "32M"), ("pc", "128M"), ("pc", "4G"), ("pc", "8G"),
                            ("q35", "4G")]],
+    # The kernel's footprint at -m 3M, read from `mem` right after boot: its parts add up, and
+    # it stays within the budget. The budget is today's figure plus 5% (issue 15 aims at 256
+    # KiB; docs/performance.md has the breakdown): growth past it fails the suite.
+    QemuTest("kernel_footprint_at_3M_within_budget", 'run="mem; exit 0"', 0, mem="3M",
+             check=footprint_within(FOOTPRINT_BUDGET_BYTES), forbid=NO_PANIC + [r"MISMATCH"]),
     # A CPU with 1 GiB pages (qemu64 has none): the direct map of 8 GiB uses them.
     QemuTest("direct_map_uses_1g_pages_when_the_cpu_has_them",
              'run="ktest memory; vtop 0xffff800100000000; mem; exit 0"', 0, mem="8G",
