@@ -44,14 +44,14 @@ KERNEL_ASM_SOURCES := $(wildcard boot/*.asm kernel/*.asm)
 KERNEL_OBJECTS := $(KERNEL_C_SOURCES:%.c=$(BUILD)/kernel-objects/%.o) \
     $(KERNEL_ASM_SOURCES:%.asm=$(BUILD)/kernel-objects/%.o)
 
-.PHONY: all iso run debug test test-host test-qemu test-gdb clean help deps deps-test
+.PHONY: all iso run debug test test-host test-qemu test-gdb clean help deps deps-test format format-check
 .DEFAULT_GOAL := all
 
 all: $(KERNEL) $(ISO)
 iso: $(ISO)
 
 help:
-	@echo "targets: all iso run debug test test-host test-qemu test-gdb bench libkmalloc clean"
+	@echo "targets: all iso run debug test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
 	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
 
 deps:
@@ -152,6 +152,12 @@ test-qemu: deps-test $(KERNEL) $(DEFAULT_BOOTFS)
 	@python3 tests/qemu/run_tests.py
 test-gdb: deps-test $(ISO)
 	@tests/gdb/run.sh
+
+# One style for every C file (.clang-format); make test checks it first.
+format-check: deps-test
+	@tools/format-check.sh
+format: deps-test
+	@git ls-files '*.c' '*.h' | xargs clang-format -i --style=file
 
 # The same malloc on Linux, for LD_PRELOAD (tools/libkmalloc).
 LIBKMALLOC := $(BUILD)/host/libkmalloc.so

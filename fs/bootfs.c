@@ -20,17 +20,28 @@
 const char *fs_error_text(int error)
 {
     switch (error) {
-    case FS_OK: return "no error";
-    case FS_ENOENT: return "ENOENT: no such file or directory";
-    case FS_EBADF: return "EBADF: not an open file";
-    case FS_ENOMEM: return "ENOMEM: out of memory";
-    case FS_ENOTDIR: return "ENOTDIR: not a directory";
-    case FS_EISDIR: return "EISDIR: is a directory";
-    case FS_EINVAL: return "EINVAL: invalid argument";
-    case FS_EROFS: return "EROFS: read-only file system";
-    case FS_ENAMETOOLONG: return "ENAMETOOLONG: name too long";
-    case FS_ELOOP: return "ELOOP: too many levels of symbolic links";
-    case FS_ENOTSUP: return "ENOTSUP: not supported";
+    case FS_OK:
+        return "no error";
+    case FS_ENOENT:
+        return "ENOENT: no such file or directory";
+    case FS_EBADF:
+        return "EBADF: not an open file";
+    case FS_ENOMEM:
+        return "ENOMEM: out of memory";
+    case FS_ENOTDIR:
+        return "ENOTDIR: not a directory";
+    case FS_EISDIR:
+        return "EISDIR: is a directory";
+    case FS_EINVAL:
+        return "EINVAL: invalid argument";
+    case FS_EROFS:
+        return "EROFS: read-only file system";
+    case FS_ENAMETOOLONG:
+        return "ENAMETOOLONG: name too long";
+    case FS_ELOOP:
+        return "ELOOP: too many levels of symbolic links";
+    case FS_ENOTSUP:
+        return "ENOTSUP: not supported";
     }
     return "unknown error";
 }
@@ -92,8 +103,7 @@ static bool is_dot_dot(struct tar_bytes c)
 
 /* ---- nodes --------------------------------------------------------------- */
 
-static struct bootfs_node *find_child(const struct bootfs_node *directory,
-                                      struct tar_bytes name)
+static struct bootfs_node *find_child(const struct bootfs_node *directory, struct tar_bytes name)
 {
     for (struct bootfs_node *child = directory->first_child; child; child = child->next_sibling)
         if (child->name_length == name.length && memcmp(child->name, name.bytes, name.length) == 0)
@@ -266,8 +276,9 @@ static int add_entry(struct bootfs *fs, const struct tar_entry *entry)
     if (entry->type == TAR_HARDLINK) {
         const struct bootfs_node *found = find_archive_path(fs, entry->link);
         if (!found || found->type == TAR_DIRECTORY) {
-            warn(fs, entry, found ? "a hard link to a directory: skipped"
-                                  : "a hard link to a file not (yet) in the archive: skipped");
+            warn(fs, entry,
+                 found ? "a hard link to a directory: skipped"
+                       : "a hard link to a file not (yet) in the archive: skipped");
             fs->skipped++;
             return 0;
         }
@@ -277,8 +288,9 @@ static int add_entry(struct bootfs *fs, const struct tar_entry *entry)
 
     if (!names_a_new_or_child_node) { /* a directory already in the tree */
         if (entry->type != TAR_DIRECTORY) {
-            warn(fs, entry, "names the root or a directory above it, and is not a directory: "
-                            "skipped");
+            warn(fs, entry,
+                 "names the root or a directory above it, and is not a directory: "
+                 "skipped");
             fs->skipped++;
             return 0;
         }
@@ -426,8 +438,7 @@ int bootfs_lookup(const struct bootfs *fs, const char *path, bool follow_last,
 
 /* ---- the file API ----------------------------------------------------------- */
 
-int bootfs_open(const struct bootfs *fs, const char *path, unsigned flags,
-                struct bootfs_file *file)
+int bootfs_open(const struct bootfs *fs, const char *path, unsigned flags, struct bootfs_file *file)
 {
     memset(file, 0, sizeof(*file));
     if (flags & (BOOTFS_WRITE | BOOTFS_CREATE | BOOTFS_TRUNCATE))
@@ -495,8 +506,7 @@ int bootfs_readdir(struct bootfs_file *directory, struct bootfs_dirent *entry)
     if (!node)
         return 0;
     directory->cursor = node->next_sibling;
-    *entry = (struct bootfs_dirent){node->name, node->name_length, (enum tar_type)node->type,
-                                    node};
+    *entry = (struct bootfs_dirent){node->name, node->name_length, (enum tar_type)node->type, node};
     return 1;
 }
 
@@ -626,10 +636,17 @@ static void count_node(void *context, const struct bootfs_node *node, unsigned d
     const struct bootfs *fs = ((struct count_context *)context)->fs;
     stats->name_bytes += node->name_length;
     switch (node->type) {
-    case TAR_DIRECTORY: stats->directories++; return;
-    case TAR_SYMLINK: stats->symlinks++; return;
-    case TAR_REGULAR: break;
-    default: stats->others++; return;
+    case TAR_DIRECTORY:
+        stats->directories++;
+        return;
+    case TAR_SYMLINK:
+        stats->symlinks++;
+        return;
+    case TAR_REGULAR:
+        break;
+    default:
+        stats->others++;
+        return;
     }
     if (node->flags & BOOTFS_HARD_LINK) { /* its bytes are its source's: counted there */
         stats->hard_links++;

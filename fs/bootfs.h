@@ -49,30 +49,30 @@ enum bootfs_node_flags {
 struct bootfs_node {
     struct bootfs_node *parent; /* the root is its own parent */
     struct bootfs_node *first_child, *next_sibling;
-    const uint8_t *name;        /* into the archive; not NUL-terminated */
-    const uint8_t *data;        /* regular: the file's bytes, in the archive */
-    const uint8_t *link;        /* symlink target, or a hard link's source path */
-    uint64_t size;              /* regular and sparse: bytes; others 0 */
-    uint64_t header_offset;     /* of the entry's first header in the archive */
+    const uint8_t *name;    /* into the archive; not NUL-terminated */
+    const uint8_t *data;    /* regular: the file's bytes, in the archive */
+    const uint8_t *link;    /* symlink target, or a hard link's source path */
+    uint64_t size;          /* regular and sparse: bytes; others 0 */
+    uint64_t header_offset; /* of the entry's first header in the archive */
     int64_t mtime;
     uint32_t name_length, link_length;
     uint32_t uid, gid;
-    uint16_t mode;              /* permission bits, 07777 */
-    uint8_t type;               /* enum tar_type (TAR_HARDLINK is never stored) */
-    uint8_t flags;              /* enum bootfs_node_flags */
+    uint16_t mode; /* permission bits, 07777 */
+    uint8_t type;  /* enum tar_type (TAR_HARDLINK is never stored) */
+    uint8_t flags; /* enum bootfs_node_flags */
     uint32_t devmajor, devminor;
 };
 
 struct bootfs {
     const uint8_t *archive;
     uint64_t archive_bytes;
-    uint64_t archive_phys;      /* physical address of archive[0] (for stat) */
+    uint64_t archive_phys; /* physical address of archive[0] (for stat) */
     struct bootfs_node *root;
-    uint64_t nodes;             /* root included */
-    uint64_t entries;           /* archive entries read */
-    uint64_t skipped;           /* entries skipped (escaping names, bad links) */
-    uint64_t replaced;          /* entries that replaced an earlier one */
-    bool quiet;                 /* no warnings printed */
+    uint64_t nodes;    /* root included */
+    uint64_t entries;  /* archive entries read */
+    uint64_t skipped;  /* entries skipped (escaping names, bad links) */
+    uint64_t replaced; /* entries that replaced an earlier one */
+    bool quiet;        /* no warnings printed */
 };
 
 /* Reads the archive and builds the tree. 0 on success. On a malformed
@@ -109,16 +109,16 @@ struct bootfs_stat {
     uint64_t size;
     uint32_t uid, gid;
     int64_t mtime;
-    const uint8_t *link;              /* target (symlink) or source (hard link) */
+    const uint8_t *link; /* target (symlink) or source (hard link) */
     uint32_t link_length;
     bool hard_link;
-    const void *data;                 /* regular files: where the bytes are */
-    uint64_t archive_offset;          /* of the data in the archive */
-    uint64_t data_phys;               /* physical address of the data */
-    bool page_aligned;                /* data_phys % 4096 == 0 */
+    const void *data;        /* regular files: where the bytes are */
+    uint64_t archive_offset; /* of the data in the archive */
+    uint64_t data_phys;      /* physical address of the data */
+    bool page_aligned;       /* data_phys % 4096 == 0 */
     uint64_t header_offset;
     uint32_t devmajor, devminor;
-    uint64_t children;                /* directories */
+    uint64_t children; /* directories */
 };
 
 struct bootfs_dirent {
@@ -132,8 +132,7 @@ int bootfs_open(const struct bootfs *fs, const char *path, unsigned flags,
                 struct bootfs_file *file);
 /* Bytes read (0 at the end), or a negative FS_E* (FS_EISDIR, FS_ENOTSUP). */
 int64_t bootfs_read(struct bootfs_file *file, void *buffer, uint64_t bytes);
-int64_t bootfs_pread(const struct bootfs_file *file, void *buffer, uint64_t bytes,
-                     uint64_t offset);
+int64_t bootfs_pread(const struct bootfs_file *file, void *buffer, uint64_t bytes, uint64_t offset);
 /* The zero-copy accessor: the file's bytes where they lie. */
 int bootfs_map(const struct bootfs_file *file, const void **data, uint64_t *bytes);
 /* 1 with *entry filled, 0 after the last, FS_ENOTDIR for a non-directory. */

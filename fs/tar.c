@@ -45,7 +45,7 @@ struct pax_overrides {
     struct tar_bytes path, link;
     uint64_t size, uid, gid;
     int64_t mtime;
-    bool sparse;               /* GNU.sparse.* records */
+    bool sparse; /* GNU.sparse.* records */
     bool has_sparse_name, has_real_size;
     struct tar_bytes sparse_name;
     uint64_t real_size;
@@ -54,8 +54,8 @@ struct pax_overrides {
 
 /* What the extension headers before an entry said about it. */
 struct pending {
-    bool started;              /* an extension header was seen */
-    uint64_t first_offset;     /* of the first one */
+    bool started;          /* an extension header was seen */
+    uint64_t first_offset; /* of the first one */
     struct pax_overrides pax;
     bool has_gnu_path, has_gnu_link; /* L and K (the last of each wins) */
     struct tar_bytes gnu_path, gnu_link;
@@ -71,14 +71,22 @@ void tar_reader_init(struct tar_reader *reader, const void *archive, uint64_t le
 const char *tar_type_name(enum tar_type type)
 {
     switch (type) {
-    case TAR_REGULAR: return "regular";
-    case TAR_HARDLINK: return "hard link";
-    case TAR_SYMLINK: return "symlink";
-    case TAR_CHARDEV: return "char device";
-    case TAR_BLOCKDEV: return "block device";
-    case TAR_DIRECTORY: return "directory";
-    case TAR_FIFO: return "fifo";
-    case TAR_SPARSE: return "sparse";
+    case TAR_REGULAR:
+        return "regular";
+    case TAR_HARDLINK:
+        return "hard link";
+    case TAR_SYMLINK:
+        return "symlink";
+    case TAR_CHARDEV:
+        return "char device";
+    case TAR_BLOCKDEV:
+        return "block device";
+    case TAR_DIRECTORY:
+        return "directory";
+    case TAR_FIFO:
+        return "fifo";
+    case TAR_SPARSE:
+        return "sparse";
     }
     return "?";
 }
@@ -432,14 +440,23 @@ static bool is_entry_type(char typeflag)
 static enum tar_type entry_type(char typeflag)
 {
     switch (typeflag) {
-    case '1': return TAR_HARDLINK;
-    case '2': return TAR_SYMLINK;
-    case '3': return TAR_CHARDEV;
-    case '4': return TAR_BLOCKDEV;
-    case '5': case 'D': return TAR_DIRECTORY;
-    case '6': return TAR_FIFO;
-    case 'S': return TAR_SPARSE;
-    default: return TAR_REGULAR;
+    case '1':
+        return TAR_HARDLINK;
+    case '2':
+        return TAR_SYMLINK;
+    case '3':
+        return TAR_CHARDEV;
+    case '4':
+        return TAR_BLOCKDEV;
+    case '5':
+    case 'D':
+        return TAR_DIRECTORY;
+    case '6':
+        return TAR_FIFO;
+    case 'S':
+        return TAR_SPARSE;
+    default:
+        return TAR_REGULAR;
     }
 }
 
@@ -526,7 +543,8 @@ int tar_next(struct tar_reader *reader, struct tar_entry *entry, struct tar_erro
                 return fail(reader, error, offset, "an empty pax header");
             if (typeflag != 'g')
                 memset(&pending.pax, 0, sizeof(pending.pax));
-            if (parse_pax_body(reader, error, body, size, typeflag == 'g' ? NULL : &pending.pax) != 0)
+            if (parse_pax_body(reader, error, body, size, typeflag == 'g' ? NULL : &pending.pax) !=
+                0)
                 return -1;
             if (typeflag == 'g') { /* not about the next entry: start over after it */
                 pending.started = false;

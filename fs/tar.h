@@ -60,27 +60,27 @@ struct tar_entry {
     uint64_t stored_bytes;  /* bytes of data in the archive (0 for types without data) */
     uint64_t size;          /* the file's size: stored_bytes, or a sparse file's real size */
     enum tar_type type;
-    char typeflag;          /* the header's own byte */
+    char typeflag; /* the header's own byte */
     struct tar_bytes prefix, name, link;
-    uint32_t mode;          /* permission bits (07777) */
+    uint32_t mode; /* permission bits (07777) */
     uint64_t uid, gid;
-    int64_t mtime;          /* seconds (a pax mtime's fraction is dropped) */
+    int64_t mtime; /* seconds (a pax mtime's fraction is dropped) */
     uint32_t devmajor, devminor;
 };
 
 struct tar_error {
-    uint64_t offset;  /* byte offset in the archive of the header or record at fault */
+    uint64_t offset; /* byte offset in the archive of the header or record at fault */
     char reason[112];
 };
 
 struct tar_reader {
     const uint8_t *archive;
     uint64_t length;
-    uint64_t offset;    /* of the next header */
-    bool done;          /* end reached, or an error: tar_next returns the same again */
+    uint64_t offset; /* of the next header */
+    bool done;       /* end reached, or an error: tar_next returns the same again */
     bool failed;
     struct tar_error error; /* the error, when failed */
-    uint64_t entries;   /* entries returned so far */
+    uint64_t entries;       /* entries returned so far */
 };
 
 void tar_reader_init(struct tar_reader *reader, const void *archive, uint64_t length);

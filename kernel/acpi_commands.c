@@ -32,8 +32,7 @@ static int command_acpi(int argc, char **argv)
         return 1;
     }
     kprintf("%d tables in the %s at %#lx%s%s\n", count, root.signature, root.phys,
-            root.xsdt_rejected ? "; the XSDT was rejected: " : "",
-            root.xsdt_rejected ? error : "");
+            root.xsdt_rejected ? "; the XSDT was rejected: " : "", root.xsdt_rejected ? error : "");
     return 0;
 }
 

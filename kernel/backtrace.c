@@ -16,7 +16,7 @@
 #include "kernel/percpu.h"
 #include "kernel/ksyms.h"
 
-#define BACKTRACE_MAX_WALK 4096    /* frames followed */
+#define BACKTRACE_MAX_WALK 4096 /* frames followed */
 
 static bool inside(uint64_t address, uint64_t bottom, uint64_t top)
 {

@@ -128,7 +128,8 @@ static int command_bench(int argc, char **argv)
     uint64_t steps = BENCH_DEFAULT_OPS;
     if (argc == 2 && (!args_parse_u64(argv[1], &steps) || steps == 0)) {
         kprintf("bench: STEPS per CPU is a number above 0 (default %u; a step is a free and an "
-                "allocation)\n", BENCH_DEFAULT_OPS);
+                "allocation)\n",
+                BENCH_DEFAULT_OPS);
         return SHELL_USAGE;
     }
     if (this_cpu_index() != 0) {

@@ -36,8 +36,8 @@ static int command_exit(int argc, char **argv)
         return SHELL_USAGE;
     }
     if (status > EXIT_STATUS_MAX) {
-        kprintf("exit: %lu is too big: QEMU reports 2N+1 in 8 bits, so N must be 0 to %d\n",
-                status, EXIT_STATUS_MAX);
+        kprintf("exit: %lu is too big: QEMU reports 2N+1 in 8 bits, so N must be 0 to %d\n", status,
+                EXIT_STATUS_MAX);
         return 1;
     }
     machine_exit((int)status);
@@ -86,8 +86,7 @@ static int command_cmdline(int argc, char **argv)
 
 SHELL_COMMAND(echo, "echo [WORD...]", "print the words", command_echo);
 SHELL_COMMAND(version, "version", "show the kernel's version", command_version);
-SHELL_COMMAND(exit, "exit [N]", "end QEMU with status N (isa-debug-exit), else halt",
-              command_exit);
+SHELL_COMMAND(exit, "exit [N]", "end QEMU with status N (isa-debug-exit), else halt", command_exit);
 SHELL_COMMAND(halt, "halt", "stop the CPU", command_halt);
 SHELL_COMMAND(reboot, "reboot", "reset the machine", command_reboot);
 SHELL_COMMAND(cmdline, "cmdline", "show the kernel command line and the known boot options",

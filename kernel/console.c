@@ -60,8 +60,8 @@ static void console_unlock(uint64_t saved)
     struct cpu *cpu = this_cpu();
     if (cpu->console_depth > 0 && --cpu->console_depth == 0) {
         uint32_t me = cpu->index; /* a CPU the console was taken from releases nothing */
-        __atomic_compare_exchange_n(&console_owner, &me, CONSOLE_NO_OWNER, false,
-                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+        __atomic_compare_exchange_n(&console_owner, &me, CONSOLE_NO_OWNER, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED);
     }
     cpu_restore_interrupts(saved);
 }

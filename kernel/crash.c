@@ -168,13 +168,13 @@ static NOINLINE void crash_deadlock(void)
 }
 
 /* Each kind is a subcommand: `crash null`, `crash stack`... (`help crash`). */
-#define CRASH(function)                                                                         \
-    static int function##_command(int argc, char **argv)                                       \
-    {                                                                                          \
-        (void)argc;                                                                            \
-        function();                                                                            \
-        kprintf("crash: %s did not fault?!\n", argv[0]);                                       \
-        return 1;                                                                              \
+#define CRASH(function)                                                                            \
+    static int function##_command(int argc, char **argv)                                           \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        function();                                                                                \
+        kprintf("crash: %s did not fault?!\n", argv[0]);                                           \
+        return 1;                                                                                  \
     }
 CRASH(crash_null_pointer)
 CRASH(crash_divide_by_zero)

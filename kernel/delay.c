@@ -7,7 +7,7 @@
 #define PIT_HZ 1193182u
 #define PIT_CHANNEL2 0x42
 #define PIT_COMMAND 0x43
-#define PIT_GATE_PORT 0x61      /* bit 0: channel 2 gate; bit 1: speaker; bit 5: channel 2 output */
+#define PIT_GATE_PORT 0x61 /* bit 0: channel 2 gate; bit 1: speaker; bit 5: channel 2 output */
 #define CALIBRATION_MS 10
 
 static uint64_t tsc_per_us = 1000; /* until calibrated: 1 GHz */

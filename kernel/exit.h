@@ -6,7 +6,7 @@
 #ifndef KERNEL_EXIT_H
 #define KERNEL_EXIT_H
 
-#define EXIT_STATUS_MAX 127  /* QEMU's status 2N+1 must fit in 8 bits */
+#define EXIT_STATUS_MAX 127   /* QEMU's status 2N+1 must fit in 8 bits */
 #define EXIT_STATUS_PANIC 127 /* what a panic exits with */
 
 _Noreturn void machine_exit(int status);

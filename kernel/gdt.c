@@ -16,7 +16,6 @@ struct __attribute__((packed)) gdt_pointer {
     uint64_t base;
 };
 
-
 static uint64_t tss_descriptor_low(uint64_t base, uint32_t limit)
 {
     return (limit & 0xFFFFull) | (base & 0xFFFFFFull) << 16 |

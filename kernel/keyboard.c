@@ -26,17 +26,17 @@
 #define SC_ARROW_RIGHT 0x4D
 
 static const char unshifted[128] = {
-    0, 27, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', '\b', '\t',
-    'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']', '\r', 0, 'a', 's',
-    'd', 'f', 'g', 'h', 'j', 'k', 'l', ';', '\'', '`', 0, '\\', 'z', 'x', 'c', 'v',
-    'b', 'n', 'm', ',', '.', '/', 0, '*', 0, ' ',
+    0,    27,  '1', '2', '3', '4', '5', '6', '7', '8', '9',  '0', '-', '=',  '\b',
+    '\t', 'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p',  '[', ']', '\r', 0,
+    'a',  's', 'd', 'f', 'g', 'h', 'j', 'k', 'l', ';', '\'', '`', 0,   '\\', 'z',
+    'x',  'c', 'v', 'b', 'n', 'm', ',', '.', '/', 0,   '*',  0,   ' ',
 };
 
 static const char shifted[128] = {
-    0, 27, '!', '@', '#', '$', '%', '^', '&', '*', '(', ')', '_', '+', '\b', '\t',
-    'Q', 'W', 'E', 'R', 'T', 'Y', 'U', 'I', 'O', 'P', '{', '}', '\r', 0, 'A', 'S',
-    'D', 'F', 'G', 'H', 'J', 'K', 'L', ':', '"', '~', 0, '|', 'Z', 'X', 'C', 'V',
-    'B', 'N', 'M', '<', '>', '?', 0, '*', 0, ' ',
+    0,    27,  '!', '@', '#', '$', '%', '^', '&', '*', '(', ')', '_', '+',  '\b',
+    '\t', 'Q', 'W', 'E', 'R', 'T', 'Y', 'U', 'I', 'O', 'P', '{', '}', '\r', 0,
+    'A',  'S', 'D', 'F', 'G', 'H', 'J', 'K', 'L', ':', '"', '~', 0,   '|',  'Z',
+    'X',  'C', 'V', 'B', 'N', 'M', '<', '>', '?', 0,   '*', 0,   ' ',
 };
 
 static bool shift_down, ctrl_down, extended_prefix;
@@ -57,11 +57,20 @@ static void handle_extended(uint8_t code, bool released)
     if (released)
         return;
     switch (code) {
-    case SC_ARROW_UP: push_escape_sequence('A'); break;
-    case SC_ARROW_DOWN: push_escape_sequence('B'); break;
-    case SC_ARROW_RIGHT: push_escape_sequence('C'); break;
-    case SC_ARROW_LEFT: push_escape_sequence('D'); break;
-    default: break;
+    case SC_ARROW_UP:
+        push_escape_sequence('A');
+        break;
+    case SC_ARROW_DOWN:
+        push_escape_sequence('B');
+        break;
+    case SC_ARROW_RIGHT:
+        push_escape_sequence('C');
+        break;
+    case SC_ARROW_LEFT:
+        push_escape_sequence('D');
+        break;
+    default:
+        break;
     }
 }
 

@@ -7,8 +7,8 @@
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 
-bool ktest_check(struct ktest_context *context, bool ok, const char *expression,
-                 const char *file, int line)
+bool ktest_check(struct ktest_context *context, bool ok, const char *expression, const char *file,
+                 int line)
 {
     if (!ok) {
         context->checks_failed++;
@@ -22,8 +22,8 @@ bool ktest_check_eq(struct ktest_context *context, uint64_t actual, uint64_t exp
 {
     if (actual != expected) {
         context->checks_failed++;
-        kprintf("    failed: %s at %s:%d (got %#lx, expected %#lx)\n", expression, file,
-                line, actual, expected);
+        kprintf("    failed: %s at %s:%d (got %#lx, expected %#lx)\n", expression, file, line,
+                actual, expected);
     }
     return actual == expected;
 }
@@ -58,5 +58,5 @@ static int command_ktest(int argc, char **argv)
     return ktest_run_matching(argc == 2 ? argv[1] : NULL) == 0 ? 0 : 1;
 }
 
-SHELL_COMMAND(ktest, "ktest [pattern]", "run the in-kernel tests (those whose name contains pattern)",
-              command_ktest);
+SHELL_COMMAND(ktest, "ktest [pattern]",
+              "run the in-kernel tests (those whose name contains pattern)", command_ktest);

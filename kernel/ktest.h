@@ -25,22 +25,22 @@ struct ktest {
     void (*run)(struct ktest_context *ktest_context);
 };
 
-#define KTEST(test_name)                                                                       \
-    static void ktest_run_##test_name(struct ktest_context *ktest_context);                    \
-    static const struct ktest ktest_descriptor_##test_name                                     \
-        __attribute__((used, section(".ktests"), aligned(8))) = {                              \
-            #test_name, __FILE__, ktest_run_##test_name};                                      \
+#define KTEST(test_name)                                                                           \
+    static void ktest_run_##test_name(struct ktest_context *ktest_context);                        \
+    static const struct ktest ktest_descriptor_##test_name                                         \
+        __attribute__((used, section(".ktests"), aligned(8))) = {#test_name, __FILE__,             \
+                                                                 ktest_run_##test_name};           \
     static void ktest_run_##test_name(struct ktest_context *ktest_context)
 
 #define KTEST_EXPECT(expr) ktest_check(ktest_context, (expr), #expr, __FILE__, __LINE__)
 
 /* Integer equality that prints both values when they differ. */
-#define KTEST_EXPECT_EQ(actual, expected)                                                      \
-    ktest_check_eq(ktest_context, (uint64_t)(actual), (uint64_t)(expected),                    \
+#define KTEST_EXPECT_EQ(actual, expected)                                                          \
+    ktest_check_eq(ktest_context, (uint64_t)(actual), (uint64_t)(expected),                        \
                    #actual " == " #expected, __FILE__, __LINE__)
 
-bool ktest_check(struct ktest_context *context, bool ok, const char *expression,
-                 const char *file, int line);
+bool ktest_check(struct ktest_context *context, bool ok, const char *expression, const char *file,
+                 int line);
 bool ktest_check_eq(struct ktest_context *context, uint64_t actual, uint64_t expected,
                     const char *expression, const char *file, int line);
 

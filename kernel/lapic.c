@@ -68,8 +68,7 @@ bool lapic_init(uint64_t phys)
     }
     uint64_t msr_phys = read_msr(MSR_APIC_BASE) & 0x000FFFFFFFFFF000ull;
     if (phys != 0 && phys != msr_phys)
-        log_warn("lapic: ACPI says %#lx, the APIC base MSR %#lx: using the MSR's", phys,
-                 msr_phys);
+        log_warn("lapic: ACPI says %#lx, the APIC base MSR %#lx: using the MSR's", phys, msr_phys);
     phys = msr_phys;
     if (!paging_map_device(phys, 0x1000)) {
         log_warn("lapic: cannot map its registers at %#lx", phys);
@@ -116,8 +115,8 @@ bool lapic_send_init(uint32_t apic_id)
 bool lapic_send_startup(uint32_t apic_id, uint64_t trampoline_phys)
 {
     /* The vector is the page number: the AP starts at CS:IP = vector << 8 : 0. */
-    return send(apic_id, ICR_DELIVERY_STARTUP | ICR_LEVEL_ASSERT |
-                             (uint32_t)(trampoline_phys >> 12));
+    return send(apic_id,
+                ICR_DELIVERY_STARTUP | ICR_LEVEL_ASSERT | (uint32_t)(trampoline_phys >> 12));
 }
 
 bool lapic_send_ipi(uint32_t apic_id, uint8_t vector)

@@ -21,7 +21,7 @@ bool lapic_init(uint64_t phys);
 void lapic_enable_this_cpu(void);
 bool lapic_present(void);
 uint64_t lapic_phys(void);
-uint32_t lapic_id(void);         /* this CPU's APIC id */
+uint32_t lapic_id(void); /* this CPU's APIC id */
 void lapic_end_of_interrupt(void);
 
 /* The startup sequence. Each returns false if the APIC did not accept the

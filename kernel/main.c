@@ -37,33 +37,33 @@ static void enable_console_input(void)
 void kernel_main(phys_addr_t mbi_phys);
 void kernel_main(phys_addr_t mbi_phys)
 {
-    percpu_init_boot();                     // GS -> the boot CPU's struct cpu, its GDT and
-                                            // TSS (with the double-fault stack)
-    console_init();                         // serial COM1 + VGA text mirror
-    idt_init();                             // all 32 exceptions (+ legacy IRQs)
+    percpu_init_boot(); // GS -> the boot CPU's struct cpu, its GDT and
+                        // TSS (with the double-fault stack)
+    console_init();     // serial COM1 + VGA text mirror
+    idt_init();         // all 32 exceptions (+ legacy IRQs)
     kprintf("%s %s, %s\n", FERRITE_NAME, FERRITE_VERSION, FERRITE_TAGLINE);
-    bootinfo_read(mbi_phys, &boot_info);    // GRUB's boot information
-    boot_options_apply(boot_info.cmdline);  // quiet, run=, test, ...
+    bootinfo_read(mbi_phys, &boot_info);   // GRUB's boot information
+    boot_options_apply(boot_info.cmdline); // quiet, run=, test, ...
 
     log_info("boot: loaded by %s; boot information at %#lx (%u bytes, %u tags)",
              boot_info.boot_loader_name, boot_info.mbi_phys, boot_info.summary.total_size,
              boot_info.summary.tag_count);
-    log_info("boot: kernel image at physical %#lx-%#lx (%lu KiB)",
-             (uint64_t)__kernel_phys_start, (uint64_t)__kernel_phys_end,
+    log_info("boot: kernel image at physical %#lx-%#lx (%lu KiB)", (uint64_t)__kernel_phys_start,
+             (uint64_t)__kernel_phys_end,
              ((uint64_t)__kernel_phys_end - (uint64_t)__kernel_phys_start) / 1024);
     log_info("boot: command line: %s", boot_info.cmdline);
 
     if (!boot_info.valid)
         panic("no usable boot information: cannot find the machine's memory");
     memory_init(&boot_info.summary, boot_info.mbi_phys); // memory map, page tables, buddy
-    malloc_init();                          // per-CPU malloc pools, from here on
-    smp_init(&boot_info.summary);           // ACPI MADT, local APIC, the other CPUs
-    rootfs_mount(&boot_info.summary);       // the "bootfs" module, read-only on /
-    pic_init(TRAP_IRQ_BASE);                // legacy PIC moved to vectors 32-47
-    enable_console_input();                 // serial and keyboard interrupts on
+    malloc_init();                                       // per-CPU malloc pools, from here on
+    smp_init(&boot_info.summary);                        // ACPI MADT, local APIC, the other CPUs
+    rootfs_mount(&boot_info.summary);                    // the "bootfs" module, read-only on /
+    pic_init(TRAP_IRQ_BASE);                             // legacy PIC moved to vectors 32-47
+    enable_console_input();                              // serial and keyboard interrupts on
 
-    if (boot_option_test_mode())            // `test`: run the in-kernel tests, exit
+    if (boot_option_test_mode()) // `test`: run the in-kernel tests, exit
         machine_exit(ktest_run_matching(NULL) == 0 ? 0 : 1);
-    boot_options_run_commands();            // run="cmd1; cmd2"
-    shell_run();                            // the prompt
+    boot_options_run_commands(); // run="cmd1; cmd2"
+    shell_run();                 // the prompt
 }

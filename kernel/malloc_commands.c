@@ -34,10 +34,10 @@ static int malloc_classes(void)
 {
     kprintf("class  object  align  slab pages  objects  tail waste  worst waste\n");
     for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++) {
-        const struct size_class *class = &size_classes[i];
-        kprintf("%5u  %6u  %5u  %10u  %7u  %8u B  %6u.%02u%%\n", i, class->object_bytes,
-                class->align_bytes, class->slab_pages, class->objects, class->tail_waste_bytes,
-                class->worst_waste_bp / 100u, class->worst_waste_bp % 100u);
+        const struct size_class *cls = &size_classes[i];
+        kprintf("%5u  %6u  %5u  %10u  %7u  %8u B  %6u.%02u%%\n", i, cls->object_bytes,
+                cls->align_bytes, cls->slab_pages, cls->objects, cls->tail_waste_bytes,
+                cls->worst_waste_bp / 100u, cls->worst_waste_bp % 100u);
     }
     kprintf("worst waste: the most a request that lands in the class can waste, as a share\n"
             "of the object (the smallest such request: one byte above the class below).\n"
@@ -55,8 +55,8 @@ static int malloc_stats(void)
         const struct km_class_stats *row = &stats.classes[i];
         if (row->allocations == 0 && row->slab_pages == 0)
             continue;
-        kprintf("%5u %6u %11lu %13lu %11lu %11lu %19lu  ", i, row->object_bytes,
-                row->live_objects, row->in_magazines, row->slab_pages, row->live_object_bytes,
+        kprintf("%5u %6u %11lu %13lu %11lu %11lu %19lu  ", i, row->object_bytes, row->live_objects,
+                row->in_magazines, row->slab_pages, row->live_object_bytes,
                 row->live_requested_bytes);
         if (stats.per_call_counts) {
             kprintf("%lu / %lu (", row->requested_bytes_total, row->object_bytes_total);
@@ -123,8 +123,8 @@ __attribute__((noinline)) static int malloc_workload(void)
             medium_pages_before += stats.classes[i].slab_pages;
     uint64_t state = 0x2545F4914F6CDD1Dull, requested = 0, requested_medium = 0;
     for (unsigned i = 0; i < WORKLOAD_SMALL + WORKLOAD_MEDIUM; i++) {
-        size_t size = i < WORKLOAD_SMALL ? 1 + random_next(&state) % 1024
-                                         : 1025 + random_next(&state) % 3072;
+        size_t size =
+            i < WORKLOAD_SMALL ? 1 + random_next(&state) % 1024 : 1025 + random_next(&state) % 3072;
         objects[i] = malloc(size);
         if (!objects[i]) {
             kprintf("malloc workload: out of memory after %u objects\n", i);
@@ -412,11 +412,11 @@ static int malloc_oom(void)
 }
 
 /* The subcommands' entry points: most take no words (the shell checked). */
-#define WITHOUT_WORDS(function)                                                                 \
-    static int function##_command(int argc, char **argv)                                       \
-    {                                                                                          \
-        (void)argc, (void)argv;                                                                \
-        return function();                                                                     \
+#define WITHOUT_WORDS(function)                                                                    \
+    static int function##_command(int argc, char **argv)                                           \
+    {                                                                                              \
+        (void)argc, (void)argv;                                                                    \
+        return function();                                                                         \
     }
 WITHOUT_WORDS(malloc_classes)
 WITHOUT_WORDS(malloc_stats)
@@ -478,4 +478,3 @@ static const struct shell_subcommand malloc_subcommands[] = {
      malloc_leak_command},
 };
 SHELL_COMMAND_TABLE(malloc, "look inside the kernel's malloc", malloc_subcommands);
-

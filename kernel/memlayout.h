@@ -46,7 +46,7 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
-typedef uint64_t phys_addr_t; /* a physical address: never dereference */
+typedef uint64_t phys_addr_t;  /* a physical address: never dereference */
 typedef uintptr_t virt_addr_t; /* a virtual address of the kernel */
 
 /* Direct-map conversions: the only way C code turns phys into a pointer. */

@@ -152,8 +152,7 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
         /* Named by GRUB's module string: the bootfs module shows as such in `mem`. */
         ksnprintf(module_names[i], sizeof(module_names[i]), "%s '%.24s'", NAME_MODULE,
                   boot->modules[i].name);
-        bootmem_reserve(&bootmem, boot->modules[i].start, boot->modules[i].end,
-                        module_names[i]);
+        bootmem_reserve(&bootmem, boot->modules[i].start, boot->modules[i].end, module_names[i]);
     }
 
     paging_init(ranges, range_count, page_table_page_from_bootmem);
@@ -174,12 +173,12 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
     const struct paging_stats *paging = paging_stats();
     log_info("paging: direct map in %lu x 1 GiB, %lu x 2 MiB, %lu x 4 KiB pages (1 GiB pages: "
              "%s; no-execute: %s); %lu page-table pages",
-             paging->direct_map_1g_pages, paging->direct_map_2m_pages,
-             paging->direct_map_4k_pages, paging->has_1g_pages ? "yes" : "no CPU support",
+             paging->direct_map_1g_pages, paging->direct_map_2m_pages, paging->direct_map_4k_pages,
+             paging->has_1g_pages ? "yes" : "no CPU support",
              paging->has_nx ? "on" : "no CPU support", paging->table_pages);
     log_info("memory: %lu KiB usable, %lu KiB handed to the page allocator, %lu KiB free "
              "below 1 MiB",
-             clean_map.usable_bytes / KIB, handed_over_pages * 4, 
+             clean_map.usable_bytes / KIB, handed_over_pages * 4,
              buddy_free_page_count(&buddy, ZONE_LOW) * 4);
 }
 

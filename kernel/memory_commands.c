@@ -58,8 +58,8 @@ static void print_row(const char *name, uint64_t bytes)
 
 static void print_reservation_row(const struct bootmem_reservation *reservation, uint64_t bytes)
 {
-    kprintf("  %-38s %12lu bytes %8lu KiB  at %#lx-%#lx\n", reservation->name, bytes,
-            bytes / KIB, reservation->start, reservation->end);
+    kprintf("  %-38s %12lu bytes %8lu KiB  at %#lx-%#lx\n", reservation->name, bytes, bytes / KIB,
+            reservation->start, reservation->end);
 }
 
 /* What the kernel itself holds: usable RAM minus the free pages, minus what
@@ -87,7 +87,7 @@ static void print_footprint(const struct memory_account *account)
 
 static int command_mem(int argc, char **argv)
 {
-    (void)argc, (void)argv; /* no words: the shell checked (shell.h) */
+    (void)argc, (void)argv;               /* no words: the shell checked (shell.h) */
     static struct memory_account account; /* 200 bytes: off the shell's stack */
     bool balanced = memory_account(&account);
     kprintf("where every usable byte of RAM is (usable: %lu bytes = %lu KiB):\n", account.usable,
@@ -198,7 +198,7 @@ static int buddy_exhaust(void)
     uint64_t chain = 0, pages = 0, below_1m = 0, from_1m_to_2m = 0, above_4g = 0;
     for (uint64_t phys; (phys = memory_alloc_pages(0, BUDDY_ANY)) != 0; pages++) {
         uint64_t *words = phys_to_virt(phys);
-        words[0] = chain;                    /* the link */
+        words[0] = chain;                          /* the link */
         words[511] = phys ^ 0x5A5A5A5A5A5A5A5Aull; /* a pattern at the far end */
         chain = phys;
         below_1m += phys < 0x100000;
@@ -218,8 +218,7 @@ static int buddy_exhaust(void)
     kprintf("buddy exhaust: allocated, wrote and freed %lu pages (%lu KiB): %lu below 1 MiB, "
             "%lu in [1 MiB, 2 MiB), %lu above 4 GiB; patterns broken: %lu; free lists "
             "identical: %s\n",
-            pages, pages * 4, below_1m, from_1m_to_2m, above_4g, broken,
-            identical ? "yes" : "NO");
+            pages, pages * 4, below_1m, from_1m_to_2m, above_4g, broken, identical ? "yes" : "NO");
     return identical && broken == 0 ? 0 : 1;
 }
 
@@ -326,8 +325,9 @@ static int command_free(int argc, char **argv)
         return 1;
     }
     if (page->state != PAGE_ALLOCATED_HEAD) {
-        kprintf("free: %#lx is not the start of an allocated block (page state: %s); nothing freed\n",
-                phys, page_state_name((enum page_state)page->state));
+        kprintf(
+            "free: %#lx is not the start of an allocated block (page state: %s); nothing freed\n",
+            phys, page_state_name((enum page_state)page->state));
         return 1;
     }
     memory_free_pages(phys, page->order);
@@ -341,7 +341,8 @@ static const struct shell_subcommand buddy_subcommands[] = {
     {"", "", "the free lists: free blocks per zone and order", buddy_free_lists},
     {"check", "check", "check every invariant of the page metadata and free lists",
      buddy_check_command},
-    {"exhaust", "exhaust", "allocate every free page, write it, free them all", buddy_exhaust_command},
+    {"exhaust", "exhaust", "allocate every free page, write it, free them all",
+     buddy_exhaust_command},
     {"storm", "storm [N]", "N random allocations and frees (default 20000), then check",
      buddy_storm_command},
 };

@@ -162,9 +162,8 @@ bool paging_map_device(uint64_t phys, uint64_t bytes)
         paging_walk(DIRECT_MAP_BASE + page, &walk);
         if (walk.mapped)
             continue; /* RAM, or mapped before */
-        *entry_for(DIRECT_MAP_BASE + page, LEVEL_PT) = page | PTE_PRESENT | PTE_WRITABLE |
-                                                       PTE_CACHE_DISABLE | PTE_WRITE_THROUGH |
-                                                       no_execute;
+        *entry_for(DIRECT_MAP_BASE + page, LEVEL_PT) =
+            page | PTE_PRESENT | PTE_WRITABLE | PTE_CACHE_DISABLE | PTE_WRITE_THROUGH | no_execute;
         __asm__ volatile("invlpg (%0)" : : "r"(DIRECT_MAP_BASE + page) : "memory");
     }
     return true;

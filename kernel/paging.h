@@ -27,7 +27,7 @@ struct paging_ram_range {
 
 struct paging_stats {
     uint64_t direct_map_1g_pages, direct_map_2m_pages, direct_map_4k_pages;
-    uint64_t table_pages;     /* pages holding page tables */
+    uint64_t table_pages; /* pages holding page tables */
     bool has_1g_pages, has_nx;
 };
 
@@ -55,18 +55,18 @@ void paging_remove_identity(void (*free_page)(uint64_t phys));
 
 /* One step of a page-table walk, for `vtop`. */
 struct paging_walk_step {
-    const char *level;    /* "PML4", "PDPT", "PD", "PT" */
+    const char *level; /* "PML4", "PDPT", "PD", "PT" */
     unsigned index;
     uint64_t entry;
-    uint64_t table_phys;  /* the table this entry is in */
+    uint64_t table_phys; /* the table this entry is in */
 };
 
 struct paging_walk {
     struct paging_walk_step steps[4];
     unsigned step_count;
     bool mapped;
-    uint64_t phys;        /* if mapped */
-    uint64_t page_bytes;  /* 4 KiB, 2 MiB or 1 GiB */
+    uint64_t phys;       /* if mapped */
+    uint64_t page_bytes; /* 4 KiB, 2 MiB or 1 GiB */
 };
 
 void paging_walk(uint64_t virt, struct paging_walk *walk);

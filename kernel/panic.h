@@ -13,10 +13,10 @@ _Noreturn void panic_after_report(const char *fmt, ...) __attribute__((format(pr
 void panic_set_stop_others(void (*stop_others)(void));
 
 /* Panic with the failed expression and its place when cond is false. */
-#define KASSERT(cond)                                                                          \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            panic("assertion failed: %s at %s:%d", #cond, __FILE__, __LINE__);                 \
+#define KASSERT(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            panic("assertion failed: %s at %s:%d", #cond, __FILE__, __LINE__);                     \
     } while (0)
 
 #endif

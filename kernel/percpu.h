@@ -29,11 +29,11 @@ enum cpu_state {
 typedef void (*cpu_work_fn)(void *argument);
 
 struct cpu {
-    struct cpu *self;   /* %gs:0 (PERCPU_SELF_OFFSET) */
-    unsigned index;     /* %gs:8 (PERCPU_INDEX_OFFSET): 0 .. smp_cpu_count() - 1; 0 is the boot CPU */
-    uint32_t apic_id;   /* local APIC id (from the MADT, checked by the CPU itself) */
-    void *malloc_pool;  /* %gs:16 (PLATFORM_MALLOC_POOL_OFFSET, lib/platform.h): mm/malloc.c's */
-    uint32_t acpi_uid;  /* ACPI processor UID */
+    struct cpu *self; /* %gs:0 (PERCPU_SELF_OFFSET) */
+    unsigned index;   /* %gs:8 (PERCPU_INDEX_OFFSET): 0 .. smp_cpu_count() - 1; 0 is the boot CPU */
+    uint32_t apic_id; /* local APIC id (from the MADT, checked by the CPU itself) */
+    void *malloc_pool; /* %gs:16 (PLATFORM_MALLOC_POOL_OFFSET, lib/platform.h): mm/malloc.c's */
+    uint32_t acpi_uid; /* ACPI processor UID */
     volatile enum cpu_state state;
     uint64_t stack_bottom, stack_top;                           /* kernel stack (virtual) */
     uint64_t double_fault_stack_bottom, double_fault_stack_top; /* IST 1 */
@@ -54,8 +54,8 @@ struct cpu {
     volatile uint64_t reclaim_asked, reclaim_done;
     volatile bool reclaim_put_off; /* an IPI found it in malloc's fast path */
     unsigned interrupt_depth;      /* handlers running (kernel/trap.c) */
-    uint64_t park_ticket; /* smp_pause_other_cpus: its park job's ticket, until resumed */
-    volatile bool answered_late; /* came up after the boot CPU gave up on it (kept offline) */
+    uint64_t park_ticket;          /* smp_pause_other_cpus: its park job's ticket, until resumed */
+    volatile bool answered_late;   /* came up after the boot CPU gave up on it (kept offline) */
     /* NMIs from another CPU (kernel/smp.c): what it asked for (SMP_NMI_*
      * bits), and the answers, which this CPU writes without printing. */
     volatile uint32_t nmi_request;

@@ -10,8 +10,8 @@
 #define PIC1_DATA 0x21
 #define PIC2_COMMAND 0xA0
 #define PIC2_DATA 0xA1
-#define PIC_INIT 0x11        /* ICW1: initialise, ICW4 follows */
-#define PIC_8086_MODE 0x01   /* ICW4 */
+#define PIC_INIT 0x11      /* ICW1: initialise, ICW4 follows */
+#define PIC_8086_MODE 0x01 /* ICW4 */
 #define PIC_READ_ISR 0x0B
 #define PIC_EOI 0x20
 #define PIC_CASCADE_IRQ 2
@@ -30,7 +30,7 @@ void pic_init(uint8_t vector_base)
     io_wait();
     outb(PIC2_COMMAND, PIC_INIT);
     io_wait();
-    outb(PIC1_DATA, vector_base);     /* ICW2: vector offsets */
+    outb(PIC1_DATA, vector_base); /* ICW2: vector offsets */
     io_wait();
     outb(PIC2_DATA, (uint8_t)(vector_base + 8));
     io_wait();
@@ -48,7 +48,7 @@ void pic_init(uint8_t vector_base)
 
 void pic_unmask(unsigned irq)
 {
-    masked &= (uint16_t)~(1u << irq);
+    masked &= (uint16_t) ~(1u << irq);
     write_masks();
 }
 

@@ -70,8 +70,7 @@ void platform_lock_waiting(const struct platform_lock *lock)
     this_cpu()->waiting_for_lock = lock;
 }
 
-_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
-                                   const char *why)
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu, const char *why)
 {
     smp_report_deadlock(lock, cpu, why);
 }

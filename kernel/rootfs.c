@@ -25,7 +25,8 @@ const struct bootfs *rootfs_or_complain(const char *command)
 {
     if (!mounted)
         kprintf("%s: no root filesystem (the boot module was missing or refused: see the boot "
-                "log)\n", command);
+                "log)\n",
+                command);
     return rootfs();
 }
 
@@ -57,7 +58,8 @@ void rootfs_mount(const struct mb2_summary *boot)
     int status = bootfs_mount(&root_fs, archive, bytes, found->start, false, &error);
     if (status != FS_OK) {
         kprintf("bootfs: refused: the module at %#x (%lu bytes) is not a valid tar archive: "
-                "at byte offset %lu: %s\n", found->start, bytes, error.offset, error.reason);
+                "at byte offset %lu: %s\n",
+                found->start, bytes, error.offset, error.reason);
         kprintf("bootfs: going on without a root filesystem\n");
         return;
     }
@@ -66,13 +68,13 @@ void rootfs_mount(const struct mb2_summary *boot)
     struct bootfs_stats stats;
     bootfs_stats(&root_fs, &stats);
     log_info("bootfs: mounted the module at %#x (%lu bytes) read-only on /: %lu files, %lu "
-             "directories, %lu bytes served in place, %lu copied", found->start, bytes,
-             stats.files + stats.hard_links, stats.directories, stats.data_bytes_in_place,
-             stats.data_bytes_copied);
+             "directories, %lu bytes served in place, %lu copied",
+             found->start, bytes, stats.files + stats.hard_links, stats.directories,
+             stats.data_bytes_in_place, stats.data_bytes_copied);
     if (stats.unaligned_files)
         log_warn("bootfs: %lu of %lu files do not start on a page (the archive was not made by "
-                 "tools/mkbootfs): they are served in place all the same", stats.unaligned_files,
-                 stats.files);
+                 "tools/mkbootfs): they are served in place all the same",
+                 stats.unaligned_files, stats.files);
 }
 
 const struct mb2_module *rootfs_module(void)

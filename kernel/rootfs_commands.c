@@ -40,13 +40,20 @@ static void print_bytes(const uint8_t *bytes, size_t length)
 static char type_letter(enum tar_type type)
 {
     switch (type) {
-    case TAR_DIRECTORY: return 'd';
-    case TAR_SYMLINK: return 'l';
-    case TAR_CHARDEV: return 'c';
-    case TAR_BLOCKDEV: return 'b';
-    case TAR_FIFO: return 'p';
-    case TAR_SPARSE: return 'S';
-    default: return '-';
+    case TAR_DIRECTORY:
+        return 'd';
+    case TAR_SYMLINK:
+        return 'l';
+    case TAR_CHARDEV:
+        return 'c';
+    case TAR_BLOCKDEV:
+        return 'b';
+    case TAR_FIFO:
+        return 'p';
+    case TAR_SPARSE:
+        return 'S';
+    default:
+        return '-';
     }
 }
 
@@ -77,8 +84,8 @@ static void utc_time(int64_t seconds, char *text, size_t bytes, bool with_second
     days += 719468; /* from 1970-01-01 to 0000-03-01 */
     int64_t era = (days >= 0 ? days : days - 146096) / 146097;
     int64_t day_of_era = days - era * 146097;
-    int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
-                           day_of_era / 146096) / 365;
+    int64_t year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
     int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     int64_t month_index = (5 * day_of_year + 2) / 153; /* March = 0 */
     int64_t day = day_of_year - (153 * month_index + 2) / 5 + 1;
@@ -303,8 +310,7 @@ static int command_sha256(int argc, char **argv)
     return for_each_file("sha256", argc, argv, print_digest);
 }
 
-SHELL_COMMAND(sha256, "sha256 PATH...", "SHA-256 of files, as sha256sum prints it",
-              command_sha256);
+SHELL_COMMAND(sha256, "sha256 PATH...", "SHA-256 of files, as sha256sum prints it", command_sha256);
 
 static int command_hexdump(int argc, char **argv)
 {
@@ -385,9 +391,10 @@ static int command_stat(int argc, char **argv)
         if (stat.size == 0)
             kprintf("  page-aligned: n/a (no data)\n");
         else
-            kprintf("  page-aligned: %s\n", stat.page_aligned ? "yes" : "NO (512-byte aligned "
-                                                                         "only: not written by "
-                                                                         "tools/mkbootfs)");
+            kprintf("  page-aligned: %s\n", stat.page_aligned ? "yes"
+                                                              : "NO (512-byte aligned "
+                                                                "only: not written by "
+                                                                "tools/mkbootfs)");
         kprintf("  served in place: the bytes are the boot module's own (0 copied)\n");
     } else if (stat.type != TAR_DIRECTORY && stat.type != TAR_SYMLINK) {
         kprintf("  reading it: %s\n", fs_error_text(FS_ENOTSUP));
@@ -421,13 +428,24 @@ static int command_refused_write(int argc, char **argv)
     struct bootfs_file file;
     int status;
     switch (which) {
-    case 0: status = bootfs_open(fs, argv[1], BOOTFS_WRITE | BOOTFS_CREATE | BOOTFS_TRUNCATE,
-                                 &file); break;
-    case 1: status = bootfs_create(fs, argv[1]); break;
-    case 2: status = bootfs_truncate(fs, argv[1], size); break;
-    case 3: status = bootfs_unlink(fs, argv[1]); break;
-    case 4: status = bootfs_mkdir(fs, argv[1]); break;
-    default: status = bootfs_rename(fs, argv[1], argv[2]); break;
+    case 0:
+        status = bootfs_open(fs, argv[1], BOOTFS_WRITE | BOOTFS_CREATE | BOOTFS_TRUNCATE, &file);
+        break;
+    case 1:
+        status = bootfs_create(fs, argv[1]);
+        break;
+    case 2:
+        status = bootfs_truncate(fs, argv[1], size);
+        break;
+    case 3:
+        status = bootfs_unlink(fs, argv[1]);
+        break;
+    case 4:
+        status = bootfs_mkdir(fs, argv[1]);
+        break;
+    default:
+        status = bootfs_rename(fs, argv[1], argv[2]);
+        break;
     }
     print_error(argv[0], argv[1], status);
     return status == FS_OK ? 0 : 1;
@@ -456,14 +474,15 @@ static int command_mount(int argc, char **argv)
     kprintf("  module: physical %#x-%#x (%lu bytes, %lu pages), virtual %#lx\n", module->start,
             module->end, bytes, (bytes + 4095) / 4096, (uint64_t)fs->archive);
     kprintf("  archive entries: %lu; nodes: %lu (%lu files, %lu hard links, %lu directories, "
-            "%lu symlinks, %lu other)\n", fs->entries, fs->nodes, stats.files, stats.hard_links,
-            stats.directories, stats.symlinks, stats.others);
+            "%lu symlinks, %lu other)\n",
+            fs->entries, fs->nodes, stats.files, stats.hard_links, stats.directories,
+            stats.symlinks, stats.others);
     kprintf("  file data served in place: %lu bytes; bytes copied: %lu\n",
             stats.data_bytes_in_place, stats.data_bytes_copied);
     kprintf("  files not page-aligned: %lu of %lu\n", stats.unaligned_files, stats.files);
     kprintf("  metadata: %lu bytes (%lu nodes x %zu bytes, from malloc); names: %lu bytes, "
-            "in the module, not copied\n", stats.node_bytes, fs->nodes,
-            sizeof(struct bootfs_node), stats.name_bytes);
+            "in the module, not copied\n",
+            stats.node_bytes, fs->nodes, sizeof(struct bootfs_node), stats.name_bytes);
     kprintf("  entries skipped: %lu; replaced by a later one: %lu\n", fs->skipped, fs->replaced);
     return 0;
 }

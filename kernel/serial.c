@@ -10,7 +10,7 @@
 #include "kernel/input.h"
 
 #define COM1 0x3F8
-#define UART_DATA 0             /* receive/transmit holding register */
+#define UART_DATA 0 /* receive/transmit holding register */
 #define UART_INTERRUPT_ENABLE 1
 #define UART_FIFO_CONTROL 2
 #define UART_LINE_CONTROL 3

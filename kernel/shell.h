@@ -33,16 +33,16 @@ struct shell_subcommand {
 
 struct shell_command {
     const char *name;
-    const char *usage;   /* "alloc ORDER [zone]" */
-    const char *help;    /* one line */
-    int (*run)(int argc, char **argv); /* 0 = success */
+    const char *usage;                          /* "alloc ORDER [zone]" */
+    const char *help;                           /* one line */
+    int (*run)(int argc, char **argv);          /* 0 = success */
     const struct shell_subcommand *subcommands; /* NULL, or a table of... */
     size_t subcommand_count;                    /* ...this many */
 };
 
-#define SHELL_COMMAND(ident, usage_text, help_text, function)                                  \
-    static const struct shell_command shell_command_##ident                                    \
-        __attribute__((used, section(".shell_commands"), aligned(8))) = {                      \
+#define SHELL_COMMAND(ident, usage_text, help_text, function)                                      \
+    static const struct shell_command shell_command_##ident                                        \
+        __attribute__((used, section(".shell_commands"), aligned(8))) = {                          \
             #ident, usage_text, help_text, function, NULL, 0}
 
 /*
@@ -51,11 +51,11 @@ struct shell_command {
  * its usage, and runs it; `help NAME` lists the table. The command's usage is
  * "NAME SUBCOMMAND ..." for `help`.
  */
-#define SHELL_COMMAND_TABLE(ident, help_text, table)                                          \
-    static const struct shell_command shell_command_##ident                                    \
-        __attribute__((used, section(".shell_commands"), aligned(8))) = {                      \
-            #ident, #ident " SUBCOMMAND ...", help_text, NULL, table,                          \
-            sizeof(table) / sizeof((table)[0])}
+#define SHELL_COMMAND_TABLE(ident, help_text, table)                                               \
+    static const struct shell_command shell_command_##ident                                        \
+        __attribute__((used, section(".shell_commands"), aligned(8))) = {                          \
+            #ident, #ident " SUBCOMMAND ...",          help_text, NULL,                            \
+            table,  sizeof(table) / sizeof((table)[0])}
 
 #define SHELL_MAX_ARGS 16
 #define SHELL_USAGE 2 /* a command's return: wrong arguments; the shell prints the usage */

@@ -74,8 +74,8 @@ static struct cpu **cpus; /* [0, cpu_count) */
 static void parse_cpu_option(const char *option, const char *value, size_t length, uint64_t *cpu)
 {
     char text[24];
-    if (length >= sizeof(text) || (memcpy(text, value, length), text[length] = '\0',
-                                   !args_parse_u64(text, cpu)))
+    if (length >= sizeof(text) ||
+        (memcpy(text, value, length), text[length] = '\0', !args_parse_u64(text, cpu)))
         log_warn("%s: '%.*s' is not a CPU index", option, (int)length, value);
 }
 
@@ -101,8 +101,7 @@ static void apply_late(const char *value, size_t length)
 }
 
 BOOT_OPTION_NAMED(smp_late, "smp.late", true,
-                  "CPU N answers only after the start deadline (shows the start race)",
-                  apply_late);
+                  "CPU N answers only after the start deadline (shows the start race)", apply_late);
 
 BOOT_OPTION_NAMED(smp_deaf, "smp.deaf", true,
                   "pretend CPU N does not answer its Startup IPIs (shows the timeout path)",
@@ -214,7 +213,8 @@ void smp_reclaim(void)
         bool resend = platform_time_us() - last_send >= RECLAIM_RESEND_US;
         waiting = 0;
         for (unsigned i = 0; i < count; i++) {
-            if (!wanted[i] || __atomic_load_n(&cpus[i]->reclaim_done, __ATOMIC_ACQUIRE) >= wanted[i])
+            if (!wanted[i] ||
+                __atomic_load_n(&cpus[i]->reclaim_done, __ATOMIC_ACQUIRE) >= wanted[i])
                 continue;
             waiting++;
             if (resend)
@@ -343,8 +343,8 @@ void ap_main(struct cpu *cpu)
     /* STARTING -> ONLINE, unless the boot CPU already made it FAILED: one
      * compare-and-swap, against the one the boot CPU makes at its deadline. */
     enum cpu_state expected = CPU_STARTING;
-    if (!__atomic_compare_exchange_n(&cpu->state, &expected, CPU_ONLINE, false,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (!__atomic_compare_exchange_n(&cpu->state, &expected, CPU_ONLINE, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
         __atomic_store_n(&cpu->answered_late, true, __ATOMIC_RELEASE); /* no printing: INIT comes */
         cpu_halt_forever();
     }
@@ -435,7 +435,7 @@ static void start_ap(struct cpu *cpu, uint64_t trampoline, struct ap_trampoline_
         delay_us(50000);
     lapic_send_init(cpu->apic_id); /* park it: it must not run the trampoline later */
     log_warn("smp: cpu %u (apic %u) did not start%s", cpu->index, cpu->apic_id,
-             !sent ? " (its APIC did not accept the IPIs)"
+             !sent  ? " (its APIC did not accept the IPIs)"
              : deaf ? " (smp.deaf: no Startup IPI was sent)"
              : __atomic_load_n(&cpu->answered_late, __ATOMIC_ACQUIRE)
                  ? " in time: it answered after the deadline and was kept offline"
@@ -686,8 +686,8 @@ void smp_stop_other_cpus(void)
     for (unsigned i = 0; i < smp_cpu_count(); i++) {
         if (i == me || cpus[i]->state != CPU_ONLINE)
             continue;
-        kprintf(" %u (%s)", i, __atomic_load_n(&cpus[i]->stopped, __ATOMIC_ACQUIRE)
-                                   ? "halted" : "did not answer");
+        kprintf(" %u (%s)", i,
+                __atomic_load_n(&cpus[i]->stopped, __ATOMIC_ACQUIRE) ? "halted" : "did not answer");
     }
     kprintf("\n");
 }
@@ -714,8 +714,7 @@ static bool backtrace_of(struct cpu *cpu)
  * by NMI, then it is stopped with the others), so there is one report. */
 static unsigned deadlock_reporter = PLATFORM_LOCK_NO_OWNER;
 
-_Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me,
-                                   const char *why)
+_Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me, const char *why)
 {
     unsigned expected = PLATFORM_LOCK_NO_OWNER;
     if (!__atomic_compare_exchange_n(&deadlock_reporter, &expected, me, false, __ATOMIC_ACQ_REL,
@@ -745,8 +744,9 @@ _Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me
                     (const void *)second, second_holder);
             if (second_holder == me)
                 kprintf("an ABBA deadlock: CPU %u holds lock %p and waits for lock %p; CPU %u "
-                        "holds lock %p and waits for lock %p\n", me, (const void *)second,
-                        (const void *)lock, holder, (const void *)lock, (const void *)second);
+                        "holds lock %p and waits for lock %p\n",
+                        me, (const void *)second, (const void *)lock, holder, (const void *)lock,
+                        (const void *)second);
         }
     }
     panic_after_report("suspected deadlock on lock %p (CPU %u waiting, CPU %u holding)",

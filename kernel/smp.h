@@ -19,7 +19,7 @@
 /* After malloc_init: ACPI, the local APIC, then every enabled CPU started. */
 void smp_init(const struct mb2_summary *boot);
 
-unsigned smp_cpu_count(void);    /* CPUs with an index (1 before smp_init) */
+unsigned smp_cpu_count(void); /* CPUs with an index (1 before smp_init) */
 unsigned smp_online_count(void);
 struct cpu *smp_cpu(unsigned index); /* NULL past the count */
 
@@ -60,7 +60,6 @@ void smp_stop_other_cpus(void);
 
 /* Called by the lock code: prints who holds the lock, this CPU's backtrace
  * and the holder's (through an NMI), then panics. */
-_Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me,
-                                   const char *why);
+_Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me, const char *why);
 
 #endif

@@ -21,10 +21,14 @@
 static const char *state_name(enum cpu_state state)
 {
     switch (state) {
-    case CPU_ABSENT: return "absent";
-    case CPU_STARTING: return "starting";
-    case CPU_ONLINE: return "online";
-    case CPU_FAILED: return "FAILED";
+    case CPU_ABSENT:
+        return "absent";
+    case CPU_STARTING:
+        return "starting";
+    case CPU_ONLINE:
+        return "online";
+    case CPU_FAILED:
+        return "FAILED";
     }
     return "?";
 }
@@ -57,7 +61,8 @@ static int command_cpus(int argc, char **argv)
     return 0;
 }
 
-SHELL_COMMAND(cpus, "cpus", "every CPU: APIC id, state, stack, per-CPU area, page cache, malloc pool",
+SHELL_COMMAND(cpus, "cpus",
+              "every CPU: APIC id, state, stack, per-CPU area, page cache, malloc pool",
               command_cpus);
 
 /* ---- on CPU COMMAND ------------------------------------------------------------ */

@@ -47,10 +47,10 @@
 #include "mm/malloc.h"
 #include "mm/page_cache.h"
 
-#define STRESS_LIVE 128         /* objects a CPU holds at once */
-#define STRESS_INBOX 256        /* objects waiting in a CPU's inbox */
+#define STRESS_LIVE 128  /* objects a CPU holds at once */
+#define STRESS_INBOX 256 /* objects waiting in a CPU's inbox */
 #define STRESS_DEFAULT_OPS 20000
-#define STRESS_PAGE_ROUNDS 2     /* pages across CPUs: this many times the high watermark */
+#define STRESS_PAGE_ROUNDS 2 /* pages across CPUs: this many times the high watermark */
 
 struct stress_object {
     uint8_t *address;
@@ -74,19 +74,19 @@ struct stress_cpu {
     uint64_t remote_frees_before;
     uint64_t generation;
     struct page_cache_stats cache_before;
-    uint64_t *page_box;      /* pages handed to this CPU in step 3 */
+    uint64_t *page_box; /* pages handed to this CPU in step 3 */
     unsigned page_box_count;
-    uint64_t pages_moved;    /* pages this CPU allocated and handed on in step 3 */
+    uint64_t pages_moved; /* pages this CPU allocated and handed on in step 3 */
 };
 
 struct stress_run {
-    unsigned cpus;          /* CPU indexes 0 .. cpus - 1 have books */
-    unsigned participants;  /* the online ones, listed in online[] */
+    unsigned cpus;         /* CPU indexes 0 .. cpus - 1 have books */
+    unsigned participants; /* the online ones, listed in online[] */
     unsigned *online;
-    uint64_t operations; /* per CPU */
+    uint64_t operations;        /* per CPU */
     struct stress_cpu *per_cpu; /* [cpus] */
-    bool handoff;        /* hand a third of the frees to other CPUs (--no-handoff: none) */
-    volatile bool go;    /* the workers start when every post has been answered */
+    bool handoff;               /* hand a third of the frees to other CPUs (--no-handoff: none) */
+    volatile bool go;           /* the workers start when every post has been answered */
     unsigned page_box_capacity;
     volatile unsigned barrier[5];
 };
@@ -127,8 +127,8 @@ static void release(struct stress_cpu *me, const struct stress_object *object)
     if (!intact(object)) {
         me->broken++;
         if (me->broken <= 3)
-            kprintf("stress: cpu %u: the %u-byte object at %p lost its pattern\n",
-                    this_cpu_index(), object->size, (void *)object->address);
+            kprintf("stress: cpu %u: the %u-byte object at %p lost its pattern\n", this_cpu_index(),
+                    object->size, (void *)object->address);
     }
     if (object->page)
         memory_free_pages(virt_to_phys_direct(object->address), 0);
@@ -216,7 +216,7 @@ static void move_pages(struct stress_cpu *me, unsigned my_place)
             me->refused++;
             break;
         }
-        *(uint64_t *)phys_to_virt(phys) = mix(phys); /* checked by the CPU that frees it */
+        *(uint64_t *)phys_to_virt(phys) = mix(phys);   /* checked by the CPU that frees it */
         next->page_box[next->page_box_count++] = phys; /* only this CPU writes next's box */
         me->pages_moved++;
     }
@@ -345,8 +345,7 @@ static int command_stress(int argc, char **argv)
         if (smp_post(run.online[i], stress_worker, (void *)(uintptr_t)posted))
             run.online[posted++] = run.online[i];
         else {
-            kprintf("stress: CPU %u did not take the work (its mailbox is busy)\n",
-                    run.online[i]);
+            kprintf("stress: CPU %u did not take the work (its mailbox is busy)\n", run.online[i]);
             refused_posts++;
         }
     }
@@ -397,11 +396,15 @@ static int command_stress(int argc, char **argv)
             ksnprintf(why, sizeof(why), "CPU %u did %lu operations of %lu", i, cpu->operations,
                       operations);
         else if (run.participants > 1 && (cpu->handed == 0 || remote == 0))
-            ksnprintf(why, sizeof(why), "cross-CPU frees did not happen: CPU %u handed over %lu "
-                      "objects and made %lu remote frees", i, cpu->handed, remote);
+            ksnprintf(why, sizeof(why),
+                      "cross-CPU frees did not happen: CPU %u handed over %lu "
+                      "objects and made %lu remote frees",
+                      i, cpu->handed, remote);
         else if (refills == 0 || drains == 0)
-            ksnprintf(why, sizeof(why), "CPU %u's page cache refilled %lu and drained %lu times "
-                      "(both must happen)", i, refills, drains);
+            ksnprintf(why, sizeof(why),
+                      "CPU %u's page cache refilled %lu and drained %lu times "
+                      "(both must happen)",
+                      i, refills, drains);
     }
     kprintf("stress: %lu ms; free pages %lu before, %lu after + %lu kept by malloc as slab "
             "descriptors = %lu; malloc check: %s; buddy check: %s\n",
@@ -438,7 +441,8 @@ static int command_stress(int argc, char **argv)
         kprintf("stress: passed (1 CPU: cross-CPU frees not tested)\n");
     else
         kprintf("stress: passed (%u CPUs: every one took part, handed objects over and made "
-                "remote frees; every page cache refilled and drained)\n", run.participants);
+                "remote frees; every page cache refilled and drained)\n",
+                run.participants);
     return 0;
 }
 

@@ -22,7 +22,7 @@
 struct __attribute__((packed)) idt_gate {
     uint16_t offset_low;
     uint16_t selector;
-    uint8_t ist;        /* IST slot, 0 = stay on the current stack */
+    uint8_t ist; /* IST slot, 0 = stay on the current stack */
     uint8_t type_attributes;
     uint16_t offset_middle;
     uint32_t offset_high;
@@ -169,13 +169,17 @@ static void print_error_code(const struct trap_frame *frame)
                 trap_describe_page_fault(code, words, sizeof(words)));
         break;
     case TRAP_GENERAL_PROTECTION:
-    case 10: case 11: case 12: /* #TS #NP #SS: a selector error code */
+    case 10:
+    case 11:
+    case 12: /* #TS #NP #SS: a selector error code */
         if (code == 0) {
             kprintf("  error code 0 (not caused by a segment selector)\n");
             break;
         }
         kprintf("  error code %#lx: selector index %lu in the %s%s\n", code, code >> 3,
-                (code & 2) ? "IDT" : (code & 4) ? "LDT" : "GDT",
+                (code & 2)   ? "IDT"
+                : (code & 4) ? "LDT"
+                             : "GDT",
                 (code & 1) ? " (external event)" : "");
         break;
     case TRAP_DOUBLE_FAULT:

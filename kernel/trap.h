@@ -43,9 +43,9 @@ void trap_set_vector_handler(unsigned vector, vector_handler_fn handler);
 void trap_set_nmi_handler(nmi_handler_fn handler);
 /* On an AP: load the shared IDT. */
 void idt_load(void);
-const char *trap_exception_name(unsigned vector);  /* "page fault" */
+const char *trap_exception_name(unsigned vector);     /* "page fault" */
 const char *trap_exception_mnemonic(unsigned vector); /* "#PF" */
-unsigned trap_breakpoint_count(void);                  /* int3s handled so far */
+unsigned trap_breakpoint_count(void);                 /* int3s handled so far */
 
 /* Decode a page-fault error code into words ("not-present, write, kernel
  * mode, data access") in buf; returns buf. */

@@ -25,15 +25,18 @@
 #define MADT_FLAGS 40
 #define OEM_ID_BYTES 6
 
-static uint16_t read_u16(const uint8_t *at) {
+static uint16_t read_u16(const uint8_t *at)
+{
     return (uint16_t)(at[0] | at[1] << 8);
 }
 
-static uint32_t read_u32(const uint8_t *at) {
+static uint32_t read_u32(const uint8_t *at)
+{
     return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
 }
 
-static uint64_t read_u64(const uint8_t *at) {
+static uint64_t read_u64(const uint8_t *at)
+{
     return (uint64_t)read_u32(at) | (uint64_t)read_u32(at + 4) << 32;
 }
 
@@ -41,7 +44,8 @@ static int fail(char *error, size_t error_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Writes the message (if there is room for one) and returns -1. */
-static int fail(char *error, size_t error_size, const char *fmt, ...) {
+static int fail(char *error, size_t error_size, const char *fmt, ...)
+{
     if (error && error_size > 0) {
         va_list args;
         va_start(args, fmt);
@@ -51,20 +55,23 @@ static int fail(char *error, size_t error_size, const char *fmt, ...) {
     return -1;
 }
 
-static void clear_error(char *error, size_t error_size) {
+static void clear_error(char *error, size_t error_size)
+{
     if (error && error_size > 0)
         error[0] = '\0';
 }
 
 /* [phys, phys + length) through the caller's reader; NULL for an empty,
  * wrapping or unreadable range. */
-static const uint8_t *read_phys(const struct acpi_memory *memory, uint64_t phys, uint64_t length) {
+static const uint8_t *read_phys(const struct acpi_memory *memory, uint64_t phys, uint64_t length)
+{
     if (!memory || !memory->read || length == 0 || length - 1 > UINT64_MAX - phys)
         return NULL;
     return memory->read(memory->context, phys, length);
 }
 
-static bool bytes_equal(const uint8_t *bytes, const char *text, size_t count) {
+static bool bytes_equal(const uint8_t *bytes, const char *text, size_t count)
+{
     for (size_t i = 0; i < count; i++) {
         if (bytes[i] != (uint8_t)text[i])
             return false;
@@ -72,19 +79,22 @@ static bool bytes_equal(const uint8_t *bytes, const char *text, size_t count) {
     return true;
 }
 
-static bool printable(uint8_t byte) {
+static bool printable(uint8_t byte)
+{
     return byte >= ' ' && byte <= '~';
 }
 
 /* A signature for messages: count bytes, each unprintable one shown as '?'. */
-static void copy_signature(char *out, const uint8_t *bytes, size_t count) {
+static void copy_signature(char *out, const uint8_t *bytes, size_t count)
+{
     for (size_t i = 0; i < count; i++)
         out[i] = printable(bytes[i]) ? (char)bytes[i] : '?';
     out[count] = '\0';
 }
 
 /* An OEM id: up to 6 bytes, ending early at a NUL, without trailing spaces. */
-static void copy_oem_id(char out[OEM_ID_BYTES + 1], const uint8_t *bytes) {
+static void copy_oem_id(char out[OEM_ID_BYTES + 1], const uint8_t *bytes)
+{
     size_t length = 0;
     while (length < OEM_ID_BYTES && bytes[length] != '\0') {
         out[length] = printable(bytes[length]) ? (char)bytes[length] : '?';
@@ -95,7 +105,8 @@ static void copy_oem_id(char out[OEM_ID_BYTES + 1], const uint8_t *bytes) {
     out[length] = '\0';
 }
 
-uint8_t acpi_checksum(const void *bytes, size_t length) {
+uint8_t acpi_checksum(const void *bytes, size_t length)
+{
     const uint8_t *at = bytes;
     uint8_t sum = 0;
     for (size_t i = 0; i < length; i++)
@@ -106,7 +117,8 @@ uint8_t acpi_checksum(const void *bytes, size_t length) {
 /* ---- RSDP ------------------------------------------------------------------------ */
 
 int acpi_parse_rsdp(const void *bytes, size_t length, struct acpi_rsdp *out, char *error,
-                    size_t error_size) {
+                    size_t error_size)
+{
     const uint8_t *rsdp = bytes;
     if (!rsdp || length < ACPI_RSDP_V1_BYTES)
         return fail(error, error_size, "RSDP too short: %zu bytes", rsdp ? length : 0);
@@ -154,7 +166,8 @@ int acpi_parse_rsdp(const void *bytes, size_t length, struct acpi_rsdp *out, cha
 }
 
 int acpi_read_rsdp(const struct acpi_memory *memory, uint64_t phys, struct acpi_rsdp *out,
-                   char *error, size_t error_size) {
+                   char *error, size_t error_size)
+{
     const uint8_t *rsdp = read_phys(memory, phys, ACPI_RSDP_V1_BYTES);
     if (!rsdp)
         return fail(error, error_size, "RSDP at 0x%llx: not readable", (unsigned long long)phys);
@@ -175,7 +188,8 @@ int acpi_read_rsdp(const struct acpi_memory *memory, uint64_t phys, struct acpi_
     return acpi_parse_rsdp(rsdp, size, out, error, error_size);
 }
 
-uint64_t acpi_scan_rsdp(const struct acpi_memory *memory, uint64_t start, uint64_t length) {
+uint64_t acpi_scan_rsdp(const struct acpi_memory *memory, uint64_t start, uint64_t length)
+{
     if (length > SCAN_MAX_BYTES)
         length = SCAN_MAX_BYTES;
     uint64_t end = length > UINT64_MAX - start ? UINT64_MAX : start + length;
@@ -202,7 +216,8 @@ uint64_t acpi_scan_rsdp(const struct acpi_memory *memory, uint64_t start, uint64
  * it readable, checksum 0. Fills *info (index is the caller's) and returns
  * info->valid. */
 static bool check_table(const struct acpi_memory *memory, uint64_t phys,
-                        struct acpi_table_info *info) {
+                        struct acpi_table_info *info)
+{
     *info = (struct acpi_table_info){.phys = phys};
     const uint8_t *header = read_phys(memory, phys, ACPI_HEADER_BYTES);
     if (!header) {
@@ -240,7 +255,8 @@ static bool check_table(const struct acpi_memory *memory, uint64_t phys,
 
 /* Opens the RSDT (entry_bytes 4) or XSDT (8) at phys. */
 static int open_root_at(const struct acpi_memory *memory, uint64_t phys, uint8_t entry_bytes,
-                        struct acpi_root *root, char *error, size_t error_size) {
+                        struct acpi_root *root, char *error, size_t error_size)
+{
     const char *name = entry_bytes == 8 ? "XSDT" : "RSDT";
     struct acpi_table_info info;
     check_table(memory, phys, &info);
@@ -264,7 +280,8 @@ static int open_root_at(const struct acpi_memory *memory, uint64_t phys, uint8_t
 }
 
 int acpi_open_root(const struct acpi_memory *memory, const struct acpi_rsdp *rsdp,
-                   struct acpi_root *root, char *error, size_t error_size) {
+                   struct acpi_root *root, char *error, size_t error_size)
+{
     char xsdt_problem[160] = "";
     if (rsdp->revision >= 2 && rsdp->xsdt_address != 0) {
         if (open_root_at(memory, rsdp->xsdt_address, 8, root, xsdt_problem, sizeof(xsdt_problem)) ==
@@ -293,7 +310,8 @@ int acpi_open_root(const struct acpi_memory *memory, const struct acpi_rsdp *rsd
 
 /* The address in entry index (< root->entry_count); false if unreadable. */
 static bool root_entry(const struct acpi_memory *memory, const struct acpi_root *root,
-                       uint32_t index, uint64_t *phys) {
+                       uint32_t index, uint64_t *phys)
+{
     /* No wrap: open_root_at read all of [root->phys, root->phys + root->length). */
     uint64_t at = root->phys + ACPI_HEADER_BYTES + (uint64_t)index * root->entry_bytes;
     const uint8_t *entry = read_phys(memory, at, root->entry_bytes);
@@ -305,7 +323,8 @@ static bool root_entry(const struct acpi_memory *memory, const struct acpi_root 
 
 int acpi_for_each_table(const struct acpi_memory *memory, const struct acpi_rsdp *rsdp,
                         acpi_table_fn fn, void *context, struct acpi_root *root, char *error,
-                        size_t error_size) {
+                        size_t error_size)
+{
     struct acpi_root local_root;
     if (!root)
         root = &local_root;
@@ -329,7 +348,8 @@ int acpi_for_each_table(const struct acpi_memory *memory, const struct acpi_rsdp
 
 int acpi_find_table(const struct acpi_memory *memory, const struct acpi_rsdp *rsdp,
                     const char signature[4], uint64_t *table_phys, uint32_t *table_length,
-                    char *error, size_t error_size) {
+                    char *error, size_t error_size)
+{
     char wanted[SIGNATURE_BYTES + 1];
     copy_signature(wanted, (const uint8_t *)signature, SIGNATURE_BYTES);
     struct acpi_root root;
@@ -361,7 +381,8 @@ int acpi_find_table(const struct acpi_memory *memory, const struct acpi_rsdp *rs
 
 /* ---- MADT ------------------------------------------------------------------------- */
 
-const char *acpi_madt_entry_name(uint8_t type) {
+const char *acpi_madt_entry_name(uint8_t type)
+{
     static const char *const names[] = {
         [ACPI_MADT_LOCAL_APIC] = "local APIC",
         [ACPI_MADT_IO_APIC] = "I/O APIC",
@@ -381,7 +402,8 @@ const char *acpi_madt_entry_name(uint8_t type) {
 }
 
 /* The bytes an entry of this type needs, header included; 2 for types we skip. */
-static size_t madt_entry_min_length(uint8_t type) {
+static size_t madt_entry_min_length(uint8_t type)
+{
     switch (type) {
     case ACPI_MADT_LOCAL_APIC:
         return 8;
@@ -403,7 +425,8 @@ static size_t madt_entry_min_length(uint8_t type) {
 }
 
 static void madt_add_cpu(struct acpi_madt *madt, uint32_t apic_id, uint32_t uid, uint32_t flags,
-                         bool x2apic) {
+                         bool x2apic)
+{
     madt->cpu_entries++;
     for (size_t i = 0; i < madt->cpus_stored; i++) {
         if (madt->cpus[i].apic_id == apic_id) {
@@ -424,7 +447,8 @@ static void madt_add_cpu(struct acpi_madt *madt, uint32_t apic_id, uint32_t uid,
         };
 }
 
-static void madt_add_nmi(struct acpi_madt *madt, uint32_t uid, uint16_t flags, uint8_t lint) {
+static void madt_add_nmi(struct acpi_madt *madt, uint32_t uid, uint16_t flags, uint8_t lint)
+{
     if (madt->nmi_count == ACPI_MADT_MAX_NMIS) {
         madt->dropped_entries++;
         return;
@@ -434,7 +458,8 @@ static void madt_add_nmi(struct acpi_madt *madt, uint32_t uid, uint16_t flags, u
 }
 
 /* One entry whose length has been checked against madt_entry_min_length. */
-static void madt_add_entry(struct acpi_madt *madt, const uint8_t *entry) {
+static void madt_add_entry(struct acpi_madt *madt, const uint8_t *entry)
+{
     switch (entry[0]) {
     case ACPI_MADT_LOCAL_APIC:
         madt_add_cpu(madt, entry[3], entry[2], read_u32(entry + 4), false);
@@ -483,7 +508,8 @@ static void madt_add_entry(struct acpi_madt *madt, const uint8_t *entry) {
 }
 
 int acpi_parse_madt(const void *table, size_t length, struct acpi_madt *out, char *error,
-                    size_t error_size) {
+                    size_t error_size)
+{
     struct acpi_cpu *cpus = out->cpus;
     size_t capacity = cpus ? out->cpu_capacity : 0;
     *out = (struct acpi_madt){.cpus = cpus, .cpu_capacity = capacity};

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-static bool is_arg_blank(char c) {
+static bool is_arg_blank(char c)
+{
     return c == ' ' || c == '\t';
 }
 
@@ -15,7 +16,8 @@ static bool is_arg_blank(char c) {
  * Returns false on an unterminated quote; otherwise leaves *read at the blank or NUL that ended
  * the argument and returns the end of the written text via *write_end.
  */
-static bool compact_argument(char **read, char *write, char **write_end) {
+static bool compact_argument(char **read, char *write, char **write_end)
+{
     char *cursor = *read;
     bool in_quotes = false;
     while (*cursor != '\0' && (in_quotes || !is_arg_blank(*cursor))) {
@@ -31,7 +33,8 @@ static bool compact_argument(char **read, char *write, char **write_end) {
     return !in_quotes;
 }
 
-int args_split(char *line, char **argv, int max_args) {
+int args_split(char *line, char **argv, int max_args)
+{
     int argc = 0;
     char *read = line;
     for (;;) {
@@ -61,7 +64,8 @@ int args_split(char *line, char **argv, int max_args) {
 }
 
 /* Value of c as a digit in base (10 or 16), or -1 if it is not one. */
-static int digit_value(char c, unsigned base) {
+static int digit_value(char c, unsigned base)
+{
     int value = -1;
     if (c >= '0' && c <= '9') {
         value = c - '0';
@@ -73,7 +77,8 @@ static int digit_value(char c, unsigned base) {
     return value >= 0 && (unsigned)value < base ? value : -1;
 }
 
-bool args_parse_u64(const char *text, uint64_t *value) {
+bool args_parse_u64(const char *text, uint64_t *value)
+{
     unsigned base = 10;
     if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
         base = 16;

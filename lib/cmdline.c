@@ -3,12 +3,14 @@
  */
 #include "lib/cmdline.h"
 
-static bool is_cmdline_space(char c) {
+static bool is_cmdline_space(char c)
+{
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* Where the text really ends: at text_len or at the first NUL, whichever comes first. */
-static size_t effective_length(const char *text, size_t text_len) {
+static size_t effective_length(const char *text, size_t text_len)
+{
     size_t len = 0;
     while (len < text_len && text[len] != '\0') {
         len++;
@@ -25,7 +27,8 @@ struct word {
     bool has_equals;
 };
 
-static void append(struct word *word, char c) {
+static void append(struct word *word, char c)
+{
     if (c == '=' && !word->has_equals) {
         word->has_equals = true;
         word->key_len = word->len;
@@ -37,7 +40,8 @@ static void append(struct word *word, char c) {
  * Decodes the word that starts at word->start (not a blank) in place, leaving *pos just past it.
  * Returns false when a quote is never closed; then *pos is the offset of that opening quote.
  */
-static bool decode_word(struct word *word, size_t *pos, size_t end) {
+static bool decode_word(struct word *word, size_t *pos, size_t end)
+{
     const char *text = word->text;
     size_t read = *pos;
     while (read < end && !is_cmdline_space(text[read])) {
@@ -74,7 +78,8 @@ static bool decode_word(struct word *word, size_t *pos, size_t end) {
 }
 
 int cmdline_parse(char *text, size_t text_len, cmdline_visit_fn visit, void *ctx,
-                  size_t *error_offset) {
+                  size_t *error_offset)
+{
     size_t end = effective_length(text, text_len);
     size_t pos = 0;
     for (;;) {
@@ -103,12 +108,14 @@ int cmdline_parse(char *text, size_t text_len, cmdline_visit_fn visit, void *ctx
     }
 }
 
-static bool is_command_blank(char c) {
+static bool is_command_blank(char c)
+{
     return c == ' ' || c == '\t';
 }
 
 bool cmdline_next_command(const char *text, size_t len, size_t *pos, const char **cmd,
-                          size_t *cmd_len) {
+                          size_t *cmd_len)
+{
     while (*pos < len) {
         size_t start = *pos;
         size_t stop = start;

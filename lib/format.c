@@ -22,7 +22,8 @@ struct format_output {
     size_t produced;
 };
 
-static void emit(struct format_output *out, const char *text, size_t len) {
+static void emit(struct format_output *out, const char *text, size_t len)
+{
     if (len == 0) {
         return; /* the sink contract promises len > 0 */
     }
@@ -31,7 +32,8 @@ static void emit(struct format_output *out, const char *text, size_t len) {
 }
 
 /* Padding is emitted from a fixed run of fill characters so the sink sees chunks, not bytes. */
-static void emit_fill(struct format_output *out, char fill, size_t count) {
+static void emit_fill(struct format_output *out, char fill, size_t count)
+{
     static const char spaces[] = "                                ";
     static const char zeros[] = "00000000000000000000000000000000";
     const char *run = fill == '0' ? zeros : spaces;
@@ -77,12 +79,14 @@ struct conversion_spec {
     char conversion; /* '\0' when the format ended inside the specification */
 };
 
-static bool is_digit(char c) {
+static bool is_digit(char c)
+{
     return c >= '0' && c <= '9';
 }
 
 /* Reads a decimal field, saturating at FORMAT_MAX_FIELD_WIDTH instead of overflowing. */
-static const char *parse_field_number(const char *cursor, int *value) {
+static const char *parse_field_number(const char *cursor, int *value)
+{
     int result = 0;
     for (; is_digit(*cursor); cursor++) {
         result = result * 10 + (*cursor - '0');
@@ -94,7 +98,8 @@ static const char *parse_field_number(const char *cursor, int *value) {
     return cursor;
 }
 
-static const char *parse_flags(const char *cursor, struct conversion_spec *spec) {
+static const char *parse_flags(const char *cursor, struct conversion_spec *spec)
+{
     for (;; cursor++) {
         switch (*cursor) {
         case '-':
@@ -118,7 +123,8 @@ static const char *parse_flags(const char *cursor, struct conversion_spec *spec)
     }
 }
 
-static const char *parse_length(const char *cursor, enum length_modifier *length) {
+static const char *parse_length(const char *cursor, enum length_modifier *length)
+{
     switch (*cursor) {
     case 'h':
         if (cursor[1] == 'h') {
@@ -150,7 +156,8 @@ static const char *parse_length(const char *cursor, enum length_modifier *length
 }
 
 /* Parses the text after a '%'; returns a pointer to the conversion character (or the NUL). */
-static const char *parse_spec(const char *cursor, struct conversion_spec *spec) {
+static const char *parse_spec(const char *cursor, struct conversion_spec *spec)
+{
     *spec = (struct conversion_spec){0};
     cursor = parse_flags(cursor, spec);
     if (*cursor == '*') {
@@ -174,7 +181,8 @@ static const char *parse_spec(const char *cursor, struct conversion_spec *spec) 
     return cursor;
 }
 
-static bool is_integer_conversion(char conversion) {
+static bool is_integer_conversion(char conversion)
+{
     switch (conversion) {
     case 'd':
     case 'i':
@@ -188,7 +196,8 @@ static bool is_integer_conversion(char conversion) {
     }
 }
 
-static bool is_supported(const struct conversion_spec *spec) {
+static bool is_supported(const struct conversion_spec *spec)
+{
     if (is_integer_conversion(spec->conversion) || spec->conversion == '%') {
         return true;
     }
@@ -198,13 +207,15 @@ static bool is_supported(const struct conversion_spec *spec) {
     return takes_no_length && spec->length == LENGTH_DEFAULT;
 }
 
-static int clamp_field(long value) {
+static int clamp_field(long value)
+{
     return value > FORMAT_MAX_FIELD_WIDTH ? FORMAT_MAX_FIELD_WIDTH : (int)value;
 }
 
 /* C's rules for '*': a negative width means '-' plus its magnitude; a negative precision means
  * "no precision". */
-static void fetch_star_arguments(struct conversion_spec *spec, va_list *args) {
+static void fetch_star_arguments(struct conversion_spec *spec, va_list *args)
+{
     if (spec->width_from_arg) {
         long width = va_arg(*args, int); /* long so that -INT_MIN cannot overflow */
         if (width < 0) {
@@ -229,7 +240,8 @@ static void fetch_star_arguments(struct conversion_spec *spec, va_list *args) {
  * narrowed, which is what C says the conversion must do. The size_t/ptrdiff_t pairs are fetched
  * as the type the caller passed and converted; both are 64 bits on every Ferrite target.
  */
-static intmax_t fetch_signed(va_list *args, enum length_modifier length) {
+static intmax_t fetch_signed(va_list *args, enum length_modifier length)
+{
     switch (length) {
     case LENGTH_CHAR:
         return (signed char)va_arg(*args, int);
@@ -251,7 +263,8 @@ static intmax_t fetch_signed(va_list *args, enum length_modifier length) {
     }
 }
 
-static uintmax_t fetch_unsigned(va_list *args, enum length_modifier length) {
+static uintmax_t fetch_unsigned(va_list *args, enum length_modifier length)
+{
     switch (length) {
     case LENGTH_CHAR:
         return (unsigned char)va_arg(*args, int);
@@ -277,7 +290,8 @@ static uintmax_t fetch_unsigned(va_list *args, enum length_modifier length) {
 
 #define MAX_DIGITS 22 /* a 64-bit value in octal */
 
-static unsigned number_base(char conversion) {
+static unsigned number_base(char conversion)
+{
     switch (conversion) {
     case 'o':
         return 8;
@@ -291,7 +305,8 @@ static unsigned number_base(char conversion) {
 }
 
 /* Writes the digits of value ending at digits_end; returns how many were written. */
-static size_t render_digits(uintmax_t value, unsigned base, bool uppercase, char *digits_end) {
+static size_t render_digits(uintmax_t value, unsigned base, bool uppercase, char *digits_end)
+{
     const char *digit_chars = uppercase ? "0123456789ABCDEF" : "0123456789abcdef";
     size_t count = 0;
     do {
@@ -304,7 +319,8 @@ static size_t render_digits(uintmax_t value, unsigned base, bool uppercase, char
 
 /* The sign and radix prefix, e.g. "-", "+0x", "0X" or "". Returns its length (at most 3). */
 static size_t build_prefix(const struct conversion_spec *spec, bool negative, bool is_zero,
-                           char prefix[3]) {
+                           char prefix[3])
+{
     size_t len = 0;
     /* glibc applies '+' and ' ' to %p as well as to the signed conversions. */
     bool signed_style =
@@ -329,7 +345,8 @@ static size_t build_prefix(const struct conversion_spec *spec, bool negative, bo
 /* Layout: [spaces] prefix [zeros] digits [spaces], with the zeros coming from the precision,
  * from '#' on %o, or from the '0' flag. */
 static void emit_integer(struct format_output *out, const struct conversion_spec *spec,
-                         uintmax_t magnitude, bool negative) {
+                         uintmax_t magnitude, bool negative)
+{
     char digits[MAX_DIGITS];
     bool is_zero = magnitude == 0;
     size_t digit_count = 0;
@@ -371,7 +388,8 @@ static void emit_integer(struct format_output *out, const struct conversion_spec
 
 /* Text conversions (%c, %s, "(nil)") pad with spaces only; glibc ignores '0' for them. */
 static void emit_padded_text(struct format_output *out, const struct conversion_spec *spec,
-                             const char *text, size_t len) {
+                             const char *text, size_t len)
+{
     size_t width = (size_t)spec->width;
     size_t padding = width > len ? width - len : 0;
     if (!spec->left_justify) {
@@ -384,7 +402,8 @@ static void emit_padded_text(struct format_output *out, const struct conversion_
 }
 
 static void emit_string(struct format_output *out, const struct conversion_spec *spec,
-                        const char *text) {
+                        const char *text)
+{
     if (text == NULL) {
         /* glibc prints "(null)" only when the precision leaves room for all of it. */
         bool fits = !spec->has_precision || spec->precision >= 6;
@@ -396,7 +415,8 @@ static void emit_string(struct format_output *out, const struct conversion_spec 
 }
 
 static void emit_pointer(struct format_output *out, const struct conversion_spec *spec,
-                         const void *pointer) {
+                         const void *pointer)
+{
     if (pointer == NULL) {
         emit_padded_text(out, spec, "(nil)", 5);
         return;
@@ -405,7 +425,8 @@ static void emit_pointer(struct format_output *out, const struct conversion_spec
 }
 
 static void emit_conversion(struct format_output *out, const struct conversion_spec *spec,
-                            va_list *args) {
+                            va_list *args)
+{
     switch (spec->conversion) {
     case 'd':
     case 'i': {
@@ -440,7 +461,8 @@ static void emit_conversion(struct format_output *out, const struct conversion_s
 }
 
 /* Handles one specification starting at the '%'; returns where the literal text resumes. */
-static const char *format_one(struct format_output *out, const char *percent, va_list *args) {
+static const char *format_one(struct format_output *out, const char *percent, va_list *args)
+{
     struct conversion_spec spec;
     const char *conversion = parse_spec(percent + 1, &spec);
     if (!is_supported(&spec)) {
@@ -454,7 +476,8 @@ static const char *format_one(struct format_output *out, const char *percent, va
     return conversion + 1;
 }
 
-int kvformat(format_sink_fn sink, void *sink_ctx, const char *fmt, va_list args) {
+int kvformat(format_sink_fn sink, void *sink_ctx, const char *fmt, va_list args)
+{
     struct format_output out = {.sink = sink, .sink_ctx = sink_ctx, .produced = 0};
     /* A local copy can be passed around by address; a va_list parameter cannot portably. */
     va_list args_copy;
@@ -475,7 +498,8 @@ int kvformat(format_sink_fn sink, void *sink_ctx, const char *fmt, va_list args)
     return out.produced > INT_MAX ? INT_MAX : (int)out.produced;
 }
 
-int kformat(format_sink_fn sink, void *sink_ctx, const char *fmt, ...) {
+int kformat(format_sink_fn sink, void *sink_ctx, const char *fmt, ...)
+{
     va_list args;
     va_start(args, fmt);
     int produced = kvformat(sink, sink_ctx, fmt, args);
@@ -492,7 +516,8 @@ struct buffer_sink {
     size_t used;
 };
 
-static void buffer_sink_write(void *sink_ctx, const char *text, size_t len) {
+static void buffer_sink_write(void *sink_ctx, const char *text, size_t len)
+{
     struct buffer_sink *buffer = sink_ctx;
     size_t room = buffer->capacity - buffer->used;
     size_t copy_len = len < room ? len : room;
@@ -502,7 +527,8 @@ static void buffer_sink_write(void *sink_ctx, const char *text, size_t len) {
     }
 }
 
-int kvsnprintf(char *buf, size_t size, const char *fmt, va_list args) {
+int kvsnprintf(char *buf, size_t size, const char *fmt, va_list args)
+{
     struct buffer_sink buffer = {.buf = buf, .capacity = size > 0 ? size - 1 : 0, .used = 0};
     int full_len = kvformat(buffer_sink_write, &buffer, fmt, args);
     if (size > 0) {
@@ -511,7 +537,8 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list args) {
     return full_len;
 }
 
-int ksnprintf(char *buf, size_t size, const char *fmt, ...) {
+int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+{
     va_list args;
     va_start(args, fmt);
     int full_len = kvsnprintf(buf, size, fmt, args);

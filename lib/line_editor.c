@@ -13,14 +13,16 @@
 
 /* ---- echo ------------------------------------------------------------------------------------ */
 
-static void echo_text(struct line_editor *ed, const char *text, size_t len) {
+static void echo_text(struct line_editor *ed, const char *text, size_t len)
+{
     if (ed->echo != NULL && len > 0) {
         ed->echo(ed->echo_ctx, text, len);
     }
 }
 
 /* Erases count characters left of the cursor; "\b \b" steps back, blanks, steps back again. */
-static void echo_erase(struct line_editor *ed, size_t count) {
+static void echo_erase(struct line_editor *ed, size_t count)
+{
     static const char erase_run[] = "\b \b\b \b\b \b\b \b\b \b\b \b\b \b\b \b";
     const size_t run_chars = (sizeof(erase_run) - 1) / 3;
     while (count > 0) {
@@ -32,12 +34,14 @@ static void echo_erase(struct line_editor *ed, size_t count) {
 
 /* ---- line buffer ----------------------------------------------------------------------------- */
 
-static void clear_line(struct line_editor *ed) {
+static void clear_line(struct line_editor *ed)
+{
     ed->length = 0;
     ed->line[0] = '\0';
 }
 
-static void insert_char(struct line_editor *ed, char ch) {
+static void insert_char(struct line_editor *ed, char ch)
+{
     if (ed->length + 1 >= LINE_EDITOR_MAX_LINE) {
         echo_text(ed, "\a", 1); /* full: drop the byte, but let the user hear it */
         return;
@@ -47,7 +51,8 @@ static void insert_char(struct line_editor *ed, char ch) {
     echo_text(ed, &ch, 1);
 }
 
-static void delete_last_char(struct line_editor *ed) {
+static void delete_last_char(struct line_editor *ed)
+{
     if (ed->length == 0) {
         return;
     }
@@ -55,7 +60,8 @@ static void delete_last_char(struct line_editor *ed) {
     echo_erase(ed, 1);
 }
 
-static void erase_whole_line(struct line_editor *ed) {
+static void erase_whole_line(struct line_editor *ed)
+{
     echo_erase(ed, ed->length);
     clear_line(ed);
 }
@@ -63,12 +69,14 @@ static void erase_whole_line(struct line_editor *ed) {
 /* ---- history --------------------------------------------------------------------------------- */
 
 /* The k-th newest entry, 1 <= k <= history_count. */
-static const char *history_entry(const struct line_editor *ed, size_t k) {
+static const char *history_entry(const struct line_editor *ed, size_t k)
+{
     size_t slot = (ed->history_next + LINE_EDITOR_HISTORY - k) % LINE_EDITOR_HISTORY;
     return ed->history[slot];
 }
 
-static void remember_line(struct line_editor *ed) {
+static void remember_line(struct line_editor *ed)
+{
     if (ed->length == 0) {
         return;
     }
@@ -83,7 +91,8 @@ static void remember_line(struct line_editor *ed) {
 }
 
 /* Replaces the displayed line with a copy of the entry at depth (0 = a fresh empty line). */
-static void show_history_depth(struct line_editor *ed, size_t depth) {
+static void show_history_depth(struct line_editor *ed, size_t depth)
+{
     erase_whole_line(ed);
     ed->browse_depth = depth;
     if (depth == 0) {
@@ -96,13 +105,15 @@ static void show_history_depth(struct line_editor *ed, size_t depth) {
     echo_text(ed, ed->line, ed->length);
 }
 
-static void browse_older(struct line_editor *ed) {
+static void browse_older(struct line_editor *ed)
+{
     if (ed->browse_depth < ed->history_count) {
         show_history_depth(ed, ed->browse_depth + 1);
     }
 }
 
-static void browse_newer(struct line_editor *ed) {
+static void browse_newer(struct line_editor *ed)
+{
     if (ed->browse_depth > 0) {
         show_history_depth(ed, ed->browse_depth - 1);
     }
@@ -110,13 +121,15 @@ static void browse_newer(struct line_editor *ed) {
 
 /* ---- escape sequences ------------------------------------------------------------------------ */
 
-static void end_escape(struct line_editor *ed) {
+static void end_escape(struct line_editor *ed)
+{
     ed->escape_state = LINE_EDITOR_ESCAPE_NONE;
     ed->escape_length = 0;
     ed->escape_has_parameters = false;
 }
 
-static void run_arrow_key(struct line_editor *ed, unsigned char final_byte) {
+static void run_arrow_key(struct line_editor *ed, unsigned char final_byte)
+{
     if (final_byte == 'A') {
         browse_older(ed);
     } else if (final_byte == 'B') {
@@ -129,7 +142,8 @@ static void run_arrow_key(struct line_editor *ed, unsigned char final_byte) {
  * Offers byte to the pending escape sequence. Returns true if the sequence consumed it, false if
  * the byte ended (abandoned) the sequence and must be handled as ordinary input.
  */
-static bool continue_escape(struct line_editor *ed, unsigned char byte) {
+static bool continue_escape(struct line_editor *ed, unsigned char byte)
+{
     bool printable = byte >= 0x20 && byte <= 0x7e;
     if (!printable || ed->escape_length >= LINE_EDITOR_MAX_ESCAPE) {
         end_escape(ed);
@@ -169,7 +183,8 @@ static bool continue_escape(struct line_editor *ed, unsigned char byte) {
 
 /* ---- feeding --------------------------------------------------------------------------------- */
 
-static enum line_editor_event finish_line(struct line_editor *ed) {
+static enum line_editor_event finish_line(struct line_editor *ed)
+{
     echo_text(ed, "\r\n", 2);
     remember_line(ed);
     ed->browse_depth = 0;
@@ -177,20 +192,23 @@ static enum line_editor_event finish_line(struct line_editor *ed) {
     return LINE_EDITOR_LINE_READY;
 }
 
-static enum line_editor_event cancel_line(struct line_editor *ed) {
+static enum line_editor_event cancel_line(struct line_editor *ed)
+{
     echo_text(ed, "^C\r\n", 4);
     clear_line(ed);
     ed->browse_depth = 0;
     return LINE_EDITOR_CANCELLED;
 }
 
-void line_editor_init(struct line_editor *ed, format_sink_fn echo, void *echo_ctx) {
+void line_editor_init(struct line_editor *ed, format_sink_fn echo, void *echo_ctx)
+{
     memset(ed, 0, sizeof(*ed)); /* empty line, empty history, no pending escape */
     ed->echo = echo;
     ed->echo_ctx = echo_ctx;
 }
 
-enum line_editor_event line_editor_feed(struct line_editor *ed, unsigned char byte) {
+enum line_editor_event line_editor_feed(struct line_editor *ed, unsigned char byte)
+{
     if (ed->line_finished) {
         ed->line_finished = false;
         clear_line(ed);
@@ -228,6 +246,7 @@ enum line_editor_event line_editor_feed(struct line_editor *ed, unsigned char by
     }
 }
 
-const char *line_editor_line(const struct line_editor *ed) {
+const char *line_editor_line(const struct line_editor *ed)
+{
     return ed->line;
 }

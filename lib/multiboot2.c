@@ -8,15 +8,18 @@
 #define MB2_TAG_HEADER_BYTES 8
 #define MB2_TAG_ALIGN 8
 
-static uint32_t read_u32(const uint8_t *at) {
+static uint32_t read_u32(const uint8_t *at)
+{
     return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
 }
 
-static uint64_t read_u64(const uint8_t *at) {
+static uint64_t read_u64(const uint8_t *at)
+{
     return (uint64_t)read_u32(at) | (uint64_t)read_u32(at + 4) << 32;
 }
 
-static bool fail(struct mb2_error *error, uint32_t offset, const char *message) {
+static bool fail(struct mb2_error *error, uint32_t offset, const char *message)
+{
     if (error) {
         error->offset = offset;
         ksnprintf(error->message, sizeof(error->message), "%s", message);
@@ -28,8 +31,8 @@ static bool fail(struct mb2_error *error, uint32_t offset, const char *message) 
 static bool tag_fail(struct mb2_error *error, uint32_t type, uint32_t offset, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static bool tag_fail(struct mb2_error *error, uint32_t type, uint32_t offset, const char *fmt,
-                     ...) {
+static bool tag_fail(struct mb2_error *error, uint32_t type, uint32_t offset, const char *fmt, ...)
+{
     if (!error)
         return false;
     error->offset = offset;
@@ -44,7 +47,8 @@ static bool tag_fail(struct mb2_error *error, uint32_t type, uint32_t offset, co
     return false;
 }
 
-const char *mb2_tag_type_name(uint32_t type) {
+const char *mb2_tag_type_name(uint32_t type)
+{
     static const char *const names[] = {
         [MB2_TAG_END] = "end",
         [MB2_TAG_CMDLINE] = "command line",
@@ -75,7 +79,8 @@ const char *mb2_tag_type_name(uint32_t type) {
 }
 
 bool mb2_reader_init(struct mb2_reader *reader, const void *mbi, size_t available_bytes,
-                     struct mb2_error *error) {
+                     struct mb2_error *error)
+{
     reader->base = mbi;
     reader->total_size = 0;
     reader->next_offset = MB2_HEADER_BYTES;
@@ -94,7 +99,8 @@ bool mb2_reader_init(struct mb2_reader *reader, const void *mbi, size_t availabl
     return true;
 }
 
-int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag, struct mb2_error *error) {
+int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag, struct mb2_error *error)
+{
     if (reader->finished)
         return 0;
     uint64_t offset = reader->next_offset;
@@ -135,7 +141,8 @@ int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag, struct mb2_e
     return 1;
 }
 
-const char *mb2_tag_string(const struct mb2_tag *tag) {
+const char *mb2_tag_string(const struct mb2_tag *tag)
+{
     for (uint32_t i = 0; i < tag->payload_size; i++) {
         if (tag->payload[i] == '\0')
             return (const char *)tag->payload;
@@ -147,7 +154,8 @@ const char *mb2_tag_string(const struct mb2_tag *tag) {
 
 #define MMAP_HEADER_BYTES 8 /* entry_size, entry_version */
 
-int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error) {
+int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error)
+{
     if (tag->type != MB2_TAG_MMAP) {
         tag_fail(error, tag->type, tag->offset, "not a memory map (tag 6)");
         return -1;
@@ -174,7 +182,8 @@ int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error) {
     return (int)(entry_bytes / entry_size); /* at most 2^32 / 24: fits an int */
 }
 
-bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_entry *entry) {
+bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_entry *entry)
+{
     int count = mb2_mmap_entry_count(tag, NULL);
     if (count < 0 || index >= (uint32_t)count)
         return false;
@@ -190,8 +199,8 @@ bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_e
 
 /* ---- basic memory information (tag 4) ------------------------------------ */
 
-bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info,
-                      struct mb2_error *error) {
+bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info, struct mb2_error *error)
+{
     if (tag->type != MB2_TAG_BASIC_MEMINFO)
         return tag_fail(error, tag->type, tag->offset, "not basic meminfo (tag 4)");
     if (tag->payload_size < 8)
@@ -207,7 +216,8 @@ bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info,
 #define LOW_MEMORY_MAX_KIB 640
 #define UPPER_MEMORY_BASE (1024 * KIB)
 
-unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_entry out[2]) {
+unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_entry out[2])
+{
     unsigned count = 0;
     uint32_t lower_kib = info->mem_lower_kib;
     if (lower_kib > LOW_MEMORY_MAX_KIB)
@@ -224,8 +234,8 @@ unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_ent
 
 #define MODULE_HEADER_BYTES 8 /* mod_start, mod_end */
 
-bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module,
-                     struct mb2_error *error) {
+bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module, struct mb2_error *error)
+{
     if (tag->type != MB2_TAG_MODULE)
         return tag_fail(error, tag->type, tag->offset, "not a module (tag 3)");
     if (tag->payload_size < MODULE_HEADER_BYTES)
@@ -255,13 +265,15 @@ bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module,
 
 /* ---- the whole MBI ---------------------------------------------------------- */
 
-static void warn(struct mb2_summary *summary, const struct mb2_error *warning) {
+static void warn(struct mb2_summary *summary, const struct mb2_error *warning)
+{
     if (summary->warning_count++ == 0)
         summary->first_warning = *warning;
 }
 
 /* For tags 1 and 2: the string, or NULL after a warning. */
-static const char *summarize_string(struct mb2_summary *summary, const struct mb2_tag *tag) {
+static const char *summarize_string(struct mb2_summary *summary, const struct mb2_tag *tag)
+{
     const char *text = mb2_tag_string(tag);
     if (!text) {
         struct mb2_error warning;
@@ -273,7 +285,8 @@ static const char *summarize_string(struct mb2_summary *summary, const struct mb
 }
 
 static void summarize_rsdp(struct mb2_summary *summary, const struct mb2_tag *tag,
-                           uint32_t min_bytes, struct mb2_tag *slot, bool *has) {
+                           uint32_t min_bytes, struct mb2_tag *slot, bool *has)
+{
     if (*has)
         return;
     if (tag->payload_size < min_bytes) {
@@ -287,7 +300,8 @@ static void summarize_rsdp(struct mb2_summary *summary, const struct mb2_tag *ta
     *has = true;
 }
 
-static void summarize_tag(struct mb2_summary *summary, const struct mb2_tag *tag) {
+static void summarize_tag(struct mb2_summary *summary, const struct mb2_tag *tag)
+{
     struct mb2_error warning;
     switch (tag->type) {
     case MB2_TAG_CMDLINE:
@@ -345,7 +359,8 @@ static void summarize_tag(struct mb2_summary *summary, const struct mb2_tag *tag
 }
 
 bool mb2_summarize(const void *mbi, size_t available_bytes, struct mb2_summary *summary,
-                   struct mb2_error *error) {
+                   struct mb2_error *error)
+{
     *summary = (struct mb2_summary){0};
     struct mb2_reader reader;
     if (!mb2_reader_init(&reader, mbi, available_bytes, error))

@@ -45,11 +45,14 @@ struct platform_lock {
 };
 
 #define PLATFORM_LOCK_NO_OWNER 0xFFFFFFFFu
-#define PLATFORM_LOCK_INIT {0, 0, PLATFORM_LOCK_NO_OWNER, 0}
+#define PLATFORM_LOCK_INIT                                                                         \
+    {                                                                                              \
+        0, 0, PLATFORM_LOCK_NO_OWNER, 0                                                            \
+    }
 #define PLATFORM_LOCK_STUCK_US 2000000
 
-void platform_lock_acquire(struct platform_lock *lock); /* lib/spinlock.c */
-void platform_lock_release(struct platform_lock *lock); /* lib/spinlock.c */
+void platform_lock_acquire(struct platform_lock *lock);       /* lib/spinlock.c */
+void platform_lock_release(struct platform_lock *lock);       /* lib/spinlock.c */
 bool platform_lock_is_held(const struct platform_lock *lock); /* lib/spinlock.c */
 
 /* What the lock needs from the machine. relax: a pause in a spin loop (the
@@ -61,8 +64,7 @@ uint64_t platform_time_us(void);
 /* This CPU starts waiting for lock (NULL: it stopped waiting), so that a
  * deadlock report can say what the holder itself waits for (ABBA). */
 void platform_lock_waiting(const struct platform_lock *lock);
-_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
-                                   const char *why);
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu, const char *why);
 
 /* Keep interrupts off on this CPU (per-CPU data without a lock). */
 uint64_t platform_interrupts_save_disable(void);
@@ -95,7 +97,9 @@ static inline void *platform_malloc_pool(void)
 }
 static inline void platform_set_malloc_pool(void *pool)
 {
-    __asm__ volatile("movq %0, %%gs:%c1" : : "r"(pool), "i"(PLATFORM_MALLOC_POOL_OFFSET)
+    __asm__ volatile("movq %0, %%gs:%c1"
+                     :
+                     : "r"(pool), "i"(PLATFORM_MALLOC_POOL_OFFSET)
                      : "memory");
 }
 #else

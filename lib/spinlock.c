@@ -59,7 +59,8 @@ void platform_lock_release(struct platform_lock *lock)
 {
     uint64_t saved = lock->saved_interrupts;
     __atomic_store_n(&lock->owner_cpu, PLATFORM_LOCK_NO_OWNER, __ATOMIC_RELAXED);
-    uint32_t next = __atomic_load_n(&lock->now_serving, __ATOMIC_RELAXED) + 1; /* only we write it */
+    uint32_t next =
+        __atomic_load_n(&lock->now_serving, __ATOMIC_RELAXED) + 1; /* only we write it */
     __atomic_store_n(&lock->now_serving, next, __ATOMIC_RELEASE);
     platform_interrupts_restore(saved);
 }

@@ -12,7 +12,8 @@
  * replace it with a call to memset - which, inside memset itself, is infinite recursion.
  */
 
-void *memcpy(void *restrict dst, const void *restrict src, size_t count) {
+void *memcpy(void *restrict dst, const void *restrict src, size_t count)
+{
     unsigned char *out = dst;
     const unsigned char *in = src;
     for (size_t i = 0; i < count; i++) {
@@ -21,7 +22,8 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t count) {
     return dst;
 }
 
-void *memmove(void *dst, const void *src, size_t count) {
+void *memmove(void *dst, const void *src, size_t count)
+{
     unsigned char *out = dst;
     const unsigned char *in = src;
     if (out == in || count == 0) {
@@ -44,7 +46,8 @@ void *memmove(void *dst, const void *src, size_t count) {
     return dst;
 }
 
-void *memset(void *dst, int byte, size_t count) {
+void *memset(void *dst, int byte, size_t count)
+{
     unsigned char *out = dst;
     unsigned char fill = (unsigned char)byte;
     for (size_t i = 0; i < count; i++) {
@@ -53,7 +56,8 @@ void *memset(void *dst, int byte, size_t count) {
     return dst;
 }
 
-int memcmp(const void *left, const void *right, size_t count) {
+int memcmp(const void *left, const void *right, size_t count)
+{
     const unsigned char *a = left;
     const unsigned char *b = right;
     for (size_t i = 0; i < count; i++) {
@@ -64,7 +68,8 @@ int memcmp(const void *left, const void *right, size_t count) {
     return 0;
 }
 
-size_t strlen(const char *s) {
+size_t strlen(const char *s)
+{
     size_t length = 0;
     while (s[length] != '\0') {
         length++;
@@ -72,7 +77,8 @@ size_t strlen(const char *s) {
     return length;
 }
 
-size_t strnlen(const char *s, size_t max_len) {
+size_t strnlen(const char *s, size_t max_len)
+{
     size_t length = 0;
     while (length < max_len && s[length] != '\0') {
         length++;
@@ -80,7 +86,8 @@ size_t strnlen(const char *s, size_t max_len) {
     return length;
 }
 
-int strcmp(const char *left, const char *right) {
+int strcmp(const char *left, const char *right)
+{
     const unsigned char *a = (const unsigned char *)left;
     const unsigned char *b = (const unsigned char *)right;
     while (*a != '\0' && *a == *b) {
@@ -90,7 +97,8 @@ int strcmp(const char *left, const char *right) {
     return (*a > *b) - (*a < *b);
 }
 
-int strncmp(const char *left, const char *right, size_t max_len) {
+int strncmp(const char *left, const char *right, size_t max_len)
+{
     const unsigned char *a = (const unsigned char *)left;
     const unsigned char *b = (const unsigned char *)right;
     for (size_t i = 0; i < max_len; i++) {
@@ -104,7 +112,8 @@ int strncmp(const char *left, const char *right, size_t max_len) {
     return 0;
 }
 
-char *strchr(const char *s, int c) {
+char *strchr(const char *s, int c)
+{
     char wanted = (char)c;
     for (;; s++) {
         if (*s == wanted) {
@@ -116,7 +125,8 @@ char *strchr(const char *s, int c) {
     }
 }
 
-char *strrchr(const char *s, int c) {
+char *strrchr(const char *s, int c)
+{
     char wanted = (char)c;
     const char *last_match = NULL;
     for (;; s++) {
@@ -129,7 +139,8 @@ char *strrchr(const char *s, int c) {
     }
 }
 
-char *strstr(const char *haystack, const char *needle) {
+char *strstr(const char *haystack, const char *needle)
+{
     size_t needle_len = strlen(needle);
     /* Quadratic in the worst case; the kernel only searches short strings. */
     for (; *haystack != '\0'; haystack++) {
@@ -140,7 +151,8 @@ char *strstr(const char *haystack, const char *needle) {
     return needle_len == 0 ? (char *)haystack : NULL;
 }
 
-size_t strlcpy(char *restrict dst, const char *restrict src, size_t size) {
+size_t strlcpy(char *restrict dst, const char *restrict src, size_t size)
+{
     size_t src_len = strlen(src);
     if (size > 0) {
         size_t copy_len = src_len < size - 1 ? src_len : size - 1;
@@ -150,7 +162,8 @@ size_t strlcpy(char *restrict dst, const char *restrict src, size_t size) {
     return src_len;
 }
 
-bool str_starts_with(const char *s, const char *prefix) {
+bool str_starts_with(const char *s, const char *prefix)
+{
     for (; *prefix != '\0'; s++, prefix++) {
         if (*s != *prefix) {
             return false;

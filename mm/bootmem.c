@@ -23,7 +23,8 @@ static uint64_t page_floor(uint64_t address)
 
 static uint64_t page_ceiling(uint64_t address)
 {
-    return address > UINT64_MAX - PAGE_MASK ? page_floor(UINT64_MAX) : page_floor(address + PAGE_MASK);
+    return address > UINT64_MAX - PAGE_MASK ? page_floor(UINT64_MAX)
+                                            : page_floor(address + PAGE_MASK);
 }
 
 void bootmem_init(struct bootmem *bootmem)

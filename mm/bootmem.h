@@ -31,7 +31,7 @@ struct bootmem_range {
 struct bootmem_reservation {
     uint64_t start, end;
     const char *name;
-    bool released;        /* given back before the hand-over (bootmem_release) */
+    bool released; /* given back before the hand-over (bootmem_release) */
 };
 
 /* Invariant: ram[] sorted, disjoint, page-aligned, non-empty ranges. */
@@ -40,7 +40,7 @@ struct bootmem {
     size_t ram_count;
     struct bootmem_reservation reserved[BOOTMEM_MAX_RESERVATIONS];
     size_t reserved_count;
-    bool handed_over;     /* after the hand-over no more allocations */
+    bool handed_over; /* after the hand-over no more allocations */
 };
 
 void bootmem_init(struct bootmem *bootmem);

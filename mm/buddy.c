@@ -138,9 +138,9 @@ static uint32_t take_block_locked(struct buddy *buddy, struct buddy_zone *zone, 
 
 /*
  * Gives the block of 2^order pages at pfn (in section) back to the free
- * lists. Its tail pages must already be TAIL; its head may be in any state. While the buddy (pfn ^ 2^order) is in the same section and is itself
- * a free block of the same order, the two merge into one block of the next
- * order, headed by the lower of them.
+ * lists. Its tail pages must already be TAIL; its head may be in any state. While the buddy (pfn ^
+ * 2^order) is in the same section and is itself a free block of the same order, the two merge into
+ * one block of the next order, headed by the lower of them.
  */
 static void free_block_locked(struct buddy *buddy, const struct buddy_section *section,
                               uint64_t pfn, unsigned order)
@@ -654,8 +654,7 @@ struct check {
 };
 
 /* The zone and section bytes of the page at pfn, in section s. */
-static bool check_page_place(struct check *check, unsigned s, uint64_t pfn,
-                             const struct page *page)
+static bool check_page_place(struct check *check, unsigned s, uint64_t pfn, const struct page *page)
 {
     uint8_t zone = check->buddy->sections[s].zone;
     if (page->zone == zone && page->section == s)
@@ -735,8 +734,7 @@ static bool check_pages(struct check *check)
             section->zone != zone_of_pfn(section->end_pfn - 1)) {
             ksnprintf(check->error, check->error_size,
                       "section %u [pfn %#llx, %#llx): corrupt section table", s,
-                      (unsigned long long)section->start_pfn,
-                      (unsigned long long)section->end_pfn);
+                      (unsigned long long)section->start_pfn, (unsigned long long)section->end_pfn);
             return false;
         }
         expected_first += (uint32_t)(section->end_pfn - section->start_pfn);
@@ -796,8 +794,8 @@ static bool check_list(struct check *check, unsigned z, unsigned order)
     for (uint32_t index = area->first; index != PAGE_INDEX_NONE;) {
         if (index >= buddy->page_count) {
             ksnprintf(check->error, check->error_size,
-                      "zone %s order %u: link to page index %u, past the %u pages",
-                      zone_name(z), order, index, buddy->page_count);
+                      "zone %s order %u: link to page index %u, past the %u pages", zone_name(z),
+                      order, index, buddy->page_count);
             return false;
         }
         const struct page *page = &buddy->pages[index];
@@ -847,8 +845,10 @@ static bool check_zone(struct check *check, unsigned z)
 {
     const struct buddy_zone *zone = &check->buddy->zones[z];
     if (zone->nonempty_orders >> (BUDDY_MAX_ORDER + 1)) {
-        ksnprintf(check->error, check->error_size, "zone %s: nonempty_orders %#x has bits above "
-                  "order %u", zone_name(z), zone->nonempty_orders, BUDDY_MAX_ORDER);
+        ksnprintf(check->error, check->error_size,
+                  "zone %s: nonempty_orders %#x has bits above "
+                  "order %u",
+                  zone_name(z), zone->nonempty_orders, BUDDY_MAX_ORDER);
         return false;
     }
     for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)

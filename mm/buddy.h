@@ -189,7 +189,7 @@ bool buddy_check_census(struct buddy *buddy, struct buddy_census *census, char *
 uint64_t buddy_free_page_count(const struct buddy *buddy, enum zone_id zone);
 uint64_t buddy_managed_page_count(const struct buddy *buddy, enum zone_id zone);
 uint64_t buddy_free_blocks(const struct buddy *buddy, enum zone_id zone, unsigned order);
-const char *zone_name(enum zone_id zone);         /* "low", "dma32", "normal" */
+const char *zone_name(enum zone_id zone);           /* "low", "dma32", "normal" */
 const char *page_state_name(enum page_state state); /* "free head", "cached"... */
 
 /* The metadata of pfn, or NULL if pfn is not RAM. O(log sections). */

@@ -100,7 +100,7 @@ struct km_slab {
     uint16_t object_count;
     uint8_t class_index;
     uint8_t owner_cpu;
-    uint8_t list; /* enum slab_list */
+    uint8_t list;   /* enum slab_list */
     uint8_t poison; /* objects are filled with KM_POISON_BYTE while free */
     /* Written by other CPUs (atomics) and by the owner when folding in. */
     _Alignas(64) uint64_t remote_bits[BITMAP_WORDS];
@@ -244,10 +244,9 @@ struct km_cpu {
     uint8_t inbox_class[KM_INBOX_SLOTS]; /* each object's class, written before it */
 };
 
-
 static const struct malloc_page_source *source;
 static struct km_cpu *cpus[KM_MAX_CPUS]; /* [0, cpu_count) are set */
-static unsigned cpu_count; /* grows only (km_set_cpu_count) */
+static unsigned cpu_count;               /* grows only (km_set_cpu_count) */
 
 /* The CPUs with a pool, for readers on any CPU (stats). */
 static unsigned cpus_with_pools(void)
@@ -265,8 +264,8 @@ static void *free_track_tables; /* a list through the tables' first bytes */
 /* Metadata pages, by kind (written under pool_lock, read atomically). */
 static int64_t cpu_pages, directory_pages, descriptor_pages, track_pages;
 
-static bool tracking; /* read at slab creation */
-static bool poisoning; /* read at slab creation, like tracking */
+static bool tracking;        /* read at slab creation */
+static bool poisoning;       /* read at slab creation, like tracking */
 static bool debug_requested; /* km_debug_enable */
 /* malloc.debug in effect: requested, or implied by tracking or poisoning.
  * Every call then takes the slow, fully checked path (each CPU closes its
@@ -283,10 +282,10 @@ _Static_assert(KM_KINDS_USED <= KM_KINDS_MAX, "a kind times 4 fits the page map'
 static struct km_kind kind_template[KM_KINDS_USED];
 
 /* A slab's alignment, in pages: its page count rounded up to a power of two. */
-static unsigned slab_align_pages(const struct size_class *class)
+static unsigned slab_align_pages(const struct size_class *cls)
 {
     unsigned align = 1;
-    while (align < class->slab_pages)
+    while (align < cls->slab_pages)
         align *= 2;
     return align;
 }
@@ -316,8 +315,7 @@ static struct km_site_stats sites[KM_TRACK_SITES];
  * that readers on other CPUs do not race, but no read-modify-write. */
 static inline void counter_add(int64_t *counter, int64_t delta)
 {
-    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + delta,
-                     __ATOMIC_RELAXED);
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + delta, __ATOMIC_RELAXED);
 }
 
 static inline int64_t counter_read(const int64_t *counter)
@@ -605,11 +603,11 @@ static bool fully_free(const struct km_slab *slab)
 
 static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsigned index)
 {
-    const struct size_class *class = &size_classes[index];
+    const struct size_class *cls = &size_classes[index];
     struct km_slab *slab = descriptor_alloc();
     if (!slab)
         return NULL;
-    char *base = source->alloc_pages(class->slab_pages, slab_align_pages(class));
+    char *base = source->alloc_pages(cls->slab_pages, slab_align_pages(cls));
     if (!base) {
         descriptor_free(slab);
         return NULL;
@@ -617,45 +615,45 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
     slab->track = __atomic_load_n(&tracking, __ATOMIC_RELAXED) ? track_table_alloc() : NULL;
     slab->poison = __atomic_load_n(&poisoning, __ATOMIC_RELAXED);
     if (slab->poison) /* every object starts free, so poisoned */
-        memset(base, KM_POISON_BYTE, (size_t)class->slab_pages * KM_PAGE_BYTES);
+        memset(base, KM_POISON_BYTE, (size_t)cls->slab_pages * KM_PAGE_BYTES);
     for (unsigned word = 0; word < BITMAP_WORDS; word++) {
         unsigned first = word * 64;
         uint64_t bits = 0;
-        if (class->objects >= first + 64)
+        if (cls->objects >= first + 64)
             bits = ~0ull;
-        else if (class->objects > first)
-            bits = (1ull << (class->objects - first)) - 1;
+        else if (cls->objects > first)
+            bits = (1ull << (cls->objects - first)) - 1;
         store_relaxed(&slab->free_bits[word], bits);
         __atomic_store_n(&slab->remote_bits[word], 0, __ATOMIC_RELAXED);
     }
     /* remote_state keeps its generation (a new descriptor's is 0). */
     slab->base = base;
-    slab->free_count = class->objects;
-    slab->object_count = class->objects;
+    slab->free_count = cls->objects;
+    slab->object_count = cls->objects;
     slab->class_index = (uint8_t)index;
     slab->owner_cpu = (uint8_t)cpu;
     slab->next = slab->prev = slab->remote_next = NULL;
-    set_slab_owners(base, class->slab_pages, slab->index + 1);
-    for (unsigned page = 0; page < class->slab_pages; page++)
+    set_slab_owners(base, cls->slab_pages, slab->index + 1);
+    for (unsigned page = 0; page < cls->slab_pages; page++)
         set_page_info(base + (size_t)page * KM_PAGE_BYTES, (index + 1) * 4u, cpu);
     counter_add(&pool->slabs, 1);
-    counter_add(&pool->slab_pages, class->slab_pages);
+    counter_add(&pool->slab_pages, cls->slab_pages);
     return slab;
 }
 
 /* Gives a fully free slab, in no list and sealed, back. */
 static void retire(struct km_class_pool *pool, struct km_slab *slab)
 {
-    const struct size_class *class = class_of(slab);
-    set_slab_owners(slab->base, class->slab_pages, 0);
-    for (unsigned page = 0; page < class->slab_pages; page++)
+    const struct size_class *cls = class_of(slab);
+    set_slab_owners(slab->base, cls->slab_pages, 0);
+    for (unsigned page = 0; page < cls->slab_pages; page++)
         set_page_info(slab->base + (size_t)page * KM_PAGE_BYTES, 0, 0);
-    source->free_pages(slab->base, class->slab_pages);
+    source->free_pages(slab->base, cls->slab_pages);
     if (slab->track)
         track_table_free(slab->track);
     slab->track = NULL;
     counter_add(&pool->slabs, -1);
-    counter_add(&pool->slab_pages, -(int64_t)class->slab_pages);
+    counter_add(&pool->slab_pages, -(int64_t)cls->slab_pages);
     descriptor_free(slab);
 }
 
@@ -796,8 +794,7 @@ static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsign
     if (slab->poison)
         poison_fill(slab, object); /* before the bit too */
     /* Read while the object is live, so the slab's generation is current. */
-    uint32_t generation =
-        __atomic_load_n(&slab->remote_state, __ATOMIC_RELAXED) & ~REMOTE_QUEUED;
+    uint32_t generation = __atomic_load_n(&slab->remote_state, __ATOMIC_RELAXED) & ~REMOTE_QUEUED;
     uint64_t before = __atomic_fetch_or(&slab->remote_bits[word], mask, __ATOMIC_SEQ_CST);
     if (before & mask)
         double_free_panic("km_free", ptr, slab, object, "already freed from another CPU");
@@ -805,9 +802,8 @@ static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsign
     counter_add(&pool->remote_frees, 1);
     if (before) /* the common case: the word's first freer queues the slab */
         return;
-    if (!__atomic_compare_exchange_n(&slab->remote_state, &generation,
-                                     generation | REMOTE_QUEUED, false, __ATOMIC_SEQ_CST,
-                                     __ATOMIC_RELAXED))
+    if (!__atomic_compare_exchange_n(&slab->remote_state, &generation, generation | REMOTE_QUEUED,
+                                     false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
         return; /* queued already, or folded and retired (see struct km_slab) */
     /* We set QUEUED: push the slab on its owner's queue. Only the owner takes
      * from it, all at once, so there is no ABA problem. */
@@ -815,8 +811,8 @@ static void remote_free(struct km_class_pool *pool, struct km_slab *slab, unsign
     struct km_slab *head = __atomic_load_n(queue, __ATOMIC_RELAXED);
     do
         slab->remote_next = head;
-    while (!__atomic_compare_exchange_n(queue, &head, slab, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED));
+    while (
+        !__atomic_compare_exchange_n(queue, &head, slab, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
 /* ---- the fast paths ----------------------------------------------------------- */
@@ -1018,24 +1014,24 @@ static struct km_slab *slab_of(const char *what, const void *ptr, uint32_t word)
 /* The index of the object ptr points at; panics unless ptr is its first byte. */
 static unsigned object_of(const char *what, const void *ptr, struct km_slab *slab)
 {
-    const struct size_class *class = class_of(slab);
+    const struct size_class *cls = class_of(slab);
     uintptr_t offset = (uintptr_t)ptr - (uintptr_t)slab->base;
     if ((uintptr_t)ptr < (uintptr_t)slab->base ||
-        offset >= (uintptr_t)class->slab_pages * KM_PAGE_BYTES)
-        platform_panic("%s(%p): outside its slab %p (class %u, %u bytes): corrupt owner word",
-                       what, ptr, (void *)slab->base, slab->class_index, class->object_bytes);
+        offset >= (uintptr_t)cls->slab_pages * KM_PAGE_BYTES)
+        platform_panic("%s(%p): outside its slab %p (class %u, %u bytes): corrupt owner word", what,
+                       ptr, (void *)slab->base, slab->class_index, cls->object_bytes);
     unsigned object = size_class_object_index(slab->class_index, (uint32_t)offset);
     if (object >= slab->object_count)
         platform_panic("%s(%p): in the tail of slab %p past its %u objects (class %u, %u bytes): "
                        "never returned by malloc",
                        what, ptr, (void *)slab->base, slab->object_count, slab->class_index,
-                       class->object_bytes);
-    uint32_t into = (uint32_t)offset - object * class->object_bytes;
+                       cls->object_bytes);
+    uint32_t into = (uint32_t)offset - object * cls->object_bytes;
     if (into)
         platform_panic("%s(%p): interior pointer, %u bytes into object %u at %p of class %u "
                        "(%u bytes), slab %p",
                        what, ptr, into, object, (void *)object_address(slab, object),
-                       slab->class_index, class->object_bytes, (void *)slab->base);
+                       slab->class_index, cls->object_bytes, (void *)slab->base);
     return object;
 }
 
@@ -1105,8 +1101,7 @@ static bool magazine_refill(struct km_cpu *cpu, unsigned index, struct km_magazi
  * CPU owns the slab, else as a remote free. It was checked when it was freed;
  * the checks here catch a pointer freed twice (into magazines, where release
  * mode does not look) once the first copy is back. */
-static void free_to_slab(struct km_cpu *cpu, struct km_slab *slab, unsigned object,
-                         const void *ptr)
+static void free_to_slab(struct km_cpu *cpu, struct km_slab *slab, unsigned object, const void *ptr)
 {
     struct km_class_pool *pool = &cpu->classes[slab->class_index];
     if (slab->owner_cpu == cpu->id)
@@ -1138,8 +1133,7 @@ static bool send_to_inbox(struct km_cpu *owner, void *const *objects, const uint
     for (unsigned i = 0; i < count; i++) {
         __atomic_store_n(&owner->inbox_class[(head + i) % KM_INBOX_SLOTS], classes[i],
                          __ATOMIC_RELAXED);
-        __atomic_store_n(&owner->inbox[(head + i) % KM_INBOX_SLOTS], objects[i],
-                         __ATOMIC_RELEASE);
+        __atomic_store_n(&owner->inbox[(head + i) % KM_INBOX_SLOTS], objects[i], __ATOMIC_RELEASE);
     }
     return true;
 }
@@ -1210,8 +1204,8 @@ static void drain_inbox(struct km_cpu *cpu)
             break;
         __atomic_store_n(slot, NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&cpu->inbox_tail, tail + 1, __ATOMIC_RELEASE);
-        unsigned index = __atomic_load_n(&cpu->inbox_class[tail % KM_INBOX_SLOTS],
-                                         __ATOMIC_RELAXED);
+        unsigned index =
+            __atomic_load_n(&cpu->inbox_class[tail % KM_INBOX_SLOTS], __ATOMIC_RELAXED);
         struct km_class_pool *pool = &cpu->classes[index % SIZE_CLASS_COUNT];
         /* From here on a local free, which counts itself: take back the
          * sender's count (so a double free caught below leaves them right). */
@@ -1223,7 +1217,8 @@ static void drain_inbox(struct km_cpu *cpu)
         if (!info || !info->kind_times_4 || info->owner_cpu != cpu->id)
             platform_panic("km_free(%p): double free (found in CPU %u's inbox): its page is no "
                            "longer a page of this CPU's slabs, so its slab had emptied and gone "
-                           "back: the object was freed before this copy came", ptr, cpu->id);
+                           "back: the object was freed before this copy came",
+                           ptr, cpu->id);
         struct km_slab *slab = slab_of("km_free", ptr, owner_word("km_free", ptr));
         unsigned object = object_of("km_free", ptr, slab);
         if (slab->owner_cpu != cpu->id || slab->class_index != index)
@@ -1245,8 +1240,7 @@ static void magazine_flush(struct km_cpu *cpu, struct km_magazine *magazine, uin
     if (objects > count)
         objects = count;
     memcpy(leaving, &magazine->stack[1], objects * sizeof(void *));
-    memmove(&magazine->stack[1], &magazine->stack[objects + 1],
-            (count - objects) * sizeof(void *));
+    memmove(&magazine->stack[1], &magazine->stack[objects + 1], (count - objects) * sizeof(void *));
     magazine_set_count(magazine, count - objects);
     give_back_all(cpu, leaving, objects);
 }
@@ -1362,18 +1356,20 @@ static void lay_out_pools(void)
     size_t offset = (sizeof(struct km_cpu) + 63) & ~(size_t)63;
     memset(&kind_template[0], 0, sizeof(kind_template[0])); /* not a slab page: refuses all */
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
-        const struct size_class *class = &size_classes[index];
-        unsigned cap = KM_MAGAZINE_BYTES / class->object_bytes;
-        cap = cap < KM_MAGAZINE_MIN ? KM_MAGAZINE_MIN : cap > KM_MAGAZINE_MAX ? KM_MAGAZINE_MAX : cap;
+        const struct size_class *cls = &size_classes[index];
+        unsigned cap = KM_MAGAZINE_BYTES / cls->object_bytes;
+        cap = cap < KM_MAGAZINE_MIN   ? KM_MAGAZINE_MIN
+              : cap > KM_MAGAZINE_MAX ? KM_MAGAZINE_MAX
+                                      : cap;
         magazine_cap[index] = (uint16_t)cap;
         magazine_offset[index] = (uint32_t)offset;
         offset += (sizeof(struct km_magazine) + (cap + 1) * sizeof(void *) + 63) & ~(size_t)63;
-        uint64_t magic = UINT64_MAX / class->object_bytes + 1;
-        uint64_t excess = magic * class->object_bytes; /* mod 2^64: e in struct km_kind */
+        uint64_t magic = UINT64_MAX / cls->object_bytes + 1;
+        uint64_t excess = magic * cls->object_bytes; /* mod 2^64: e in struct km_kind */
         kind_template[index + 1] = (struct km_kind){
             .magic = magic,
-            .limit = excess ? class->objects * excess : 1,
-            .offset_mask = (uint64_t)slab_align_pages(class) * KM_PAGE_BYTES - 1,
+            .limit = excess ? cls->objects * excess : 1,
+            .offset_mask = (uint64_t)slab_align_pages(cls) * KM_PAGE_BYTES - 1,
             .magazine = (struct km_magazine *)(uintptr_t)magazine_offset[index],
         };
     }
@@ -1738,7 +1734,7 @@ void km_stats(struct km_stats *out)
     unsigned cpu_total = cpus_with_pools();
     int64_t large_live = 0, large_pages = 0, large_allocations = 0, large_requested = 0;
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
-        const struct size_class *class = &size_classes[index];
+        const struct size_class *cls = &size_classes[index];
         int64_t sums[8] = {0};
         uint64_t in_magazines = 0;
         for (unsigned cpu = 0; cpu < cpu_total; cpu++) {
@@ -1754,19 +1750,19 @@ void km_stats(struct km_stats *out)
             sums[7] += counter_read(&pool->remote_frees);
         }
         struct km_class_stats *row = &out->classes[index];
-        row->object_bytes = class->object_bytes;
-        row->slab_pages_each = class->slab_pages;
+        row->object_bytes = cls->object_bytes;
+        row->slab_pages_each = cls->slab_pages;
         /* Out of the slabs: live, or free in a magazine. */
         row->in_magazines = in_magazines;
         row->live_objects = non_negative(sums[0] - (int64_t)in_magazines);
-        row->live_object_bytes = row->live_objects * class->object_bytes;
+        row->live_object_bytes = row->live_objects * cls->object_bytes;
         row->live_requested_bytes = non_negative(sums[1]);
         row->tracked_live_objects = non_negative(sums[2]);
         row->slabs = non_negative(sums[3]);
         row->slab_pages = non_negative(sums[4]);
         row->allocations = non_negative(sums[5]);
         row->requested_bytes_total = non_negative(sums[6]);
-        row->object_bytes_total = row->allocations * class->object_bytes;
+        row->object_bytes_total = row->allocations * cls->object_bytes;
         row->remote_frees = non_negative(sums[7]);
         out->live_objects += row->live_objects;
         out->live_object_bytes += row->live_object_bytes;
@@ -1912,10 +1908,11 @@ static bool check_slab(struct km_slab *slab, char *error, size_t size)
                   slab->class_index, slab->owner_cpu);
         return false;
     }
-    const struct size_class *class = class_of(slab);
-    if (slab->object_count != class->objects || (uintptr_t)slab->base % KM_PAGE_BYTES) {
-        ksnprintf(error, size, "slab %p (descriptor %u): %u objects (class has %u), base unaligned?",
-                  (void *)slab->base, slab->index, slab->object_count, class->objects);
+    const struct size_class *cls = class_of(slab);
+    if (slab->object_count != cls->objects || (uintptr_t)slab->base % KM_PAGE_BYTES) {
+        ksnprintf(error, size,
+                  "slab %p (descriptor %u): %u objects (class has %u), base unaligned?",
+                  (void *)slab->base, slab->index, slab->object_count, cls->objects);
         return false;
     }
     for (unsigned word = 0; word < BITMAP_WORDS; word++) {
@@ -1951,7 +1948,8 @@ static bool check_slab(struct km_slab *slab, char *error, size_t size)
         list_ok = slab->free_count == 0;
         break;
     case SLAB_KEPT:
-        list_ok = fully_free(slab) && cpus[slab->owner_cpu]->classes[slab->class_index].kept == slab;
+        list_ok =
+            fully_free(slab) && cpus[slab->owner_cpu]->classes[slab->class_index].kept == slab;
         break;
     default:
         list_ok = false;
@@ -1962,7 +1960,7 @@ static bool check_slab(struct km_slab *slab, char *error, size_t size)
                   slab->free_count, slab->object_count);
         return false;
     }
-    for (unsigned page = 0; page < class->slab_pages; page++) {
+    for (unsigned page = 0; page < cls->slab_pages; page++) {
         const char *address = slab->base + (size_t)page * KM_PAGE_BYTES;
         uint32_t *owner = source->page_owner(address);
         if (!owner || *owner != slab->index + 1) {
@@ -1997,8 +1995,8 @@ static bool check_pool(unsigned cpu, unsigned index, const struct check_tally *t
         previous = slab;
     }
     for (struct km_slab *slab = cpus[cpu]->remote_queue[index]; slab; slab = slab->remote_next) {
-        if (++queued > limit || !(slab->remote_state & REMOTE_QUEUED) ||
-            slab->owner_cpu != cpu || slab->class_index != index) {
+        if (++queued > limit || !(slab->remote_state & REMOTE_QUEUED) || slab->owner_cpu != cpu ||
+            slab->class_index != index) {
             ksnprintf(error, size, "CPU %u class %u: remote queue broken at slab %p", cpu, index,
                       (void *)slab->base);
             return false;
@@ -2104,8 +2102,9 @@ bool km_check(char *error, size_t size)
             void *ptr = cpus[cpu]->inbox[tail % KM_INBOX_SLOTS];
             const struct km_page_info *info = ptr ? page_info(ptr) : NULL;
             if (!info || !info->kind_times_4 || info->owner_cpu != cpu) {
-                ksnprintf(error, size, "CPU %u's inbox, slot %llu: %p is not an object of its slabs",
-                          cpu, (unsigned long long)tail, ptr);
+                ksnprintf(error, size,
+                          "CPU %u's inbox, slot %llu: %p is not an object of its slabs", cpu,
+                          (unsigned long long)tail, ptr);
                 return false;
             }
             live[info->kind_times_4 / 4 - 1]--;

@@ -97,11 +97,13 @@ struct km_page_info {
 /* Where the pages come from. All three are required, and must be safe to call
  * from any CPU with interrupts off. */
 struct malloc_page_source {
-    /* A run of `pages` contiguous 4 KiB pages aligned to align_pages pages (a power of two), or NULL. */
+    /* A run of `pages` contiguous 4 KiB pages aligned to align_pages pages (a power of two), or
+     * NULL. */
     void *(*alloc_pages)(size_t pages, size_t align_pages);
     /* Gives back a run exactly as alloc_pages returned it. */
     void (*free_pages)(void *start, size_t pages);
-    /* The owner word of the page holding addr (struct page.owner in the kernel), or NULL if that page is not one the source handed out. */
+    /* The owner word of the page holding addr (struct page.owner in the kernel), or NULL if that
+     * page is not one the source handed out. */
     uint32_t *(*page_owner)(const void *addr);
     /* The page map, for free's fast path and remote frees (optional: NULL
      * and 0 without one, and then every free takes the slow path): one
@@ -114,8 +116,8 @@ struct malloc_page_source {
     size_t map_pages;
 };
 
-#define KM_MAX_CPUS 64            /* per-CPU pools; a CPU's id must be below km_init's count */
-#define KM_EMPTY_SLABS_KEPT 1     /* fully free slabs a CPU keeps per class (its current counts) */
+#define KM_MAX_CPUS 64        /* per-CPU pools; a CPU's id must be below km_init's count */
+#define KM_EMPTY_SLABS_KEPT 1 /* fully free slabs a CPU keeps per class (its current counts) */
 #define KM_OWNER_LARGE 0x80000000u
 #define KM_OWNER_INDEX_MASK 0x3fffffffu
 #define KM_EINVAL 22
@@ -140,21 +142,22 @@ int km_set_cpu_count(unsigned cpu_count);
 #endif
 KM_FAST_PATH_EXPORT void *km_malloc(size_t size); /* malloc(0) returns a 16-byte object */
 KM_FAST_PATH_EXPORT void km_free(void *ptr);      /* NULL is fine */
-void *km_calloc(size_t count, size_t size);     /* overflow-checked: NULL */
+void *km_calloc(size_t count, size_t size);       /* overflow-checked: NULL */
 /* In place when the new size still maps to the same class (growing or
  * shrinking within the class), or when a large run keeps its page count;
  * otherwise a new object, the contents copied up to the smaller size, the old
  * one freed. realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns
  * NULL. On failure NULL, and p is untouched. */
 void *km_realloc(void *ptr, size_t size);
-void *km_aligned_alloc(size_t align, size_t size);  /* power-of-two align; NULL otherwise */
+void *km_aligned_alloc(size_t align, size_t size); /* power-of-two align; NULL otherwise */
 /* align: a power of two, multiple of sizeof(void *). 0, KM_EINVAL or KM_ENOMEM;
  * *out is set only on success. */
 int km_posix_memalign(void **out, size_t align, size_t size);
 /* The object's or the run's bytes; 0 for NULL; a pointer km_free would refuse
  * (or a free object) panics. */
 size_t km_malloc_usable_size(const void *ptr);
-/* The same, recording the requested size and a call site for the tracker (km_malloc calls it with __builtin_return_address(0)). */
+/* The same, recording the requested size and a call site for the tracker (km_malloc calls it with
+ * __builtin_return_address(0)). */
 void *km_malloc_at(size_t size, const void *caller);
 
 /* Whether pc lies in km_malloc's or km_free's fast path: an interrupt that
@@ -204,11 +207,11 @@ struct km_stats {
     uint64_t large_pages;       /* their pages */
     uint64_t large_allocations; /* cumulative, as is the next */
     uint64_t large_requested_bytes_total;
-    uint64_t live_objects;      /* sums over the classes */
+    uint64_t live_objects; /* sums over the classes */
     uint64_t live_object_bytes;
     uint64_t slab_pages;
-    uint64_t metadata_pages;    /* descriptors, their directory, per-CPU state, side tables */
-    uint64_t pages_held;        /* slab_pages + large_pages + metadata_pages */
+    uint64_t metadata_pages; /* descriptors, their directory, per-CPU state, side tables */
+    uint64_t pages_held;     /* slab_pages + large_pages + metadata_pages */
     /* allocations, requested_bytes_total and object_bytes_total count every
      * call only in malloc.debug (which tracking and poisoning imply); the fast
      * path counts nothing. false: those three are not kept up. */
@@ -220,10 +223,10 @@ void km_stats(struct km_stats *out);
 
 /* One CPU's share: the slabs it owns and what it did. */
 struct km_cpu_usage {
-    uint64_t slabs, slab_pages;  /* owned by this CPU now */
-    uint64_t allocations;        /* cumulative, small objects */
-    uint64_t remote_frees;       /* frees it made into other CPUs' slabs */
-    uint64_t inbox_waiting;      /* objects other CPUs gave back, waiting in its inbox */
+    uint64_t slabs, slab_pages; /* owned by this CPU now */
+    uint64_t allocations;       /* cumulative, small objects */
+    uint64_t remote_frees;      /* frees it made into other CPUs' slabs */
+    uint64_t inbox_waiting;     /* objects other CPUs gave back, waiting in its inbox */
 };
 /* false if cpu has no pool. */
 bool km_cpu_usage(unsigned cpu, struct km_cpu_usage *out);

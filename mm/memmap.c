@@ -24,7 +24,8 @@
 
 /* Where an entry ends (exclusive): base + length, or UINT64_MAX if that would
  * pass 2^64 (see "The end of the address space" in memmap.h). */
-static uint64_t entry_end(const struct memmap_entry *entry) {
+static uint64_t entry_end(const struct memmap_entry *entry)
+{
     if (entry->length > UINT64_MAX - entry->base)
         return UINT64_MAX;
     return entry->base + entry->length;
@@ -32,14 +33,16 @@ static uint64_t entry_end(const struct memmap_entry *entry) {
 
 /* True if an entry describes no byte at all: zero bytes long, or starting at
  * UINT64_MAX, where clipping leaves nothing. */
-static bool entry_is_empty(const struct memmap_entry *entry) {
+static bool entry_is_empty(const struct memmap_entry *entry)
+{
     return entry->length == 0 || entry_end(entry) == entry->base;
 }
 
 /* The rank of a type when entries overlap: the higher rank wins the byte.
  * Anything not RAM beats RAM; among the rest, the more a type says "never
  * touch", the higher it ranks. */
-static unsigned type_rank(uint32_t type) {
+static unsigned type_rank(uint32_t type)
+{
     switch (type) {
     case MEMMAP_RAM:
         return 0;
@@ -58,7 +61,8 @@ static unsigned type_rank(uint32_t type) {
 
 /* True if type a wins a byte that type b also claims. A total order: between
  * two unknown types (equal rank), the smaller number wins. */
-static bool type_beats(uint32_t a, uint32_t b) {
+static bool type_beats(uint32_t a, uint32_t b)
+{
     if (type_rank(a) != type_rank(b))
         return type_rank(a) > type_rank(b);
     return a < b;
@@ -66,7 +70,8 @@ static bool type_beats(uint32_t a, uint32_t b) {
 
 /* The whole pages inside [start, end): [*page_start, *page_end), rounded
  * inward. False if not even one whole page fits. */
-static bool whole_pages(uint64_t start, uint64_t end, uint64_t *page_start, uint64_t *page_end) {
+static bool whole_pages(uint64_t start, uint64_t end, uint64_t *page_start, uint64_t *page_end)
+{
     uint64_t first = start & ~MEMMAP_PAGE_MASK;
     if (first != start) {
         if (first > UINT64_MAX - PAGE_SIZE) /* the last page of the address space */
@@ -83,7 +88,8 @@ static bool whole_pages(uint64_t start, uint64_t end, uint64_t *page_start, uint
 
 /* Adds [start, end) of type to the end of the map, merging it into the last
  * region if it continues it with the same type. False if the map is full. */
-static bool append_region(struct memmap *map, uint64_t start, uint64_t end, uint32_t type) {
+static bool append_region(struct memmap *map, uint64_t start, uint64_t end, uint32_t type)
+{
     if (map->region_count > 0) {
         struct memmap_region *last = &map->regions[map->region_count - 1];
         if (last->end == start && last->type == type) {
@@ -103,7 +109,8 @@ static bool append_region(struct memmap *map, uint64_t start, uint64_t end, uint
  * start of the first region that did not fit.
  */
 static bool sweep(const struct memmap_entry *raw, size_t raw_count, uint64_t position,
-                  struct memmap *map, uint64_t *dropped_from) {
+                  struct memmap *map, uint64_t *dropped_from)
+{
     for (;;) {
         /* One pass: the next cut above position, and the winning type among
          * the entries that cover position (start <= position < end). */
@@ -142,7 +149,8 @@ static bool sweep(const struct memmap_entry *raw, size_t raw_count, uint64_t pos
 }
 
 int memmap_clean(const struct memmap_entry *raw, size_t raw_count, struct memmap *out, char *error,
-                 size_t error_size) {
+                 size_t error_size)
+{
     memset(out, 0, sizeof(*out));
     if (error && error_size > 0)
         error[0] = '\0';
@@ -204,7 +212,8 @@ int memmap_clean(const struct memmap_entry *raw, size_t raw_count, struct memmap
     return 0;
 }
 
-bool memmap_page_range(const struct memmap *map, size_t index, uint64_t *start, uint64_t *end) {
+bool memmap_page_range(const struct memmap *map, size_t index, uint64_t *start, uint64_t *end)
+{
     size_t found = 0;
     for (size_t i = 0; i < map->region_count; i++) {
         const struct memmap_region *region = &map->regions[i];
@@ -222,7 +231,8 @@ bool memmap_page_range(const struct memmap *map, size_t index, uint64_t *start, 
     return false;
 }
 
-const char *memmap_type_name(uint32_t type) {
+const char *memmap_type_name(uint32_t type)
+{
     /* Constant strings, so that two names can be printed in one call. */
     static const char *const numbered[32] = {
         "type 0",  "type 1",  "type 2",  "type 3",  "type 4",  "type 5",  "type 6",  "type 7",

@@ -14,8 +14,7 @@ void page_alloc_init(struct page_alloc *alloc, struct buddy *buddy)
     page_cache_init(&alloc->caches, buddy, 1, managed, NULL); /* the boot CPU's */
 }
 
-void page_alloc_set_cpu_count(struct page_alloc *alloc, unsigned count,
-                              struct page_cache *caches)
+void page_alloc_set_cpu_count(struct page_alloc *alloc, unsigned count, struct page_cache *caches)
 {
     uint64_t managed = 0;
     for (int zone = 0; zone < ZONE_COUNT; zone++)
@@ -153,8 +152,8 @@ bool page_alloc_account(struct page_alloc *alloc, struct page_alloc_account *out
     memset(out, 0, sizeof(*out));
     struct buddy_census census;
     pause_others(alloc); /* their page caches change page states without a lock */
-    bool sound = buddy_check_census(alloc->buddy, &census, out->metadata_error,
-                                    sizeof(out->metadata_error));
+    bool sound =
+        buddy_check_census(alloc->buddy, &census, out->metadata_error, sizeof(out->metadata_error));
     out->cached_pages = page_cache_total_pages(&alloc->caches);
     for (int zone = 0; zone < ZONE_COUNT; zone++) {
         out->free_pages[zone] = buddy_free_page_count(alloc->buddy, (enum zone_id)zone);

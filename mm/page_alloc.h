@@ -56,8 +56,7 @@ struct page_alloc {
 void page_alloc_init(struct page_alloc *alloc, struct buddy *buddy);
 /* count CPUs, a page cache each in caches[0 .. count) (the caller's memory,
  * valid as long as alloc). The boot CPU's cached pages go back first. */
-void page_alloc_set_cpu_count(struct page_alloc *alloc, unsigned count,
-                              struct page_cache *caches);
+void page_alloc_set_cpu_count(struct page_alloc *alloc, unsigned count, struct page_cache *caches);
 void page_alloc_set_cpus(struct page_alloc *alloc, const struct page_alloc_cpus *cpus);
 
 /* A block of 2^order pages from the zones `where` allows: 0 and *pfn, or -1

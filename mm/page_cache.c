@@ -188,8 +188,8 @@ void page_cache_free(struct page_cache_set *set, uint64_t pfn)
      * free). A plain check then store let both pass. */
     uint8_t allocated = PAGE_ALLOCATED_HEAD;
     if (!cache || !page || page->order != 0 ||
-        !__atomic_compare_exchange_n(&page->state, &allocated, PAGE_CACHED, false,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        !__atomic_compare_exchange_n(&page->state, &allocated, PAGE_CACHED, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED)) {
         platform_interrupts_restore(interrupts);
         buddy_free(set->buddy, pfn, 0); /* not a page we may cache: the buddy's checks panic */
         return;

@@ -84,7 +84,7 @@
  * CPUs found (the caller's array: the kernel allocates it once ACPI has
  * counted them), and before that the boot CPU uses the one inside the set.
  * The cached pages themselves cost nothing (see above). */
-#define PAGE_CACHE_CAPACITY 256 /* pages per CPU at most: the largest high */
+#define PAGE_CACHE_CAPACITY 256                        /* pages per CPU at most: the largest high */
 #define PAGE_CACHE_MAX_BATCH (PAGE_CACHE_CAPACITY / 4) /* the largest batch: 64 */
 
 /* One CPU's cache, aligned to a cache line so that two CPUs never share one.
@@ -106,8 +106,8 @@ _Static_assert(sizeof(struct page_cache) == 64, "one cache line per CPU");
 
 struct page_cache_set {
     struct buddy *buddy;
-    unsigned cpu_count;          /* caches[0 .. cpu_count) are in use */
-    struct page_cache *caches;   /* &boot_cache, or the caller's array of cpu_count */
+    unsigned cpu_count;           /* caches[0 .. cpu_count) are in use */
+    struct page_cache *caches;    /* &boot_cache, or the caller's array of cpu_count */
     struct page_cache boot_cache; /* the boot CPU's, before the CPUs are counted */
 };
 

@@ -60,8 +60,8 @@
 #include <stdint.h>
 
 #define SIZE_CLASS_COUNT 28
-#define SIZE_CLASS_MIN_BYTES 16    /* and every class is a multiple of it */
-#define SIZE_CLASS_MAX_BYTES 4096  /* above: a large (page-run) allocation */
+#define SIZE_CLASS_MIN_BYTES 16   /* and every class is a multiple of it */
+#define SIZE_CLASS_MAX_BYTES 4096 /* above: a large (page-run) allocation */
 #define SIZE_CLASS_MAX_SLAB_PAGES 8
 #define SIZE_CLASS_MAX_OBJECTS 256 /* the 16-byte class: one page of 16-byte objects */
 #define SIZE_CLASS_NONE 255u       /* "no class fits": use whole pages */

@@ -29,6 +29,7 @@ if [ "$job" = test ]; then
     need_command python3 python3
     need_file /usr/include/cmocka.h libcmocka-dev
     need_command clang clang
+    need_command clang-format clang-format
     # libFuzzer's runtime comes in a package named after clang's major version.
     if command -v clang >/dev/null 2>&1; then
         major="$(clang -dumpversion | cut -d. -f1)"

@@ -40,22 +40,26 @@
 
 /* ---- little-endian helpers ------------------------------------------------------------------ */
 
-static uint32_t get_u32(const uint8_t *at) {
+static uint32_t get_u32(const uint8_t *at)
+{
     return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
 }
 
-static uint64_t get_u64(const uint8_t *at) {
+static uint64_t get_u64(const uint8_t *at)
+{
     return (uint64_t)get_u32(at) | (uint64_t)get_u32(at + 4) << 32;
 }
 
-static uint8_t sum_bytes(const uint8_t *bytes, size_t length) {
+static uint8_t sum_bytes(const uint8_t *bytes, size_t length)
+{
     unsigned sum = 0;
     for (size_t i = 0; i < length; i++)
         sum += bytes[i];
     return (uint8_t)sum;
 }
 
-static void check_error(const char *error, int status) {
+static void check_error(const char *error, int status)
+{
     CHECK(memchr(error, 0, ERROR_BYTES) != NULL);
     CHECK(status == 0 || status == -1);
     if (status < 0)
@@ -71,11 +75,13 @@ struct fake_memory {
     uint8_t *last_read;
 };
 
-static bool in_blob(uint64_t offset, uint64_t length, size_t size) {
+static bool in_blob(uint64_t offset, uint64_t length, size_t size)
+{
     return offset <= size && length <= size - offset;
 }
 
-static const void *fake_read(void *context, uint64_t phys, uint64_t length) {
+static const void *fake_read(void *context, uint64_t phys, uint64_t length)
+{
     struct fake_memory *m = context;
     free(m->last_read);
     m->last_read = NULL;
@@ -95,14 +101,16 @@ static const void *fake_read(void *context, uint64_t phys, uint64_t length) {
 }
 
 /* A mapped range [phys, phys + length) lies in one of the two mappings. */
-static bool mapped(const struct fake_memory *m, uint64_t phys, uint64_t length) {
+static bool mapped(const struct fake_memory *m, uint64_t phys, uint64_t length)
+{
     return in_blob(phys, length, m->size) ||
            (phys >= BIOS_AREA && in_blob(phys - BIOS_AREA, length, m->size));
 }
 
 /* ---- 1. the input as a MADT ------------------------------------------------------------------ */
 
-static void check_madt(const struct acpi_madt *madt, size_t capacity, size_t length) {
+static void check_madt(const struct acpi_madt *madt, size_t capacity, size_t length)
+{
     CHECK(madt->cpu_capacity == capacity);
     CHECK(madt->duplicate_cpus <= madt->cpu_entries);
     size_t unique = madt->cpu_entries - madt->duplicate_cpus;
@@ -126,7 +134,8 @@ static void check_madt(const struct acpi_madt *madt, size_t capacity, size_t len
 }
 
 /* Parses table[0, length) with a full CPU array and with none; returns the status. */
-static int parse_madt_twice(const uint8_t *table, size_t length) {
+static int parse_madt_twice(const uint8_t *table, size_t length)
+{
     struct acpi_cpu *cpus = malloc(CPU_CAPACITY * sizeof(*cpus));
     CHECK(cpus != NULL);
     struct acpi_madt with = {.cpus = cpus, .cpu_capacity = CPU_CAPACITY};
@@ -153,7 +162,8 @@ static int parse_madt_twice(const uint8_t *table, size_t length) {
     return status;
 }
 
-static void fuzz_madt_blob(const uint8_t *data, size_t size) {
+static void fuzz_madt_blob(const uint8_t *data, size_t size)
+{
     uint8_t *copy = malloc(size ? size : 1);
     CHECK(copy != NULL);
     if (size)
@@ -171,7 +181,8 @@ struct walk {
     char first_valid[5]; /* signature of the first valid table, "" if none */
 };
 
-static void check_table_info(void *context, const struct acpi_table_info *table) {
+static void check_table_info(void *context, const struct acpi_table_info *table)
+{
     struct walk *walk = context;
     CHECK(table->index == walk->next_index);
     walk->next_index++;
@@ -189,7 +200,8 @@ static void check_table_info(void *context, const struct acpi_table_info *table)
 }
 
 static void fuzz_tables(struct fake_memory *fake, const struct acpi_memory *memory,
-                        const struct acpi_rsdp *rsdp) {
+                        const struct acpi_rsdp *rsdp)
+{
     char error[ERROR_BYTES];
     struct acpi_root root;
     int status = acpi_open_root(memory, rsdp, &root, error, sizeof(error));
@@ -238,7 +250,8 @@ static void fuzz_tables(struct fake_memory *fake, const struct acpi_memory *memo
     }
 }
 
-static void fuzz_memory(const uint8_t *bytes, size_t size) {
+static void fuzz_memory(const uint8_t *bytes, size_t size)
+{
     struct fake_memory fake = {.bytes = bytes, .size = size};
     const struct acpi_memory memory = {fake_read, &fake};
     char error[ERROR_BYTES];
@@ -287,7 +300,8 @@ static void fuzz_memory(const uint8_t *bytes, size_t size) {
  */
 
 /* Makes the table at offset (if its header and length fit) sum to 0 via its byte 9. */
-static void repair_table(uint8_t *bytes, size_t size, uint64_t offset) {
+static void repair_table(uint8_t *bytes, size_t size, uint64_t offset)
+{
     if (!in_blob(offset, ACPI_HEADER_BYTES, size))
         return;
     uint32_t length = get_u32(bytes + offset + 4);
@@ -298,7 +312,8 @@ static void repair_table(uint8_t *bytes, size_t size, uint64_t offset) {
 }
 
 /* The tables a root table at offset lists (an address in either mapping), then the root. */
-static void repair_root(uint8_t *bytes, size_t size, uint64_t offset, unsigned entry_bytes) {
+static void repair_root(uint8_t *bytes, size_t size, uint64_t offset, unsigned entry_bytes)
+{
     if (!in_blob(offset, ACPI_HEADER_BYTES, size))
         return;
     uint32_t length = get_u32(bytes + offset + 4);
@@ -312,7 +327,8 @@ static void repair_root(uint8_t *bytes, size_t size, uint64_t offset, unsigned e
     repair_table(bytes, size, offset);
 }
 
-static void repair(uint8_t *bytes, size_t size) {
+static void repair(uint8_t *bytes, size_t size)
+{
     if (size >= ACPI_HEADER_BYTES && memcmp(bytes, "APIC", 4) == 0) {
         repair_table(bytes, size, 0); /* a MADT at offset 0 */
         return;
@@ -339,7 +355,8 @@ static void repair(uint8_t *bytes, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     uint8_t *bytes = malloc(size ? size : 1);
     CHECK(bytes != NULL);
     if (size)

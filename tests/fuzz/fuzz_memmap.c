@@ -24,21 +24,24 @@
             __builtin_trap();                                                                      \
     } while (0)
 
-static uint64_t read_le64(const uint8_t *bytes) {
+static uint64_t read_le64(const uint8_t *bytes)
+{
     uint64_t value = 0;
     for (int i = 7; i >= 0; i--)
         value = (value << 8) | bytes[i];
     return value;
 }
 
-static uint32_t read_le32(const uint8_t *bytes) {
+static uint32_t read_le32(const uint8_t *bytes)
+{
     uint32_t value = 0;
     for (int i = 3; i >= 0; i--)
         value = (value << 8) | bytes[i];
     return value;
 }
 
-static uint64_t clipped_end(const struct memmap_entry *entry) {
+static uint64_t clipped_end(const struct memmap_entry *entry)
+{
     return entry->length > UINT64_MAX - entry->base ? UINT64_MAX : entry->base + entry->length;
 }
 
@@ -54,10 +57,11 @@ static uint64_t clipped_end(const struct memmap_entry *entry) {
  * type the list does not name.
  */
 #define UNKNOWN 0u
-static const uint32_t strongest_first[] = {MEMMAP_BAD, MEMMAP_ACPI_NVS, MEMMAP_RESERVED, UNKNOWN,
-                                           MEMMAP_ACPI_RECLAIMABLE, MEMMAP_RAM};
+static const uint32_t strongest_first[] = {MEMMAP_BAD, MEMMAP_ACPI_NVS,         MEMMAP_RESERVED,
+                                           UNKNOWN,    MEMMAP_ACPI_RECLAIMABLE, MEMMAP_RAM};
 
-static size_t place_in_rule(uint32_t type) {
+static size_t place_in_rule(uint32_t type)
+{
     for (size_t i = 0; i < sizeof(strongest_first) / sizeof(strongest_first[0]); i++)
         if (strongest_first[i] == type && type != UNKNOWN)
             return i;
@@ -65,15 +69,16 @@ static size_t place_in_rule(uint32_t type) {
 }
 
 /* Does type a win a byte over type b? */
-static bool wins_over(uint32_t a, uint32_t b) {
+static bool wins_over(uint32_t a, uint32_t b)
+{
     size_t place_a = place_in_rule(a), place_b = place_in_rule(b);
     return place_a != place_b ? place_a < place_b : a < b;
 }
 
 /* The winning type of one address, found the slow way: every entry that
  * covers it. false if no entry covers it. */
-static bool type_at(const struct memmap_entry *raw, size_t count, uint64_t address,
-                    uint32_t *type) {
+static bool type_at(const struct memmap_entry *raw, size_t count, uint64_t address, uint32_t *type)
+{
     bool covered = false;
     for (size_t i = 0; i < count; i++) {
         if (raw[i].base > address || clipped_end(&raw[i]) <= address)
@@ -95,12 +100,14 @@ static bool type_at(const struct memmap_entry *raw, size_t count, uint64_t addre
 static uint64_t edges[2 * ORACLE_MAX_ENTRIES];
 static struct memmap_region expected[2 * ORACLE_MAX_ENTRIES];
 
-static int compare_u64(const void *a, const void *b) {
+static int compare_u64(const void *a, const void *b)
+{
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
-static size_t oracle_regions(const struct memmap_entry *raw, size_t count) {
+static size_t oracle_regions(const struct memmap_entry *raw, size_t count)
+{
     size_t edge_count = 0, regions = 0;
     for (size_t i = 0; i < count; i++) {
         edges[edge_count++] = raw[i].base;
@@ -125,7 +132,8 @@ static struct memmap map;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     size_t count = size / RAW_ENTRY_BYTES;
     if (count > MAX_FUZZ_ENTRIES)
         count = MAX_FUZZ_ENTRIES;

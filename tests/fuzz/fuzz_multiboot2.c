@@ -33,24 +33,28 @@ static volatile uint64_t sink; /* keeps decoded values alive */
 static const uint8_t *mbi_base;
 static size_t mbi_bytes; /* total_size once the header is accepted */
 
-static bool inside(const void *p, size_t bytes) {
+static bool inside(const void *p, size_t bytes)
+{
     const uint8_t *q = p;
     return q >= mbi_base && q <= mbi_base + mbi_bytes &&
            bytes <= (size_t)(mbi_base + mbi_bytes - q);
 }
 
-static void check_string(const char *text) {
+static void check_string(const char *text)
+{
     CHECK(inside(text, 1));
     CHECK(memchr(text, 0, (size_t)(mbi_base + mbi_bytes - (const uint8_t *)text)) != NULL);
 }
 
-static void check_error(const struct mb2_error *error) {
+static void check_error(const struct mb2_error *error)
+{
     CHECK(memchr(error->message, 0, sizeof(error->message)) != NULL);
     CHECK(error->message[0] != '\0');
     CHECK(error->offset <= mbi_bytes);
 }
 
-static void check_tag(const struct mb2_tag *tag) {
+static void check_tag(const struct mb2_tag *tag)
+{
     CHECK(tag->size >= 8);
     CHECK(tag->payload_size == tag->size - 8);
     CHECK(tag->offset >= 8 && tag->offset % 8 == 0);
@@ -60,7 +64,8 @@ static void check_tag(const struct mb2_tag *tag) {
 
 /* The "" that mb2_read_module gives for a tag without string bytes: the only pointer a summary
  * may hold that is not inside the MBI. */
-static const char *empty_module_name(void) {
+static const char *empty_module_name(void)
+{
     static const uint8_t payload[8] = {0};
     struct mb2_tag tag = {
         .type = MB2_TAG_MODULE, .size = 16, .payload = payload, .payload_size = 8};
@@ -71,7 +76,8 @@ static const char *empty_module_name(void) {
 }
 
 /* All entries of a map; returns the count or -1. */
-static int read_mmap(const struct mb2_tag *tag) {
+static int read_mmap(const struct mb2_tag *tag)
+{
     struct mb2_error error;
     int count = mb2_mmap_entry_count(tag, &error);
     CHECK(count == mb2_mmap_entry_count(tag, NULL));
@@ -96,7 +102,8 @@ static int read_mmap(const struct mb2_tag *tag) {
     return count;
 }
 
-static void check_module(const struct mb2_module *module, const char *empty_name) {
+static void check_module(const struct mb2_module *module, const char *empty_name)
+{
     CHECK(module->start <= module->end);
     CHECK(module->name != NULL);
     if (module->name != empty_name)
@@ -115,7 +122,8 @@ struct expected {
 };
 
 /* Every decoder on one tag: each must accept its own type only and stay inside the tag. */
-static void decode_tag(const struct mb2_tag *tag, const char *empty_name, struct expected *want) {
+static void decode_tag(const struct mb2_tag *tag, const char *empty_name, struct expected *want)
+{
     int count = read_mmap(tag);
     if (count > 0 && !want->mmap_offset)
         want->mmap_offset = tag->offset;
@@ -171,7 +179,8 @@ static void decode_tag(const struct mb2_tag *tag, const char *empty_name, struct
     CHECK(mb2_tag_type_name(tag->type) != NULL);
 }
 
-static void compare_summary(const struct mb2_summary *s, const struct expected *want) {
+static void compare_summary(const struct mb2_summary *s, const struct expected *want)
+{
     CHECK(s->cmdline == want->cmdline);
     CHECK(s->boot_loader_name == want->boot_loader_name);
     CHECK(s->has_mmap == (want->mmap_offset != 0));
@@ -192,7 +201,8 @@ static void compare_summary(const struct mb2_summary *s, const struct expected *
     }
 }
 
-static void check_summary(const struct mb2_summary *s, const char *empty_name) {
+static void check_summary(const struct mb2_summary *s, const char *empty_name)
+{
     if (s->cmdline)
         check_string(s->cmdline);
     if (s->boot_loader_name)
@@ -236,7 +246,8 @@ static void check_summary(const struct mb2_summary *s, const char *empty_name) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     static const char *empty_name;
     if (!empty_name)
         empty_name = empty_module_name();

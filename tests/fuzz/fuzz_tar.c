@@ -35,10 +35,10 @@ static void check_reader(const uint8_t *data, size_t size)
         CHECK(entry.header_offset < size);
         CHECK(entry.header_offset >= previous); /* forward only: the walk ends */
         CHECK(entry.data_offset <= size && entry.stored_bytes <= size - entry.data_offset);
-        CHECK(entry.name.length == 0 || (entry.name.bytes >= data && entry.name.bytes +
-                                         entry.name.length <= data + size));
-        CHECK(entry.link.length == 0 || (entry.link.bytes >= data && entry.link.bytes +
-                                         entry.link.length <= data + size));
+        CHECK(entry.name.length == 0 ||
+              (entry.name.bytes >= data && entry.name.bytes + entry.name.length <= data + size));
+        CHECK(entry.link.length == 0 ||
+              (entry.link.bytes >= data && entry.link.bytes + entry.link.length <= data + size));
         previous = entry.data_offset;
     }
     if (status < 0)

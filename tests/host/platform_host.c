@@ -81,9 +81,7 @@ void platform_malloc_not_started(void)
     platform_panic("malloc: called before km_init");
 }
 
-void platform_malloc_failed(void)
-{
-}
+void platform_malloc_failed(void) {}
 
 void host_set_quiet(bool on)
 {
@@ -124,8 +122,7 @@ void platform_lock_waiting(const struct platform_lock *lock)
     (void)lock; /* the reports here do not look for ABBA */
 }
 
-_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
-                                   const char *why)
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu, const char *why)
 {
     platform_panic("suspected deadlock on lock %p: CPU %u %s; held by CPU %u", (const void *)lock,
                    cpu, why, __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED));
@@ -267,7 +264,8 @@ void platform_malloc_reclaim(void)
         bool resend = platform_time_us() - last_send > 1000;
         waiting = 0;
         for (unsigned cpu = 0; cpu < HOST_MAX_CPUS; cpu++) {
-            if (!wanted[cpu] || __atomic_load_n(&host_cpus[cpu].done, __ATOMIC_ACQUIRE) >= wanted[cpu] ||
+            if (!wanted[cpu] ||
+                __atomic_load_n(&host_cpus[cpu].done, __ATOMIC_ACQUIRE) >= wanted[cpu] ||
                 !__atomic_load_n(&host_cpus[cpu].present, __ATOMIC_ACQUIRE))
                 continue;
             waiting++;

@@ -25,21 +25,21 @@ unsigned host_interrupts_off_depth(void);
 void host_set_interrupts_off_depth(unsigned depth);
 
 /* Evaluates statement; true if it called platform_panic. */
-#define HOST_EXPECT_PANIC(statement)                                                           \
-    ({                                                                                         \
-        jmp_buf host_panic_jump;                                                               \
-        jmp_buf *volatile host_panic_saved = host_panic_target;                                \
-        volatile unsigned host_depth_saved = host_interrupts_off_depth();                      \
-        volatile bool host_panicked = false;                                                   \
-        host_panic_target = &host_panic_jump;                                                  \
-        if (setjmp(host_panic_jump) == 0) {                                                    \
-            statement;                                                                         \
-        } else {                                                                               \
-            host_panicked = true;                                                              \
-            host_set_interrupts_off_depth(host_depth_saved);                                   \
-        }                                                                                      \
-        host_panic_target = host_panic_saved;                                                  \
-        host_panicked;                                                                         \
+#define HOST_EXPECT_PANIC(statement)                                                               \
+    ({                                                                                             \
+        jmp_buf host_panic_jump;                                                                   \
+        jmp_buf *volatile host_panic_saved = host_panic_target;                                    \
+        volatile unsigned host_depth_saved = host_interrupts_off_depth();                          \
+        volatile bool host_panicked = false;                                                       \
+        host_panic_target = &host_panic_jump;                                                      \
+        if (setjmp(host_panic_jump) == 0) {                                                        \
+            statement;                                                                             \
+        } else {                                                                                   \
+            host_panicked = true;                                                                  \
+            host_set_interrupts_off_depth(host_depth_saved);                                       \
+        }                                                                                          \
+        host_panic_target = host_panic_saved;                                                      \
+        host_panicked;                                                                             \
     })
 
 /* Tests set these. */

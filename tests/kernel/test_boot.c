@@ -70,9 +70,9 @@ KTEST(boot_identity_map_removed)
 
 KTEST(boot_long_mode_paging_and_write_protect_on)
 {
-    KTEST_EXPECT(read_cr0() & (1u << 31));  /* PG */
-    KTEST_EXPECT(read_cr0() & (1u << 16));  /* WP */
-    KTEST_EXPECT(read_cr4() & (1u << 5));   /* PAE */
+    KTEST_EXPECT(read_cr0() & (1u << 31)); /* PG */
+    KTEST_EXPECT(read_cr0() & (1u << 16)); /* WP */
+    KTEST_EXPECT(read_cr4() & (1u << 5));  /* PAE */
 }
 
 KTEST(boot_gdt_has_tss_with_double_fault_stack)
@@ -87,6 +87,6 @@ KTEST(boot_pic_remapped_and_console_irqs_unmasked)
     uint16_t mask = pic_mask();
     KTEST_EXPECT(!(mask & (1u << IRQ_COM1)));
     KTEST_EXPECT(!(mask & (1u << IRQ_KEYBOARD)));
-    KTEST_EXPECT(mask & (1u << 0)); /* the timer stays off for now */
+    KTEST_EXPECT(mask & (1u << 0));          /* the timer stays off for now */
     KTEST_EXPECT(read_rflags() & (1u << 9)); /* interrupts on */
 }

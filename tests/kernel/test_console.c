@@ -13,8 +13,7 @@ void kernel_main(uint64_t mbi_phys);
 KTEST(format_in_the_freestanding_build)
 {
     char buf[64];
-    KTEST_EXPECT_EQ(ksnprintf(buf, sizeof(buf), "%d|%5s|%-3c|%#lx", -42, "ab", 'z', 0xbeefUL),
-                    20);
+    KTEST_EXPECT_EQ(ksnprintf(buf, sizeof(buf), "%d|%5s|%-3c|%#lx", -42, "ab", 'z', 0xbeefUL), 20);
     KTEST_EXPECT(strcmp(buf, "-42|   ab|z  |0xbeef") == 0);
     KTEST_EXPECT_EQ(ksnprintf(buf, 4, "%llu", 123456ULL), 6);
     KTEST_EXPECT(strcmp(buf, "123") == 0);

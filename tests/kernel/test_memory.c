@@ -40,13 +40,13 @@ KTEST(memory_page_zero_and_freed_boot_pieces_are_unmapped)
 {
     bool mapped;
     leaf_entry((const void *)DIRECT_MAP_BASE, &mapped);
-    KTEST_EXPECT(!mapped);                              /* page 0, even in the direct map */
+    KTEST_EXPECT(!mapped); /* page 0, even in the direct map */
     leaf_entry(__early_page_tables_start, &mapped);
-    KTEST_EXPECT(!mapped);                              /* freed to the buddy */
+    KTEST_EXPECT(!mapped); /* freed to the buddy */
     leaf_entry((const void *)(KERNEL_VIRT_BASE + KERNEL_PHYS_BASE), &mapped);
-    KTEST_EXPECT(!mapped);                              /* .boot: dead after boot */
+    KTEST_EXPECT(!mapped); /* .boot: dead after boot */
     leaf_entry((const void *)(DIRECT_MAP_BASE + 0x1000), &mapped);
-    KTEST_EXPECT(mapped);                               /* low RAM is in the direct map */
+    KTEST_EXPECT(mapped); /* low RAM is in the direct map */
 }
 
 KTEST(memory_pages_come_from_the_zone_asked_for)

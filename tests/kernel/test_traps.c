@@ -41,8 +41,8 @@ KTEST(traps_breakpoint_reports_and_returns)
 KTEST(traps_exception_names)
 {
     KTEST_EXPECT(strcmp(trap_exception_mnemonic(TRAP_PAGE_FAULT), "#PF") == 0);
-    KTEST_EXPECT(strcmp(trap_exception_name(TRAP_GENERAL_PROTECTION),
-                        "general protection fault") == 0);
+    KTEST_EXPECT(strcmp(trap_exception_name(TRAP_GENERAL_PROTECTION), "general protection fault") ==
+                 0);
     KTEST_EXPECT(strcmp(trap_exception_name(TRAP_DOUBLE_FAULT), "double fault") == 0);
     for (unsigned vector = 0; vector < TRAP_EXCEPTION_COUNT; vector++)
         KTEST_EXPECT(strlen(trap_exception_name(vector)) > 3);

@@ -57,7 +57,10 @@ void bench_init(void);
 #else
 #define bench_malloc malloc
 #define bench_free free
-static void bench_thread_start(unsigned index) { (void)index; }
+static void bench_thread_start(unsigned index)
+{
+    (void)index;
+}
 static void bench_init(void) {}
 #endif
 
@@ -187,10 +190,10 @@ static struct result window_workload_touching(size_t lo, size_t hi, size_t windo
 /* ---- a single-producer single-consumer ring ------------------------------ */
 
 struct ring {
-    _Alignas(CACHE_LINE) _Atomic uint64_t head; /* written by the producer */
-    _Alignas(CACHE_LINE) _Atomic uint64_t tail; /* written by the consumer */
+    _Alignas(CACHE_LINE) _Atomic uint64_t head;        /* written by the producer */
+    _Alignas(CACHE_LINE) _Atomic uint64_t tail;        /* written by the consumer */
     _Alignas(CACHE_LINE) _Atomic uint64_t freed_bytes; /* consumer: requested bytes freed */
-    _Alignas(CACHE_LINE) uint64_t capacity;   /* a power of two */
+    _Alignas(CACHE_LINE) uint64_t capacity;            /* a power of two */
     void **items;
     uint32_t *sizes;
 };
@@ -398,7 +401,8 @@ static void *producer_main(void *arg)
             sent += size;
             n++;
             if ((k & SAMPLE_MASK) == 0) {
-                uint64_t held = sent - atomic_load_explicit(&s->ring.freed_bytes, memory_order_relaxed);
+                uint64_t held =
+                    sent - atomic_load_explicit(&s->ring.freed_bytes, memory_order_relaxed);
                 if (held > peak)
                     peak = held;
             }
@@ -475,7 +479,10 @@ static struct result fastpath(uint64_t pairs)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s none|churn|mix1to4k|larson|prodcon|large [seconds [operations]] | fastpath N\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s none|churn|mix1to4k|larson|prodcon|large [seconds [operations]] | "
+                "fastpath N\n",
+                argv[0]);
         return 1;
     }
     const char *w = argv[1];
@@ -512,7 +519,8 @@ int main(int argc, char **argv)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("workload=%s ops=%llu seconds=%.6f ops_per_s=%.0f peak_req=%llu bookkeeping=%zu maxrss_kb=%ld\n",
+    printf("workload=%s ops=%llu seconds=%.6f ops_per_s=%.0f peak_req=%llu bookkeeping=%zu "
+           "maxrss_kb=%ld\n",
            w, (unsigned long long)r.ops, r.seconds, r.seconds > 0 ? (double)r.ops / r.seconds : 0.0,
            (unsigned long long)r.peak_req, bookkeeping, ru.ru_maxrss);
     return 0;

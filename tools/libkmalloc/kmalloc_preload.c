@@ -245,11 +245,10 @@ void platform_lock_waiting(const struct platform_lock *lock)
     (void)lock; /* the reports here do not look for ABBA */
 }
 
-_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu,
-                                   const char *why)
+_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu, const char *why)
 {
-    platform_panic("libkmalloc: suspected deadlock on lock %p: CPU %u %s", (const void *)lock,
-                   cpu, why);
+    platform_panic("libkmalloc: suspected deadlock on lock %p: CPU %u %s", (const void *)lock, cpu,
+                   why);
 }
 
 uint64_t platform_interrupts_save_disable(void)
@@ -424,8 +423,7 @@ static struct big_run *big_run_of(const void *addr)
         if (run != BIG_HASH_TOMBSTONE && big_hash[slot].granule == granule) {
             struct big_run *found = &big_runs[run - 1];
             uintptr_t offset = (uintptr_t)addr - (uintptr_t)found->start;
-            return (uintptr_t)addr >= (uintptr_t)found->start &&
-                           offset < found->pages * PAGE_BYTES
+            return (uintptr_t)addr >= (uintptr_t)found->start && offset < found->pages * PAGE_BYTES
                        ? found
                        : NULL;
         }
@@ -481,9 +479,9 @@ static void retain_or_give_back(void *start, size_t pages)
 static void retained_taken(size_t pages)
 {
     size_t now = __atomic_load_n(&retained_pages, __ATOMIC_RELAXED);
-    while (now > 0 && !__atomic_compare_exchange_n(&retained_pages, &now,
-                                                   now > pages ? now - pages : 0, true,
-                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    while (now > 0 &&
+           !__atomic_compare_exchange_n(&retained_pages, &now, now > pages ? now - pages : 0, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
 }
 
@@ -788,9 +786,9 @@ static void init_slow(void)
             platform_panic("libkmalloc: cannot reserve the arena's metadata");
         /* The page map: two bytes per page of the arena (32 MiB for
          * 64 GiB, touched only where slabs are). */
-        preload_source.page_map = mmap(NULL, (size_t)(bytes / PAGE_BYTES) * sizeof(struct km_page_info),
-                                       PROT_READ | PROT_WRITE,
-                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        preload_source.page_map =
+            mmap(NULL, (size_t)(bytes / PAGE_BYTES) * sizeof(struct km_page_info),
+                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (preload_source.page_map == MAP_FAILED)
             platform_panic("libkmalloc: cannot reserve the page map");
         preload_source.map_start = (uintptr_t)arena;

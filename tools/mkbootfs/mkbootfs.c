@@ -99,7 +99,10 @@ static void write_header(const char *name, char type, unsigned mode, unsigned lo
     header[156] = type;
     if (link)
         strncpy(header + 157, link, 100);
-    memcpy(header + 257, "ustar\0" "00", 8);
+    memcpy(header + 257,
+           "ustar\0"
+           "00",
+           8);
     strcpy(header + 265, "root");
     strcpy(header + 297, "root");
     memset(header + 148, ' ', 8);

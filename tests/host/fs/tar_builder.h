@@ -59,7 +59,10 @@ static inline uint8_t *tb_header(struct tar_builder *tb, const char *name, char 
     header[156] = (uint8_t)type;
     if (link)
         strncpy((char *)header + 157, link, 100);
-    memcpy(header + 257, "ustar\0" "00", 8);
+    memcpy(header + 257,
+           "ustar\0"
+           "00",
+           8);
     tb_checksum(header);
     return header;
 }

@@ -152,7 +152,7 @@ static void hard_links_share_data(void **state)
     (void)state;
     tb_file(&tb, "file.txt", "Slartibartfast\n");
     tb_header(&tb, "hard.txt", '1', 15, "file.txt"); /* size ignored: no data */
-    tb_header(&tb, "early", '1', 0, "later");       /* target not there yet */
+    tb_header(&tb, "early", '1', 0, "later");        /* target not there yet */
     tb_end(&tb);
     mount_built();
     struct bootfs_stat file, hard;

@@ -168,7 +168,9 @@ static void pax_records_override_and_are_checked(void **state)
 {
     (void)state;
     struct tar_builder tb = {0};
-    tb_pax(&tb, 'x', "20 path=long/name/x\n" "12 size=999\n");
+    tb_pax(&tb, 'x',
+           "20 path=long/name/x\n"
+           "12 size=999\n");
     tb_header(&tb, "short", '0', 0, NULL);
     char data[999];
     memset(data, 'z', sizeof(data));
@@ -184,13 +186,13 @@ static void pax_records_override_and_are_checked(void **state)
     tb_free(&tb);
 
     static const char *const broken[] = {
-        "0 \n",                 /* length 0 (CVE-2019-20907) */
+        "0 \n",                  /* length 0 (CVE-2019-20907) */
         "21 path=long/name/x\n", /* length one too long */
         "19 path=long/name/x\n", /* one too short: no newline at its end */
-        "14 pathlong/x\n",      /* no '=' */
-        "9 =value\n",           /* empty key */
-        "12 size=-19\n",        /* negative size */
-        "x2 size=19\n",         /* no length */
+        "14 pathlong/x\n",       /* no '=' */
+        "9 =value\n",            /* empty key */
+        "12 size=-19\n",         /* negative size */
+        "x2 size=19\n",          /* no length */
         "16 mtime=12a.45\n",     /* not a time */
     };
     for (unsigned i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {

@@ -26,23 +26,27 @@
 
 /* ---- little-endian helpers ------------------------------------------------------------------ */
 
-static void put_u16(uint8_t *at, uint16_t value) {
+static void put_u16(uint8_t *at, uint16_t value)
+{
     at[0] = (uint8_t)value;
     at[1] = (uint8_t)(value >> 8);
 }
 
-static void put_u32(uint8_t *at, uint32_t value) {
+static void put_u32(uint8_t *at, uint32_t value)
+{
     put_u16(at, (uint16_t)value);
     put_u16(at + 2, (uint16_t)(value >> 16));
 }
 
-static void put_u64(uint8_t *at, uint64_t value) {
+static void put_u64(uint8_t *at, uint64_t value)
+{
     put_u32(at, (uint32_t)value);
     put_u32(at + 4, (uint32_t)(value >> 32));
 }
 
 /* The byte sum, computed here independently of acpi_checksum. */
-static uint8_t sum_bytes(const uint8_t *bytes, size_t length) {
+static uint8_t sum_bytes(const uint8_t *bytes, size_t length)
+{
     unsigned sum = 0;
     for (size_t i = 0; i < length; i++) {
         sum += bytes[i];
@@ -51,7 +55,8 @@ static uint8_t sum_bytes(const uint8_t *bytes, size_t length) {
 }
 
 /* A heap copy of exactly len bytes: reading one byte past it is an ASan report. */
-static uint8_t *exact_copy(const void *bytes, size_t len) {
+static uint8_t *exact_copy(const void *bytes, size_t len)
+{
     uint8_t *copy = malloc(len ? len : 1);
     assert_non_null(copy);
     if (len > 0) {
@@ -80,7 +85,8 @@ struct fake_memory {
 
 static struct fake_memory fake;
 
-static const void *fake_read(void *context, uint64_t phys, uint64_t length) {
+static const void *fake_read(void *context, uint64_t phys, uint64_t length)
+{
     struct fake_memory *m = context;
     free(m->last_read);
     m->last_read = NULL;
@@ -100,7 +106,8 @@ static const void *fake_read(void *context, uint64_t phys, uint64_t length) {
 static const struct acpi_memory memory = {fake_read, &fake};
 
 /* Adds a zero-filled region of RAM at [phys, phys + size). */
-static uint8_t *fake_add(uint64_t phys, size_t size) {
+static uint8_t *fake_add(uint64_t phys, size_t size)
+{
     assert_true(fake.count < FAKE_MAX_REGIONS);
     uint8_t *bytes = calloc(1, size);
     assert_non_null(bytes);
@@ -109,7 +116,8 @@ static uint8_t *fake_add(uint64_t phys, size_t size) {
 }
 
 /* Where [phys, phys + len) lives in the fake memory, for writing tables there. */
-static uint8_t *fake_at(uint64_t phys, size_t len) {
+static uint8_t *fake_at(uint64_t phys, size_t len)
+{
     for (size_t i = 0; i < fake.count; i++) {
         const struct fake_region *r = &fake.regions[i];
         if (phys >= r->phys && phys - r->phys + len <= r->size) {
@@ -120,7 +128,8 @@ static uint8_t *fake_at(uint64_t phys, size_t len) {
     return NULL;
 }
 
-static int fake_reset(void **state) {
+static int fake_reset(void **state)
+{
     (void)state;
     for (size_t i = 0; i < fake.count; i++) {
         free(fake.regions[i].bytes);
@@ -134,13 +143,15 @@ static int fake_reset(void **state) {
  * ------------------------------------------------------------------------------- */
 
 /* Sets byte checksum_at so that the first length bytes sum to 0. */
-static void seal(uint8_t *bytes, size_t length, size_t checksum_at) {
+static void seal(uint8_t *bytes, size_t length, size_t checksum_at)
+{
     bytes[checksum_at] = 0;
     bytes[checksum_at] = (uint8_t)(0x100 - sum_bytes(bytes, length));
 }
 
 /* The 36-byte header as QEMU writes it (OEM "BOCHS ", table id "BXPC" + signature). */
-static void put_header(uint8_t *table, const char *signature, uint32_t length, uint8_t revision) {
+static void put_header(uint8_t *table, const char *signature, uint32_t length, uint8_t revision)
+{
     memcpy(table, signature, 4);
     put_u32(table + 4, length);
     table[8] = revision;
@@ -154,7 +165,8 @@ static void put_header(uint8_t *table, const char *signature, uint32_t length, u
 }
 
 /* A table of length bytes with a recognizable body, checksummed. */
-static void write_table(uint64_t phys, const char *signature, uint8_t revision, uint32_t length) {
+static void write_table(uint64_t phys, const char *signature, uint8_t revision, uint32_t length)
+{
     uint8_t *table = fake_at(phys, length);
     put_header(table, signature, length, revision);
     for (uint32_t i = 36; i < length; i++) {
@@ -164,13 +176,15 @@ static void write_table(uint64_t phys, const char *signature, uint8_t revision, 
 }
 
 /* Copies a built table (already checksummed) to phys. */
-static void copy_table(uint64_t phys, const uint8_t *bytes, size_t length) {
+static void copy_table(uint64_t phys, const uint8_t *bytes, size_t length)
+{
     memcpy(fake_at(phys, length), bytes, length);
 }
 
 /* An RSDT (entry_bytes 4) or XSDT (8) listing count addresses. */
 static uint32_t write_root(uint64_t phys, unsigned entry_bytes, const uint64_t *tables,
-                           size_t count) {
+                           size_t count)
+{
     uint32_t length = (uint32_t)(36 + entry_bytes * count);
     uint8_t *root = fake_at(phys, length);
     put_header(root, entry_bytes == 8 ? "XSDT" : "RSDT", length, 1);
@@ -187,7 +201,8 @@ static uint32_t write_root(uint64_t phys, unsigned entry_bytes, const uint64_t *
 
 /* An RSDP: 20 bytes for revision 0, 36 for revision 2. Returns its length. */
 static size_t make_rsdp(uint8_t out[36], uint8_t revision, uint32_t rsdt, uint64_t xsdt,
-                        const char oem[6]) {
+                        const char oem[6])
+{
     memset(out, 0, 36);
     memcpy(out, "RSD PTR ", 8);
     memcpy(out + 9, oem, 6);
@@ -212,7 +227,8 @@ struct madt_builder {
 };
 
 static void madt_begin(struct madt_builder *b, size_t capacity, uint32_t lapic_address,
-                       uint32_t flags) {
+                       uint32_t flags)
+{
     b->bytes = calloc(1, capacity);
     assert_non_null(b->bytes);
     b->capacity = capacity;
@@ -222,7 +238,8 @@ static void madt_begin(struct madt_builder *b, size_t capacity, uint32_t lapic_a
     b->len = 44;
 }
 
-static uint8_t *madt_entry(struct madt_builder *b, uint8_t type, uint8_t length) {
+static uint8_t *madt_entry(struct madt_builder *b, uint8_t type, uint8_t length)
+{
     assert_true(b->len + length <= b->capacity);
     uint8_t *entry = b->bytes + b->len;
     entry[0] = type;
@@ -231,28 +248,32 @@ static uint8_t *madt_entry(struct madt_builder *b, uint8_t type, uint8_t length)
     return entry;
 }
 
-static void madt_lapic(struct madt_builder *b, uint8_t uid, uint8_t apic_id, uint32_t flags) {
+static void madt_lapic(struct madt_builder *b, uint8_t uid, uint8_t apic_id, uint32_t flags)
+{
     uint8_t *e = madt_entry(b, 0, 8);
     e[2] = uid;
     e[3] = apic_id;
     put_u32(e + 4, flags);
 }
 
-static void madt_x2apic(struct madt_builder *b, uint32_t x2apic_id, uint32_t uid, uint32_t flags) {
+static void madt_x2apic(struct madt_builder *b, uint32_t x2apic_id, uint32_t uid, uint32_t flags)
+{
     uint8_t *e = madt_entry(b, 9, 16);
     put_u32(e + 4, x2apic_id);
     put_u32(e + 8, flags);
     put_u32(e + 12, uid);
 }
 
-static void madt_ioapic(struct madt_builder *b, uint8_t id, uint32_t address, uint32_t gsi_base) {
+static void madt_ioapic(struct madt_builder *b, uint8_t id, uint32_t address, uint32_t gsi_base)
+{
     uint8_t *e = madt_entry(b, 1, 12);
     e[2] = id;
     put_u32(e + 4, address);
     put_u32(e + 8, gsi_base);
 }
 
-static void madt_override(struct madt_builder *b, uint8_t irq, uint32_t gsi, uint16_t flags) {
+static void madt_override(struct madt_builder *b, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
     uint8_t *e = madt_entry(b, 2, 10);
     e[2] = 0; /* ISA */
     e[3] = irq;
@@ -260,7 +281,8 @@ static void madt_override(struct madt_builder *b, uint8_t irq, uint32_t gsi, uin
     put_u16(e + 8, flags);
 }
 
-static void madt_lapic_nmi(struct madt_builder *b, uint8_t uid, uint16_t flags, uint8_t lint) {
+static void madt_lapic_nmi(struct madt_builder *b, uint8_t uid, uint16_t flags, uint8_t lint)
+{
     uint8_t *e = madt_entry(b, 4, 6);
     e[2] = uid;
     put_u16(e + 3, flags);
@@ -268,7 +290,8 @@ static void madt_lapic_nmi(struct madt_builder *b, uint8_t uid, uint16_t flags, 
 }
 
 /* Writes the length field and the checksum; returns the length. */
-static size_t madt_finish(struct madt_builder *b) {
+static size_t madt_finish(struct madt_builder *b)
+{
     put_u32(b->bytes + 4, (uint32_t)b->len);
     seal(b->bytes, b->len, 9);
     return b->len;
@@ -278,7 +301,8 @@ static size_t madt_finish(struct madt_builder *b) {
  * order, the first `present` enabled; an APIC id >= 255 gets a type 9 entry. Then the I/O APIC,
  * five interrupt source overrides and the LINT1 NMI. */
 static size_t build_qemu_madt(struct madt_builder *b, const uint32_t *apic_ids, size_t possible,
-                              size_t present) {
+                              size_t present)
+{
     madt_begin(b, 44 + 16 * possible + 12 + 5 * 10 + 6, 0xfee00000, ACPI_MADT_PCAT_COMPAT);
     for (size_t uid = 0; uid < possible; uid++) {
         uint32_t flags = uid < present ? ACPI_LAPIC_ENABLED : 0;
@@ -300,7 +324,8 @@ static size_t build_qemu_madt(struct madt_builder *b, const uint32_t *apic_ids, 
 
 /* Parses a heap copy of exactly len bytes of the builder's table. */
 static int parse_built(const struct madt_builder *b, size_t len, struct acpi_madt *madt,
-                       struct acpi_cpu *cpus, size_t capacity, char *error, size_t error_size) {
+                       struct acpi_cpu *cpus, size_t capacity, char *error, size_t error_size)
+{
     uint8_t *copy = exact_copy(b->bytes, len);
     *madt = (struct acpi_madt){.cpus = cpus, .cpu_capacity = capacity};
     int status = acpi_parse_madt(copy, len, madt, error, error_size);
@@ -309,7 +334,8 @@ static int parse_built(const struct madt_builder *b, size_t len, struct acpi_mad
 }
 
 static void assert_cpu(const struct acpi_cpu *cpu, uint32_t apic_id, uint32_t uid, bool enabled,
-                       bool x2apic) {
+                       bool x2apic)
+{
     assert_int_equal(cpu->apic_id, apic_id);
     assert_int_equal(cpu->uid, uid);
     assert_int_equal(cpu->enabled, enabled);
@@ -318,7 +344,8 @@ static void assert_cpu(const struct acpi_cpu *cpu, uint32_t apic_id, uint32_t ui
 }
 
 /* The parts of QEMU's MADT that do not depend on -smp. */
-static void assert_qemu_madt_rest(const struct acpi_madt *madt) {
+static void assert_qemu_madt_rest(const struct acpi_madt *madt)
+{
     assert_int_equal(madt->lapic_address, 0xfee00000);
     assert_int_equal(madt->lapic_address_override, 0);
     assert_int_equal(madt->flags, ACPI_MADT_PCAT_COMPAT);
@@ -369,7 +396,8 @@ struct layout {
 
 /* SeaBIOS: RSDP revision 0 in the BIOS area -> RSDT -> FACP, APIC, HPET, WAET, all packed one
  * after the other from an odd address, as SeaBIOS does. */
-static void build_seabios(struct layout *l, const uint8_t *madt, size_t madt_len) {
+static void build_seabios(struct layout *l, const uint8_t *madt, size_t madt_len)
+{
     memset(l, 0, sizeof(*l));
     fake_add(SEABIOS_ZONE_HIGH, SEABIOS_ZONE_BYTES);
     fake_add(BIOS_AREA, BIOS_AREA_BYTES);
@@ -401,7 +429,8 @@ static void build_seabios(struct layout *l, const uint8_t *madt, size_t madt_len
 #define OVMF_RSDP 0x7bfd014ull
 
 /* OVMF: RSDP revision 2 -> XSDT (and an RSDT listing the same tables), page-aligned tables. */
-static void build_ovmf(struct layout *l, const uint8_t *madt, size_t madt_len) {
+static void build_ovmf(struct layout *l, const uint8_t *madt, size_t madt_len)
+{
     memset(l, 0, sizeof(*l));
     fake_add(OVMF_ACPI, OVMF_ACPI_BYTES);
     l->rsdt = OVMF_ACPI;
@@ -426,7 +455,8 @@ static void build_ovmf(struct layout *l, const uint8_t *madt, size_t madt_len) {
 }
 
 /* Parses the layout's RSDP bytes (what the kernel gets from tag 14/15). */
-static struct acpi_rsdp layout_rsdp(const struct layout *l) {
+static struct acpi_rsdp layout_rsdp(const struct layout *l)
+{
     struct acpi_rsdp rsdp;
     char error[128];
     uint8_t *copy = exact_copy(l->rsdp, l->rsdp_len);
@@ -438,7 +468,8 @@ static struct acpi_rsdp layout_rsdp(const struct layout *l) {
 /* find_table + read + parse_madt, the way the kernel will do it. */
 static int find_and_parse_madt(const struct acpi_rsdp *rsdp, struct acpi_madt *madt,
                                struct acpi_cpu *cpus, size_t capacity, uint64_t *phys, char *error,
-                               size_t error_size) {
+                               size_t error_size)
+{
     uint32_t length = 0;
     if (acpi_find_table(&memory, rsdp, "APIC", phys, &length, error, error_size) < 0) {
         return -1;
@@ -456,7 +487,8 @@ static const uint32_t smp6_two_sockets_ids[] = {0, 1, 2, 4, 5, 6};
 /* ---- RSDP --------------------------------------------------------------------------------------
  */
 
-static void test_rsdp_revision_0(void **state) {
+static void test_rsdp_revision_0(void **state)
+{
     (void)state;
     uint8_t bytes[36];
     size_t len = make_rsdp(bytes, 0, 0x07fe1ad8, 0, "BOCHS ");
@@ -474,7 +506,8 @@ static void test_rsdp_revision_0(void **state) {
     free(copy);
 }
 
-static void test_rsdp_revision_2(void **state) {
+static void test_rsdp_revision_2(void **state)
+{
     (void)state;
     uint8_t bytes[36];
     size_t len = make_rsdp(bytes, 2, 0x7b7e000, 0x17b7e0e8ull, "BOCHS ");
@@ -496,7 +529,8 @@ static void test_rsdp_revision_2(void **state) {
     free(copy);
 }
 
-static void test_rsdp_oem_id_is_printable(void **state) {
+static void test_rsdp_oem_id_is_printable(void **state)
+{
     (void)state;
     uint8_t bytes[36];
     size_t len = make_rsdp(bytes, 0, 0x1000, 0,
@@ -510,7 +544,8 @@ static void test_rsdp_oem_id_is_printable(void **state) {
     assert_string_equal(rsdp.oem_id, "");
 }
 
-static void test_rsdp_errors(void **state) {
+static void test_rsdp_errors(void **state)
+{
     (void)state;
     uint8_t bytes[40];
     struct acpi_rsdp rsdp = {.revision = 77};
@@ -569,7 +604,8 @@ static void test_rsdp_errors(void **state) {
     assert_int_equal(untouched.revision, 77);
 }
 
-static void test_read_rsdp_from_memory(void **state) {
+static void test_read_rsdp_from_memory(void **state)
+{
     (void)state;
     struct layout l;
     build_ovmf(&l, (const uint8_t *)"APIC", 4); /* the MADT does not matter here */
@@ -593,7 +629,8 @@ static void test_read_rsdp_from_memory(void **state) {
 /* ---- the BIOS-area scan
  * --------------------------------------------------------------------------- */
 
-static void test_scan_finds_rsdp_in_bios_area(void **state) {
+static void test_scan_finds_rsdp_in_bios_area(void **state)
+{
     (void)state;
     struct layout l;
     build_seabios(&l, (const uint8_t *)"APIC", 4);
@@ -614,7 +651,8 @@ static void test_scan_finds_rsdp_in_bios_area(void **state) {
     assert_int_equal(acpi_scan_rsdp(&memory, UINT64_MAX - 3, 100), 0);
 }
 
-static void test_scan_skips_bad_candidates(void **state) {
+static void test_scan_skips_bad_candidates(void **state)
+{
     (void)state;
     struct layout l;
     build_seabios(&l, (const uint8_t *)"APIC", 4);
@@ -641,7 +679,8 @@ static void test_scan_skips_bad_candidates(void **state) {
     assert_string_equal(rsdp.oem_id, "EBDA");
 }
 
-static void test_scan_never_reports_address_0(void **state) {
+static void test_scan_never_reports_address_0(void **state)
+{
     (void)state;
     /* 0 means "none", so an RSDP at physical 0 cannot be reported; the next one is. */
     uint8_t *low = fake_add(0, 0x100);
@@ -652,7 +691,8 @@ static void test_scan_never_reports_address_0(void **state) {
 }
 
 /* A reader that fails the test if it is asked for a range that wraps past 2^64. */
-static const void *no_wrap_read(void *context, uint64_t phys, uint64_t length) {
+static const void *no_wrap_read(void *context, uint64_t phys, uint64_t length)
+{
     unsigned *calls = context;
     (*calls)++;
     assert_true(length > 0);
@@ -660,7 +700,8 @@ static const void *no_wrap_read(void *context, uint64_t phys, uint64_t length) {
     return NULL;
 }
 
-static void test_ranges_never_wrap(void **state) {
+static void test_ranges_never_wrap(void **state)
+{
     (void)state;
     unsigned calls = 0;
     const struct acpi_memory top_memory = {no_wrap_read, &calls};
@@ -694,13 +735,15 @@ struct listing {
     size_t count;
 };
 
-static void collect(void *context, const struct acpi_table_info *table) {
+static void collect(void *context, const struct acpi_table_info *table)
+{
     struct listing *listing = context;
     assert_true(listing->count < 16);
     listing->tables[listing->count++] = *table;
 }
 
-static void test_seabios_tables(void **state) {
+static void test_seabios_tables(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp1_ids, 1, 1);
@@ -766,7 +809,8 @@ static void test_seabios_tables(void **state) {
     assert_int_equal(acpi_for_each_table(&memory, &rsdp, NULL, NULL, NULL, NULL, 0), 4);
 }
 
-static void test_ovmf_tables_through_xsdt(void **state) {
+static void test_ovmf_tables_through_xsdt(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp4_ids, 4, 4);
@@ -810,7 +854,8 @@ static void test_ovmf_tables_through_xsdt(void **state) {
     assert_int_equal(listing.tables[0].revision, 3);
 }
 
-static void test_xsdt_invalid_falls_back_to_rsdt(void **state) {
+static void test_xsdt_invalid_falls_back_to_rsdt(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp4_ids, 4, 2);
@@ -881,7 +926,8 @@ static void test_xsdt_invalid_falls_back_to_rsdt(void **state) {
     assert_string_equal(error, "the RSDP names no root table (RSDT or XSDT)");
 }
 
-static void test_bad_rsdt(void **state) {
+static void test_bad_rsdt(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp1_ids, 1, 1);
@@ -952,7 +998,8 @@ static void test_bad_rsdt(void **state) {
                                "RSDT");
 }
 
-static void test_entries_to_bad_tables(void **state) {
+static void test_entries_to_bad_tables(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp4_ids, 4, 4);
@@ -1007,7 +1054,8 @@ static void test_entries_to_bad_tables(void **state) {
     assert_string_equal(listing.tables[3].problem, "header not readable");
 }
 
-static void test_table_running_past_memory(void **state) {
+static void test_table_running_past_memory(void **state)
+{
     (void)state;
     /* A table whose header is readable but whose length runs past the end of the region. */
     fake_add(0x100000, 0x1000);
@@ -1032,7 +1080,8 @@ static void test_table_running_past_memory(void **state) {
 /* ---- MADT: what QEMU builds
  * ------------------------------------------------------------------------ */
 
-static void test_madt_smp1_seabios_end_to_end(void **state) {
+static void test_madt_smp1_seabios_end_to_end(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp1_ids, 1, 1);
@@ -1061,7 +1110,8 @@ static void test_madt_smp1_seabios_end_to_end(void **state) {
     assert_int_equal(madt.cpu_capacity, 4);
 }
 
-static void test_madt_smp6_two_sockets_ids_not_contiguous(void **state) {
+static void test_madt_smp6_two_sockets_ids_not_contiguous(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp6_two_sockets_ids, 6, 6);
@@ -1084,7 +1134,8 @@ static void test_madt_smp6_two_sockets_ids_not_contiguous(void **state) {
     assert_qemu_madt_rest(&madt);
 }
 
-static void test_madt_maxcpus_disabled_entries(void **state) {
+static void test_madt_maxcpus_disabled_entries(void **state)
+{
     (void)state;
     /* -smp 2,maxcpus=4: four entries, the last two disabled (hot-pluggable). */
     struct madt_builder b;
@@ -1108,7 +1159,8 @@ static void test_madt_maxcpus_disabled_entries(void **state) {
     assert_qemu_madt_rest(&madt);
 }
 
-static void test_madt_x2apic_entries(void **state) {
+static void test_madt_x2apic_entries(void **state)
+{
     (void)state;
     /* APIC ids from 253 up: QEMU switches to type 9 at 255. */
     static const uint32_t ids[] = {0, 253, 254, 255, 256, 0x12345678};
@@ -1147,7 +1199,8 @@ static void test_madt_x2apic_entries(void **state) {
     free(b.bytes);
 }
 
-static void test_madt_other_entries(void **state) {
+static void test_madt_other_entries(void **state)
+{
     (void)state;
     struct madt_builder b;
     madt_begin(&b, 1024, 0xfee00000, ACPI_MADT_PCAT_COMPAT);
@@ -1206,7 +1259,8 @@ static void test_madt_other_entries(void **state) {
     assert_string_equal(acpi_madt_entry_name(255), "unknown");
 }
 
-static void test_madt_arrays_full(void **state) {
+static void test_madt_arrays_full(void **state)
+{
     (void)state;
     struct madt_builder b;
     madt_begin(&b, 4096, 0xfee00000, 0);
@@ -1236,7 +1290,8 @@ static void test_madt_arrays_full(void **state) {
     free(b.bytes);
 }
 
-static void test_madt_thousands_of_cpus_capacity_respected(void **state) {
+static void test_madt_thousands_of_cpus_capacity_respected(void **state)
+{
     (void)state;
     enum { ENTRIES = 3000, CAPACITY = 64 };
     struct madt_builder b;
@@ -1289,7 +1344,8 @@ static void test_madt_thousands_of_cpus_capacity_respected(void **state) {
     free(b.bytes);
 }
 
-static void test_madt_duplicate_apic_ids(void **state) {
+static void test_madt_duplicate_apic_ids(void **state)
+{
     (void)state;
     struct madt_builder b;
     madt_begin(&b, 256, 0xfee00000, 0);
@@ -1318,7 +1374,8 @@ static void test_madt_duplicate_apic_ids(void **state) {
 
 /* A one-CPU MADT plus `extra` raw bytes appended after the entries; sealed and sized to include
  * them. */
-static size_t build_with_tail(struct madt_builder *b, const uint8_t *extra, size_t extra_len) {
+static size_t build_with_tail(struct madt_builder *b, const uint8_t *extra, size_t extra_len)
+{
     madt_begin(b, 256, 0xfee00000, 1);
     madt_lapic(b, 0, 0, ACPI_LAPIC_ENABLED);
     memcpy(b->bytes + b->len, extra, extra_len);
@@ -1326,7 +1383,8 @@ static size_t build_with_tail(struct madt_builder *b, const uint8_t *extra, size
     return madt_finish(b);
 }
 
-static void expect_madt_error(const uint8_t *extra, size_t extra_len, const char *message) {
+static void expect_madt_error(const uint8_t *extra, size_t extra_len, const char *message)
+{
     struct madt_builder b;
     size_t madt_len = build_with_tail(&b, extra, extra_len);
     struct acpi_madt madt;
@@ -1341,7 +1399,8 @@ static void expect_madt_error(const uint8_t *extra, size_t extra_len, const char
     free(b.bytes);
 }
 
-static void test_madt_bad_entries(void **state) {
+static void test_madt_bad_entries(void **state)
+{
     (void)state;
     /* The bad entry always starts at offset 52 (44 + the 8-byte local APIC entry). */
     expect_madt_error((const uint8_t[]){0, 0, 0, 0, 0, 0, 0, 0}, 8,
@@ -1382,7 +1441,8 @@ static void test_madt_bad_entries(void **state) {
                       "MADT entry type 1 (I/O APIC) at offset 52: length 11, needs 12");
 }
 
-static void test_madt_bad_header(void **state) {
+static void test_madt_bad_header(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp4_ids, 4, 4);
@@ -1450,7 +1510,8 @@ static void test_madt_bad_header(void **state) {
     free(b.bytes);
 }
 
-static void test_checksum(void **state) {
+static void test_checksum(void **state)
+{
     (void)state;
     static const uint8_t bytes[] = {0x01, 0xff, 0x80, 0x80, 0x10};
     assert_int_equal(acpi_checksum(bytes, 0), 0);
@@ -1461,7 +1522,8 @@ static void test_checksum(void **state) {
 
 /* Random bit flips in a SeaBIOS layout: whatever happens, no crash, no read outside what was
  * asked for (ASan), and a MADT that parses has sane counts. */
-static void test_randomized_corruption_stays_in_bounds(void **state) {
+static void test_randomized_corruption_stays_in_bounds(void **state)
+{
     (void)state;
     struct madt_builder b;
     size_t madt_len = build_qemu_madt(&b, smp6_two_sockets_ids, 6, 4);
@@ -1501,7 +1563,8 @@ static void test_randomized_corruption_stays_in_bounds(void **state) {
 
 #define ACPI_TEST(f) cmocka_unit_test_teardown(f, fake_reset)
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         ACPI_TEST(test_checksum),
         ACPI_TEST(test_rsdp_revision_0),

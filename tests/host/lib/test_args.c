@@ -23,7 +23,8 @@
  * arguments; expected_argc may be ARGS_ERROR.
  */
 static void expect_split(const char *text, int max_args, int expected_argc,
-                         const char *const *expected, size_t expected_count) {
+                         const char *const *expected, size_t expected_count)
+{
     size_t size = strlen(text) + 1;
     char *line = malloc(size);
     assert_non_null(line);
@@ -50,25 +51,29 @@ static void expect_split(const char *text, int max_args, int expected_argc,
                      sizeof(expected_) / sizeof(expected_[0]) - 1);                                \
     } while (0)
 
-static void test_split_simple_words(void **state) {
+static void test_split_simple_words(void **state)
+{
     (void)state;
     EXPECT_SPLIT("echo hello world", MAX_TEST_ARGS, 3, "echo", "hello", "world");
     EXPECT_SPLIT("mem", MAX_TEST_ARGS, 1, "mem");
 }
 
-static void test_split_collapses_blanks(void **state) {
+static void test_split_collapses_blanks(void **state)
+{
     (void)state;
     EXPECT_SPLIT("   ls \t -l\t\t/  ", MAX_TEST_ARGS, 3, "ls", "-l", "/");
 }
 
-static void test_split_empty_and_blank_lines(void **state) {
+static void test_split_empty_and_blank_lines(void **state)
+{
     (void)state;
     EXPECT_SPLIT("", MAX_TEST_ARGS, 0);
     EXPECT_SPLIT("  \t  ", MAX_TEST_ARGS, 0);
     EXPECT_SPLIT("", 0, 0); /* nothing to store, so no room is needed */
 }
 
-static void test_split_double_quotes(void **state) {
+static void test_split_double_quotes(void **state)
+{
     (void)state;
     EXPECT_SPLIT("echo \"hello   world\" done", MAX_TEST_ARGS, 3, "echo", "hello   world", "done");
     EXPECT_SPLIT("say \"hi there\"!", MAX_TEST_ARGS, 2, "say", "hi there!");
@@ -77,14 +82,16 @@ static void test_split_double_quotes(void **state) {
     EXPECT_SPLIT("\"\t\"", MAX_TEST_ARGS, 1, "\t");
 }
 
-static void test_split_unterminated_quote_fails(void **state) {
+static void test_split_unterminated_quote_fails(void **state)
+{
     (void)state;
     EXPECT_SPLIT("echo \"oops", MAX_TEST_ARGS, ARGS_ERROR, "unused");
     EXPECT_SPLIT("\"", MAX_TEST_ARGS, ARGS_ERROR, "unused");
     EXPECT_SPLIT("a \"b\" \"c", MAX_TEST_ARGS, ARGS_ERROR, "unused");
 }
 
-static void test_split_argument_count_limits(void **state) {
+static void test_split_argument_count_limits(void **state)
+{
     (void)state;
     EXPECT_SPLIT("1 2 3 4", 4, 4, "1", "2", "3", "4"); /* exactly max_args */
     EXPECT_SPLIT("1 2 3 4 5", 4, ARGS_ERROR, "unused");
@@ -93,7 +100,8 @@ static void test_split_argument_count_limits(void **state) {
     EXPECT_SPLIT("a b c d e f g h", MAX_TEST_ARGS, 8, "a", "b", "c", "d", "e", "f", "g", "h");
 }
 
-static void test_split_many_arguments_in_a_long_line(void **state) {
+static void test_split_many_arguments_in_a_long_line(void **state)
+{
     (void)state;
     char line[1024] = "";
     char *argv[200];
@@ -109,19 +117,22 @@ static void test_split_many_arguments_in_a_long_line(void **state) {
 
 /* ---- numbers --------------------------------------------------------------------------------- */
 
-static void expect_u64(const char *text, uint64_t expected) {
+static void expect_u64(const char *text, uint64_t expected)
+{
     uint64_t value = 0xdeadbeef;
     assert_true(args_parse_u64(text, &value));
     assert_int_equal(value, expected);
 }
 
-static void expect_rejected(const char *text) {
+static void expect_rejected(const char *text)
+{
     uint64_t value = 0xfeedface;
     assert_false(args_parse_u64(text, &value));
     assert_int_equal(value, 0xfeedface); /* untouched */
 }
 
-static void test_parse_decimal(void **state) {
+static void test_parse_decimal(void **state)
+{
     (void)state;
     expect_u64("0", 0);
     expect_u64("7", 7);
@@ -131,7 +142,8 @@ static void test_parse_decimal(void **state) {
     expect_u64("18446744073709551615", UINT64_MAX);
 }
 
-static void test_parse_hex(void **state) {
+static void test_parse_hex(void **state)
+{
     (void)state;
     expect_u64("0x0", 0);
     expect_u64("0x2a", 42);
@@ -141,7 +153,8 @@ static void test_parse_hex(void **state) {
     expect_u64("0x0000000000000000000001", 1); /* many leading zeros still fit */
 }
 
-static void test_parse_rejects_junk(void **state) {
+static void test_parse_rejects_junk(void **state)
+{
     (void)state;
     const char *junk[] = {"",    "0x",   "0X",  "x10",   "-1",  "+1",   " 1",    "1 ",
                           "12a", "0x1g", "1.5", "0b101", "abc", "0x-1", "1,000", "\t"};
@@ -150,7 +163,8 @@ static void test_parse_rejects_junk(void **state) {
     }
 }
 
-static void test_parse_rejects_overflow(void **state) {
+static void test_parse_rejects_overflow(void **state)
+{
     (void)state;
     expect_rejected("18446744073709551616"); /* UINT64_MAX + 1 */
     expect_rejected("18446744073709551620");
@@ -159,7 +173,8 @@ static void test_parse_rejects_overflow(void **state) {
     expect_rejected("0xffffffffffffffff0");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_simple_words),
         cmocka_unit_test(test_split_collapses_blanks),

@@ -32,7 +32,8 @@ struct seen_options {
 };
 
 static void check_option_invariants(const struct cmdline_option *option, const char *base,
-                                    size_t len) {
+                                    size_t len)
+{
     assert_non_null(option->key);
     assert_true(option->key >= base && option->key + option->key_len <= base + len);
     assert_null(memchr(option->key, '=', option->key_len)); /* split at the first '=' */
@@ -47,7 +48,8 @@ static void check_option_invariants(const struct cmdline_option *option, const c
     }
 }
 
-static void record_option(void *ctx, const struct cmdline_option *option) {
+static void record_option(void *ctx, const struct cmdline_option *option)
+{
     struct seen_options *seen = ctx;
     assert_true(seen->count < MAX_SEEN);
     check_option_invariants(option, seen->base, seen->len);
@@ -62,7 +64,8 @@ static void record_option(void *ctx, const struct cmdline_option *option) {
 
 /* Parses buffer[0..len) (writable) while recording what was visited. */
 static int parse_recording(char *buffer, size_t len, struct seen_options *seen,
-                           size_t *error_offset) {
+                           size_t *error_offset)
+{
     seen->count = 0;
     seen->base = buffer;
     seen->len = len;
@@ -75,7 +78,8 @@ static int parse_recording(char *buffer, size_t len, struct seen_options *seen,
  */
 static void expect_parse(const char *text, size_t len, int expected_result,
                          size_t expected_error_offset, const char *const *expected,
-                         size_t expected_count) {
+                         size_t expected_count)
+{
     char *copy = malloc(len > 0 ? len : 1);
     assert_non_null(copy);
     memcpy(copy, text, len);
@@ -114,14 +118,16 @@ static void expect_parse(const char *text, size_t len, int expected_result,
                      sizeof(expected_) / sizeof(expected_[0]) - 1);                                \
     } while (0)
 
-static void test_cmdline_grub_requoted_example(void **state) {
+static void test_cmdline_grub_requoted_example(void **state)
+{
     (void)state;
     /* grub.cfg words: a 'run=echo x;  exit 3' 'it'\''s' 'q=\y' '$HOME' '#z' */
     EXPECT_OPTIONS("a \"run=echo x;  exit 3\" it\\'s q=\\\\y $HOME #z", "a",
                    "run=<echo x;  exit 3>", "it's", "q=<\\y>", "$HOME", "#z");
 }
 
-static void test_cmdline_user_typed_example(void **state) {
+static void test_cmdline_user_typed_example(void **state)
+{
     (void)state;
     EXPECT_OPTIONS("quiet run=\"echo hi; exit 3\" test", "quiet", "run=<echo hi; exit 3>", "test");
     EXPECT_OPTIONS("quiet \"run=echo hi; exit 3\" test", "quiet", "run=<echo hi; exit 3>", "test");
@@ -136,13 +142,15 @@ struct option_capture {
     size_t count;
 };
 
-static void capture_option(void *ctx, const struct cmdline_option *option) {
+static void capture_option(void *ctx, const struct cmdline_option *option)
+{
     struct option_capture *capture = ctx;
     assert_true(capture->count < 8);
     capture->options[capture->count++] = *option;
 }
 
-static void test_cmdline_decodes_in_place_at_word_start(void **state) {
+static void test_cmdline_decodes_in_place_at_word_start(void **state)
+{
     (void)state;
     char text[] = "a=\"quoted\" b\\ c=x\\\"y plain";
     /* The text is  a="quoted" b\ c=x\"y plain  and its words start at offsets 0, 11 and 21. */
@@ -170,7 +178,8 @@ static void test_cmdline_decodes_in_place_at_word_start(void **state) {
     assert_int_equal(capture.options[2].value_len, 0);
 }
 
-static void test_cmdline_empty_and_blank_text(void **state) {
+static void test_cmdline_empty_and_blank_text(void **state)
+{
     (void)state;
     struct seen_options seen;
     char empty[1] = {'\0'};
@@ -187,14 +196,16 @@ static void test_cmdline_empty_and_blank_text(void **state) {
     EXPECT_OPTIONS("   ");
 }
 
-static void test_cmdline_blank_kinds_and_runs(void **state) {
+static void test_cmdline_blank_kinds_and_runs(void **state)
+{
     (void)state;
     EXPECT_OPTIONS("  one\ttwo\n\nthree\r\nfour   ", "one", "two", "three", "four");
     /* Quoted or escaped blanks of every kind belong to the word. */
     EXPECT_OPTIONS("\"a\tb\" 'c\nd' e\\\tf g\\\rh \"i j\"", "a\tb", "c\nd", "e\tf", "g\rh", "i j");
 }
 
-static void test_cmdline_single_quotes(void **state) {
+static void test_cmdline_single_quotes(void **state)
+{
     (void)state;
     EXPECT_OPTIONS("'a b' 'x\\y' k='v \"w\"' 'it'\\''s' \"it's\" 'say \"hi\"'", "a b", "x\\y",
                    "k=<v \"w\">", "it's", "it's", "say \"hi\"");
@@ -202,7 +213,8 @@ static void test_cmdline_single_quotes(void **state) {
     EXPECT_OPTIONS("'\\' 'a\\'b", "\\", "a\\b");
 }
 
-static void test_cmdline_escapes_outside_and_inside_quotes(void **state) {
+static void test_cmdline_escapes_outside_and_inside_quotes(void **state)
+{
     (void)state;
     /* Outside quotes a backslash makes any next byte literal; an escaped '=' still splits. */
     EXPECT_OPTIONS("a\\ b c\\\"d e\\\\f \\=g h\\x \\'", "a b", "c\"d", "e\\f", "=<g>", "hx", "'");
@@ -211,13 +223,15 @@ static void test_cmdline_escapes_outside_and_inside_quotes(void **state) {
                    "gnh", "\"");
 }
 
-static void test_cmdline_quoted_and_unquoted_parts_join(void **state) {
+static void test_cmdline_quoted_and_unquoted_parts_join(void **state)
+{
     (void)state;
     EXPECT_OPTIONS("a\"b c\"d x'1 2'\"3 4\"\\ 5 k=\"v\"tail \"k\"=v k\"=\"v ''x\"\"", "ab cd",
                    "x1 23 4 5", "k=<vtail>", "k=<v>", "k=<v>", "x");
 }
 
-static void test_cmdline_empty_values_and_keys(void **state) {
+static void test_cmdline_empty_values_and_keys(void **state)
+{
     (void)state;
     EXPECT_OPTIONS("k= k=\"\" k='' \"\" '' =v = \"=\" \"\"\"\"", "k=<>", "k=<>", "k=<>", "", "",
                    "=<v>", "=<>", "=<>", "");
@@ -232,13 +246,15 @@ static void test_cmdline_empty_values_and_keys(void **state) {
     assert_null(capture.options[0].value);
 }
 
-static void test_cmdline_value_may_contain_equals(void **state) {
+static void test_cmdline_value_may_contain_equals(void **state)
+{
     (void)state;
     EXPECT_OPTIONS("a=b=c q=\"in=side\" \"x=y=z\" u=\\= w=='='", "a=<b=c>", "q=<in=side>",
                    "x=<y=z>", "u=<=>", "w=<==>");
 }
 
-static void test_cmdline_stops_at_length_or_nul(void **state) {
+static void test_cmdline_stops_at_length_or_nul(void **state)
+{
     (void)state;
     struct seen_options seen;
 
@@ -289,7 +305,8 @@ static void test_cmdline_stops_at_length_or_nul(void **state) {
     expect_parse("\"x y\"\\", 6, 0, 0, (const char *const[]){"x y\\"}, 1);
 }
 
-static void test_cmdline_unterminated_double_quote(void **state) {
+static void test_cmdline_unterminated_double_quote(void **state)
+{
     (void)state;
     EXPECT_ERROR("ok=1 also run=\"echo oops", 14, "ok=<1>", "also");
     EXPECT_ERROR("a b\\\"c \"d", 7, "a", "b\"c");
@@ -308,7 +325,8 @@ static void test_cmdline_unterminated_double_quote(void **state) {
     assert_int_equal(seen.count, 1);
 }
 
-static void test_cmdline_unterminated_single_quote(void **state) {
+static void test_cmdline_unterminated_single_quote(void **state)
+{
     (void)state;
     EXPECT_ERROR("it's fine", 2);
     EXPECT_ERROR("a 'b\\'c'd", 7, "a"); /* 'b\' is complete, so the last quote is open */
@@ -316,7 +334,8 @@ static void test_cmdline_unterminated_single_quote(void **state) {
     EXPECT_ERROR("'", 0);
 }
 
-static void test_cmdline_trailing_backslash(void **state) {
+static void test_cmdline_trailing_backslash(void **state)
+{
     (void)state;
     EXPECT_OPTIONS("a\\", "a\\");
     EXPECT_OPTIONS("\\", "\\");
@@ -327,7 +346,8 @@ static void test_cmdline_trailing_backslash(void **state) {
     EXPECT_OPTIONS("'x'\\", "x\\");
 }
 
-static void test_cmdline_many_options(void **state) {
+static void test_cmdline_many_options(void **state)
+{
     (void)state;
     enum { COUNT = 200 };
     char *text = malloc(COUNT * 32);
@@ -355,11 +375,13 @@ static void test_cmdline_many_options(void **state) {
 
 static uint64_t rng_state;
 
-static uint32_t rng_next(void) {
+static uint32_t rng_next(void)
+{
     return (uint32_t)(random_next(&rng_state) >> 32); /* lib/random.h: fixed seeds replay */
 }
 
-static bool is_blank(char c) {
+static bool is_blank(char c)
+{
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
@@ -375,7 +397,8 @@ struct word_list {
 };
 
 /* Rebuilds each visited word as key[=value]. */
-static void collect_word(void *ctx, const struct cmdline_option *option) {
+static void collect_word(void *ctx, const struct cmdline_option *option)
+{
     struct word_list *list = ctx;
     check_option_invariants(option, list->base, list->len);
     assert_true(list->count < MAX_WORDS);
@@ -391,7 +414,8 @@ static void collect_word(void *ctx, const struct cmdline_option *option) {
 }
 
 /* Appends word the way GRUB 2.06 does: "..." around a word with blanks, \ before " ' and \. */
-static size_t grub_encode(char *out, const char *word, size_t len, bool force_quotes) {
+static size_t grub_encode(char *out, const char *word, size_t len, bool force_quotes)
+{
     bool quote = force_quotes;
     for (size_t i = 0; i < len; i++) {
         quote = quote || is_blank(word[i]);
@@ -412,7 +436,8 @@ static size_t grub_encode(char *out, const char *word, size_t len, bool force_qu
     return n;
 }
 
-static void test_cmdline_random_grub_round_trip(void **state) {
+static void test_cmdline_random_grub_round_trip(void **state)
+{
     (void)state;
     static const char alphabet[] = "ab=\"'\\ \t\r\n$#;-";
     rng_state = 0x5eedf00dcafe1234ull;
@@ -473,7 +498,8 @@ struct reference_result {
     size_t count;
 };
 
-static void reference_parse(const char *text, size_t len, struct reference_result *out) {
+static void reference_parse(const char *text, size_t len, struct reference_result *out)
+{
     enum { BLANK, WORD, ESCAPE, DOUBLE, DOUBLE_ESCAPE, SINGLE } st = BLANK;
     size_t open = 0;
     out->count = 0;
@@ -548,7 +574,8 @@ struct random_capture {
     size_t len;
 };
 
-static void capture_random_word(void *ctx, const struct cmdline_option *option) {
+static void capture_random_word(void *ctx, const struct cmdline_option *option)
+{
     struct random_capture *capture = ctx;
     check_option_invariants(option, capture->base, capture->len);
     assert_true(capture->count < 64);
@@ -563,7 +590,8 @@ static void capture_random_word(void *ctx, const struct cmdline_option *option) 
     capture->lens[capture->count++] = len;
 }
 
-static void test_cmdline_random_text_matches_reference(void **state) {
+static void test_cmdline_random_text_matches_reference(void **state)
+{
     (void)state;
     static const char alphabet[] = "a=\"'\\ \t\n";
     rng_state = 0x0123456789abcdefull;
@@ -599,7 +627,8 @@ static void test_cmdline_random_text_matches_reference(void **state) {
 /* ---- run= command splitting ------------------------------------------------------------------ */
 
 /* Splits text with cmdline_next_command and joins the commands with '|' for comparison. */
-static void expect_commands(const char *text, const char *expected_joined) {
+static void expect_commands(const char *text, const char *expected_joined)
+{
     char joined[512] = "";
     size_t pos = 0;
     const char *cmd = NULL;
@@ -618,14 +647,16 @@ static void expect_commands(const char *text, const char *expected_joined) {
     assert_false(cmdline_next_command(text, strlen(text), &pos, &cmd, &cmd_len));
 }
 
-static void test_commands_split_and_trimmed(void **state) {
+static void test_commands_split_and_trimmed(void **state)
+{
     (void)state;
     expect_commands("echo hi; exit 3", "echo hi|exit 3");
     expect_commands("  mem  ;\tls -l\t;  uptime  ", "mem|ls -l|uptime");
     expect_commands("single", "single");
 }
 
-static void test_commands_skip_empty_pieces(void **state) {
+static void test_commands_skip_empty_pieces(void **state)
+{
     (void)state;
     expect_commands("", "");
     expect_commands(";", "");
@@ -634,7 +665,8 @@ static void test_commands_skip_empty_pieces(void **state) {
     expect_commands("a;", "a");
 }
 
-static void test_commands_respect_length(void **state) {
+static void test_commands_respect_length(void **state)
+{
     (void)state;
     const char *text = "one;two;three";
     size_t pos = 0;
@@ -648,7 +680,8 @@ static void test_commands_respect_length(void **state) {
     assert_false(cmdline_next_command(text, 6, &pos, &cmd, &cmd_len));
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmdline_grub_requoted_example),
         cmocka_unit_test(test_cmdline_user_typed_example),

@@ -34,7 +34,8 @@ struct collector {
     bool saw_empty_chunk; /* the sink contract promises len > 0 */
 };
 
-static void collect(void *sink_ctx, const char *text, size_t len) {
+static void collect(void *sink_ctx, const char *text, size_t len)
+{
     struct collector *out = sink_ctx;
     out->calls++;
     if (len == 0) {
@@ -51,12 +52,14 @@ static void collect(void *sink_ctx, const char *text, size_t len) {
 static unsigned long checks_done;
 static unsigned long mismatches;
 
-static void reset_counters(void) {
+static void reset_counters(void)
+{
     checks_done = 0;
     mismatches = 0;
 }
 
-static void print_escaped(const char *label, const char *text, size_t len) {
+static void print_escaped(const char *label, const char *text, size_t len)
+{
     printf("    %s \"", label);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
@@ -70,7 +73,8 @@ static void print_escaped(const char *label, const char *text, size_t len) {
 }
 
 static void report_mismatch(const char *fmt, const char *expected, int expected_len,
-                            const char *actual, int actual_len, const char *which) {
+                            const char *actual, int actual_len, const char *which)
+{
     mismatches++;
     if (mismatches > MAX_REPORTED_MISMATCHES) {
         return;
@@ -82,7 +86,8 @@ static void report_mismatch(const char *fmt, const char *expected, int expected_
 }
 
 /* Formats with vsnprintf, kvsnprintf and kvformat and records whether all three agree. */
-__attribute__((format(printf, 1, 2))) static void check_format(const char *fmt, ...) {
+__attribute__((format(printf, 1, 2))) static void check_format(const char *fmt, ...)
+{
     char expected[OUTPUT_BYTES];
     char actual[OUTPUT_BYTES];
     static struct collector sink_output;
@@ -114,7 +119,8 @@ __attribute__((format(printf, 1, 2))) static void check_format(const char *fmt, 
     }
 }
 
-static void finish_table(const char *what) {
+static void finish_table(const char *what)
+{
     printf("  %s: %lu formats compared, %lu mismatches\n", what, checks_done, mismatches);
     assert_true(checks_done > 0);
     assert_int_equal(mismatches, 0);
@@ -126,7 +132,8 @@ static void finish_table(const char *what) {
 #define EMPTY_PRECISION (-2) /* a bare '.', which means precision 0 */
 
 static void build_format(char *fmt, size_t size, const char *flags, int width, int precision,
-                         const char *length, char conversion) {
+                         const char *length, char conversion)
+{
     char width_text[16] = "";
     char precision_text[16] = "";
     if (width != NO_FIELD) {
@@ -141,7 +148,8 @@ static void build_format(char *fmt, size_t size, const char *flags, int width, i
 }
 
 /* The flag string for a subset (bit mask) of "-0+ #". */
-static void flags_for_mask(unsigned mask, char flags[6]) {
+static void flags_for_mask(unsigned mask, char flags[6])
+{
     static const char all_flags[] = "-0+ #";
     size_t len = 0;
     for (unsigned bit = 0; bit < 5; bit++) {
@@ -190,7 +198,8 @@ static const int64_t integer_values[] = {
 };
 
 /* Passes bits as exactly the type that length and signedness call for. */
-static void check_integer(const char *fmt, const char *length, bool is_signed, int64_t bits) {
+static void check_integer(const char *fmt, const char *length, bool is_signed, int64_t bits)
+{
     uint64_t ubits = (uint64_t)bits;
     if (strcmp(length, "") == 0) {
         if (is_signed) {
@@ -228,7 +237,8 @@ static void check_integer(const char *fmt, const char *length, bool is_signed, i
 }
 
 /* Every flag subset x width x precision x length modifier x value for one conversion. */
-static void check_integer_conversion(char conversion) {
+static void check_integer_conversion(char conversion)
+{
     bool is_signed = conversion == 'd' || conversion == 'i';
     bool alternate_defined = conversion == 'x' || conversion == 'X' || conversion == 'o';
     for (unsigned mask = 0; mask < 32; mask++) {
@@ -254,7 +264,8 @@ static void check_integer_conversion(char conversion) {
 
 /* ---- the generated tables -------------------------------------------------------------------- */
 
-static void test_format_table_signed_decimal(void **state) {
+static void test_format_table_signed_decimal(void **state)
+{
     (void)state;
     reset_counters();
     check_integer_conversion('d');
@@ -262,14 +273,16 @@ static void test_format_table_signed_decimal(void **state) {
     finish_table("%d %i");
 }
 
-static void test_format_table_unsigned_decimal(void **state) {
+static void test_format_table_unsigned_decimal(void **state)
+{
     (void)state;
     reset_counters();
     check_integer_conversion('u');
     finish_table("%u");
 }
 
-static void test_format_table_hex(void **state) {
+static void test_format_table_hex(void **state)
+{
     (void)state;
     reset_counters();
     check_integer_conversion('x');
@@ -277,14 +290,16 @@ static void test_format_table_hex(void **state) {
     finish_table("%x %X");
 }
 
-static void test_format_table_octal(void **state) {
+static void test_format_table_octal(void **state)
+{
     (void)state;
     reset_counters();
     check_integer_conversion('o');
     finish_table("%o");
 }
 
-static void test_format_table_strings(void **state) {
+static void test_format_table_strings(void **state)
+{
     (void)state;
     reset_counters();
     char long_text[301];
@@ -311,7 +326,8 @@ static void test_format_table_strings(void **state) {
     finish_table("%s");
 }
 
-static void test_format_table_chars(void **state) {
+static void test_format_table_chars(void **state)
+{
     (void)state;
     reset_counters();
     const int chars[] = {'a', 'Z', ' ', '%', '\0', '\n', 0x7f, 0x80, 0xff, -1};
@@ -331,7 +347,8 @@ static void test_format_table_chars(void **state) {
 }
 
 /* Only '-' and width are defined for %p; the rest is glibc behaviour that lib/format.h adopts. */
-static void test_format_table_pointers(void **state) {
+static void test_format_table_pointers(void **state)
+{
     (void)state;
     reset_counters();
     int local = 0;
@@ -355,7 +372,8 @@ static void test_format_table_pointers(void **state) {
 
 /* ---- hand-written cases ---------------------------------------------------------------------- */
 
-static void test_format_star_width_and_precision(void **state) {
+static void test_format_star_width_and_precision(void **state)
+{
     (void)state;
     reset_counters();
     const int star_values[] = {-30, -5, -1, 0, 1, 4, 17};
@@ -386,7 +404,8 @@ static void test_format_star_width_and_precision(void **state) {
     finish_table("'*' fields");
 }
 
-static void test_format_percent_literal_and_mixed(void **state) {
+static void test_format_percent_literal_and_mixed(void **state)
+{
     (void)state;
     reset_counters();
     /* Passed through an array, so gcc does not check them; the extra 0 is never consumed. */
@@ -411,7 +430,8 @@ static void test_format_percent_literal_and_mixed(void **state) {
 }
 
 /* Formats fmt with ksnprintf; used for formats gcc's checker would (rightly) reject. */
-static int format_unchecked(char *buf, size_t size, const char *fmt, ...) {
+static int format_unchecked(char *buf, size_t size, const char *fmt, ...)
+{
     va_list args;
     va_start(args, fmt);
     int len = kvsnprintf(buf, size, fmt, args);
@@ -420,11 +440,13 @@ static int format_unchecked(char *buf, size_t size, const char *fmt, ...) {
 }
 
 /* Fills buf with a marker so the test can see which bytes were written. */
-static void fill_marker(char *buf, size_t size) {
+static void fill_marker(char *buf, size_t size)
+{
     memset(buf, 0x5a, size);
 }
 
-static void test_ksnprintf_truncation_matches_libc(void **state) {
+static void test_ksnprintf_truncation_matches_libc(void **state)
+{
     (void)state;
     const char *text = "value=42 name=ferrite";
     const size_t full_len = strlen(text);
@@ -445,7 +467,8 @@ static void test_ksnprintf_truncation_matches_libc(void **state) {
     }
 }
 
-static void test_ksnprintf_size_zero_and_null_buffer(void **state) {
+static void test_ksnprintf_size_zero_and_null_buffer(void **state)
+{
     (void)state;
     assert_int_equal(ksnprintf(NULL, 0, "%s %d", "hello", 12345), 11);
     assert_int_equal(format_unchecked(NULL, 0, ""), 0);
@@ -459,7 +482,8 @@ static void test_ksnprintf_size_zero_and_null_buffer(void **state) {
     assert_string_equal(exact, "abcde");
 }
 
-static void test_kformat_sink_gets_chunks_not_bytes(void **state) {
+static void test_kformat_sink_gets_chunks_not_bytes(void **state)
+{
     (void)state;
     static struct collector out;
     out.len = 0;
@@ -486,7 +510,8 @@ static void test_kformat_sink_gets_chunks_not_bytes(void **state) {
     assert_string_equal(out.text, expected);
 }
 
-static void test_format_unknown_conversions_are_literal(void **state) {
+static void test_format_unknown_conversions_are_literal(void **state)
+{
     (void)state;
     struct {
         const char *fmt;
@@ -522,7 +547,8 @@ static void test_format_unknown_conversions_are_literal(void **state) {
     }
 }
 
-static void test_format_field_widths_are_clamped(void **state) {
+static void test_format_field_widths_are_clamped(void **state)
+{
     (void)state;
     char buf[16];
     /* Far beyond int: parsing must saturate rather than overflow (UBSan would object). */
@@ -540,7 +566,8 @@ static void test_format_field_widths_are_clamped(void **state) {
     assert_int_equal(ksnprintf(buf, sizeof(buf), "%4000d", 1), 4000);
 }
 
-static void test_format_string_precision_reads_no_further(void **state) {
+static void test_format_string_precision_reads_no_further(void **state)
+{
     (void)state;
     /* Not NUL-terminated: a precision must stop the read (ASan watches the array bounds). */
     static const char unterminated[4] = {'a', 'b', 'c', 'd'};
@@ -551,7 +578,8 @@ static void test_format_string_precision_reads_no_further(void **state) {
     assert_string_equal(buf, "ab|");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_table_signed_decimal),
         cmocka_unit_test(test_format_table_unsigned_decimal),

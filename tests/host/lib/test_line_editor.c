@@ -34,7 +34,8 @@ struct echo_log {
     size_t len;
 };
 
-static void record_echo(void *ctx, const char *text, size_t len) {
+static void record_echo(void *ctx, const char *text, size_t len)
+{
     struct echo_log *log = ctx;
     assert_true(len > 0);
     assert_true(log->len + len < sizeof(log->text)); /* a test echoing this much is broken */
@@ -43,7 +44,8 @@ static void record_echo(void *ctx, const char *text, size_t len) {
     log->text[log->len] = '\0';
 }
 
-static void discard_echo(void *ctx, const char *text, size_t len) {
+static void discard_echo(void *ctx, const char *text, size_t len)
+{
     (void)text;
     *(size_t *)ctx += len;
 }
@@ -52,7 +54,8 @@ static void discard_echo(void *ctx, const char *text, size_t len) {
 static struct line_editor editor;
 static struct echo_log echo;
 
-static int setup_editor(void **state) {
+static int setup_editor(void **state)
+{
     (void)state;
     echo.len = 0;
     echo.text[0] = '\0';
@@ -60,13 +63,15 @@ static int setup_editor(void **state) {
     return 0;
 }
 
-static void clear_echo(void) {
+static void clear_echo(void)
+{
     echo.len = 0;
     echo.text[0] = '\0';
 }
 
 /* Feeds len bytes and returns the event of the last one. */
-static enum line_editor_event feed_bytes(const char *bytes, size_t len) {
+static enum line_editor_event feed_bytes(const char *bytes, size_t len)
+{
     enum line_editor_event event = LINE_EDITOR_CONTINUE;
     for (size_t i = 0; i < len; i++) {
         event = line_editor_feed(&editor, (unsigned char)bytes[i]);
@@ -74,19 +79,22 @@ static enum line_editor_event feed_bytes(const char *bytes, size_t len) {
     return event;
 }
 
-static enum line_editor_event feed(const char *text) {
+static enum line_editor_event feed(const char *text)
+{
     return feed_bytes(text, strlen(text));
 }
 
 /* Types a whole line plus Enter and checks that it came back unchanged. */
-static void enter_line(const char *text) {
+static void enter_line(const char *text)
+{
     feed(text);
     assert_int_equal(feed("\r"), LINE_EDITOR_LINE_READY);
     assert_string_equal(line_editor_line(&editor), text);
 }
 
 /* The invariants documented in lib/line_editor.h. */
-static void check_invariants(const struct line_editor *ed) {
+static void check_invariants(const struct line_editor *ed)
+{
     assert_true(ed->length < LINE_EDITOR_MAX_LINE);
     assert_int_equal(ed->line[ed->length], '\0');
     assert_int_equal(strlen(line_editor_line(ed)), ed->length);
@@ -107,7 +115,8 @@ static void check_invariants(const struct line_editor *ed) {
 
 /* ---- basic editing --------------------------------------------------------------------------- */
 
-static void test_typed_line_is_returned_and_echoed(void **state) {
+static void test_typed_line_is_returned_and_echoed(void **state)
+{
     (void)state;
     const char *text = "hello world";
     for (size_t i = 0; i < strlen(text); i++) {
@@ -119,7 +128,8 @@ static void test_typed_line_is_returned_and_echoed(void **state) {
     assert_string_equal(echo.text, "hello world\r\n");
 }
 
-static void test_crlf_counts_as_one_enter(void **state) {
+static void test_crlf_counts_as_one_enter(void **state)
+{
     (void)state;
     assert_int_equal(feed("ab\r"), LINE_EDITOR_LINE_READY);
     assert_int_equal(feed("\n"), LINE_EDITOR_CONTINUE);   /* the second half of "\r\n" */
@@ -133,7 +143,8 @@ static void test_crlf_counts_as_one_enter(void **state) {
     assert_string_equal(echo.text, "ab\r\n\r\n\r\n\r\ncd\r\n\r\n");
 }
 
-static void test_finished_line_lasts_until_next_feed(void **state) {
+static void test_finished_line_lasts_until_next_feed(void **state)
+{
     (void)state;
     enter_line("first");
     assert_string_equal(line_editor_line(&editor), "first");
@@ -141,7 +152,8 @@ static void test_finished_line_lasts_until_next_feed(void **state) {
     assert_string_equal(line_editor_line(&editor), "x");
 }
 
-static void test_backspace_and_delete_remove_last_char(void **state) {
+static void test_backspace_and_delete_remove_last_char(void **state)
+{
     (void)state;
     feed("abc\b");
     assert_string_equal(line_editor_line(&editor), "ab");
@@ -153,7 +165,8 @@ static void test_backspace_and_delete_remove_last_char(void **state) {
     enter_line("z");
 }
 
-static void test_ctrl_u_erases_the_whole_line(void **state) {
+static void test_ctrl_u_erases_the_whole_line(void **state)
+{
     (void)state;
     feed("abcd\x15");
     assert_string_equal(line_editor_line(&editor), "");
@@ -176,7 +189,8 @@ static void test_ctrl_u_erases_the_whole_line(void **state) {
     enter_line("after");
 }
 
-static void test_ctrl_c_cancels_the_line(void **state) {
+static void test_ctrl_c_cancels_the_line(void **state)
+{
     (void)state;
     feed("abc");
     assert_int_equal(feed("\x03"), LINE_EDITOR_CANCELLED);
@@ -186,7 +200,8 @@ static void test_ctrl_c_cancels_the_line(void **state) {
     enter_line("next");
 }
 
-static void test_full_line_drops_bytes_with_a_bell(void **state) {
+static void test_full_line_drops_bytes_with_a_bell(void **state)
+{
     (void)state;
     char too_long[301];
     memset(too_long, 'a', 300);
@@ -205,7 +220,8 @@ static void test_full_line_drops_bytes_with_a_bell(void **state) {
     assert_int_equal(line_editor_line(&editor)[capacity - 1], 'Z');
 }
 
-static void test_control_and_high_bytes_are_ignored(void **state) {
+static void test_control_and_high_bytes_are_ignored(void **state)
+{
     (void)state;
     feed("a");
     clear_echo();
@@ -223,7 +239,8 @@ static void test_control_and_high_bytes_are_ignored(void **state) {
     assert_string_equal(line_editor_line(&editor), "ab");
 }
 
-static void test_null_echo_is_allowed(void **state) {
+static void test_null_echo_is_allowed(void **state)
+{
     (void)state;
     line_editor_init(&editor, NULL, NULL);
     feed("abc\b" UP "\x15xyz\x03");
@@ -234,7 +251,8 @@ static void test_null_echo_is_allowed(void **state) {
 
 /* ---- history --------------------------------------------------------------------------------- */
 
-static void test_history_up_and_down(void **state) {
+static void test_history_up_and_down(void **state)
+{
     (void)state;
     enter_line("one");
     enter_line("two");
@@ -272,7 +290,8 @@ static void test_history_up_and_down(void **state) {
     assert_string_equal(line_editor_line(&editor), "two");
 }
 
-static void test_history_arrows_in_ss3_form(void **state) {
+static void test_history_arrows_in_ss3_form(void **state)
+{
     (void)state;
     enter_line("alpha");
     enter_line("beta");
@@ -284,7 +303,8 @@ static void test_history_arrows_in_ss3_form(void **state) {
     assert_string_equal(line_editor_line(&editor), "");
 }
 
-static void test_history_skips_empty_and_repeated_lines(void **state) {
+static void test_history_skips_empty_and_repeated_lines(void **state)
+{
     (void)state;
     enter_line("ls");
     enter_line("ls");
@@ -298,7 +318,8 @@ static void test_history_skips_empty_and_repeated_lines(void **state) {
     assert_string_equal(line_editor_line(&editor), "mem");
 }
 
-static void test_history_keeps_the_newest_entries(void **state) {
+static void test_history_keeps_the_newest_entries(void **state)
+{
     (void)state;
     char text[32];
     for (int i = 0; i < 20; i++) {
@@ -314,7 +335,8 @@ static void test_history_keeps_the_newest_entries(void **state) {
     check_invariants(&editor);
 }
 
-static void test_editing_a_recalled_entry_leaves_history_alone(void **state) {
+static void test_editing_a_recalled_entry_leaves_history_alone(void **state)
+{
     (void)state;
     enter_line("echo hi");
     feed(UP "\b\bbye");
@@ -324,14 +346,16 @@ static void test_editing_a_recalled_entry_leaves_history_alone(void **state) {
     assert_string_equal(line_editor_line(&editor), "echo hi");
 }
 
-static void test_up_with_empty_history_does_nothing(void **state) {
+static void test_up_with_empty_history_does_nothing(void **state)
+{
     (void)state;
     feed("abc" UP DOWN);
     assert_string_equal(line_editor_line(&editor), "abc");
     assert_string_equal(echo.text, "abc");
 }
 
-static void test_ctrl_c_while_browsing_returns_to_a_fresh_line(void **state) {
+static void test_ctrl_c_while_browsing_returns_to_a_fresh_line(void **state)
+{
     (void)state;
     enter_line("one");
     enter_line("two");
@@ -343,7 +367,8 @@ static void test_ctrl_c_while_browsing_returns_to_a_fresh_line(void **state) {
 
 /* ---- escape sequences ------------------------------------------------------------------------ */
 
-static void test_other_escape_sequences_are_swallowed(void **state) {
+static void test_other_escape_sequences_are_swallowed(void **state)
+{
     (void)state;
     enter_line("history entry");
     clear_echo();
@@ -355,7 +380,8 @@ static void test_other_escape_sequences_are_swallowed(void **state) {
     check_invariants(&editor);
 }
 
-static void test_escape_is_abandoned_by_a_control_byte(void **state) {
+static void test_escape_is_abandoned_by_a_control_byte(void **state)
+{
     (void)state;
     assert_int_equal(feed("a\x1b[1\r"), LINE_EDITOR_LINE_READY); /* the Enter still counts */
     assert_string_equal(line_editor_line(&editor), "a");
@@ -366,7 +392,8 @@ static void test_escape_is_abandoned_by_a_control_byte(void **state) {
     assert_string_equal(line_editor_line(&editor), "");
 }
 
-static void test_overlong_escape_is_abandoned(void **state) {
+static void test_overlong_escape_is_abandoned(void **state)
+{
     (void)state;
     enter_line("recall me");
     /* ESC [ plus 14 parameter bytes is 16 bytes: still a sequence. */
@@ -384,7 +411,8 @@ static void test_overlong_escape_is_abandoned(void **state) {
 /* ---- garbage --------------------------------------------------------------------------------- */
 
 /* Recovers from whatever state garbage left behind and proves the editor still works. */
-static void check_still_works(void) {
+static void check_still_works(void)
+{
     line_editor_feed(&editor, 0x15); /* ends any escape sequence and empties the line */
     line_editor_feed(&editor, 0x15);
     clear_echo();
@@ -395,7 +423,8 @@ static void check_still_works(void) {
     feed("\x15");
 }
 
-static void test_every_byte_value_is_survivable(void **state) {
+static void test_every_byte_value_is_survivable(void **state)
+{
     (void)state;
     size_t echoed = 0;
     line_editor_init(&editor, discard_echo, &echoed);
@@ -412,7 +441,8 @@ static void test_every_byte_value_is_survivable(void **state) {
     check_still_works();
 }
 
-static void test_random_garbage_never_corrupts(void **state) {
+static void test_random_garbage_never_corrupts(void **state)
+{
     (void)state;
     /* Bytes the editor reacts to, weighted in so the random stream reaches deep states. */
     static const char interesting[] = "\x1b[O;1AB~\r\n\b\x7f\x15\x03 a";
@@ -438,7 +468,8 @@ static void test_random_garbage_never_corrupts(void **state) {
     check_still_works();
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_typed_line_is_returned_and_echoed, setup_editor),
         cmocka_unit_test_setup(test_crlf_counts_as_one_enter, setup_editor),

@@ -30,27 +30,32 @@ struct mbi_builder {
     uint8_t pad_byte; /* what goes into the padding after a tag (GRUB writes zeros) */
 };
 
-static void put_u32(uint8_t *at, uint32_t value) {
+static void put_u32(uint8_t *at, uint32_t value)
+{
     at[0] = (uint8_t)value;
     at[1] = (uint8_t)(value >> 8);
     at[2] = (uint8_t)(value >> 16);
     at[3] = (uint8_t)(value >> 24);
 }
 
-static void put_u64(uint8_t *at, uint64_t value) {
+static void put_u64(uint8_t *at, uint64_t value)
+{
     put_u32(at, (uint32_t)value);
     put_u32(at + 4, (uint32_t)(value >> 32));
 }
 
-static uint32_t get_u32(const uint8_t *at) {
+static uint32_t get_u32(const uint8_t *at)
+{
     return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
 }
 
-static uint64_t get_u64(const uint8_t *at) {
+static uint64_t get_u64(const uint8_t *at)
+{
     return (uint64_t)get_u32(at) | (uint64_t)get_u32(at + 4) << 32;
 }
 
-static void builder_init(struct mbi_builder *b, uint8_t pad_byte) {
+static void builder_init(struct mbi_builder *b, uint8_t pad_byte)
+{
     memset(b->bytes, 0, sizeof(b->bytes));
     b->len = 8; /* total_size and reserved, filled in by builder_finish */
     b->pad_byte = pad_byte;
@@ -59,7 +64,8 @@ static void builder_init(struct mbi_builder *b, uint8_t pad_byte) {
 /* Appends a tag whose size field says size_field, followed by payload_len payload bytes and
  * padding to the next multiple of 8. Returns the tag's offset. */
 static uint32_t builder_raw_tag(struct mbi_builder *b, uint32_t type, uint32_t size_field,
-                                const void *payload, uint32_t payload_len) {
+                                const void *payload, uint32_t payload_len)
+{
     uint32_t offset = b->len;
     uint32_t end = offset + 8 + payload_len;
     uint32_t padded = (end + 7) & ~7u;
@@ -75,29 +81,34 @@ static uint32_t builder_raw_tag(struct mbi_builder *b, uint32_t type, uint32_t s
 }
 
 static uint32_t builder_tag(struct mbi_builder *b, uint32_t type, const void *payload,
-                            uint32_t payload_len) {
+                            uint32_t payload_len)
+{
     return builder_raw_tag(b, type, 8 + payload_len, payload, payload_len);
 }
 
-static uint32_t builder_string_tag(struct mbi_builder *b, uint32_t type, const char *text) {
+static uint32_t builder_string_tag(struct mbi_builder *b, uint32_t type, const char *text)
+{
     return builder_tag(b, type, text, (uint32_t)strlen(text) + 1);
 }
 
 /* Writes total_size = everything so far (without adding an end tag); returns it. */
-static uint32_t builder_set_total(struct mbi_builder *b) {
+static uint32_t builder_set_total(struct mbi_builder *b)
+{
     put_u32(b->bytes, b->len);
     put_u32(b->bytes + 4, 0);
     return b->len;
 }
 
 /* Appends the end tag (type 0, size 8) and writes total_size; returns it. */
-static uint32_t builder_finish(struct mbi_builder *b) {
+static uint32_t builder_finish(struct mbi_builder *b)
+{
     builder_raw_tag(b, MB2_TAG_END, 8, NULL, 0);
     return builder_set_total(b);
 }
 
 /* A heap copy of exactly len bytes: reading one byte past it is an ASan report. */
-static uint8_t *exact_copy(const void *bytes, size_t len) {
+static uint8_t *exact_copy(const void *bytes, size_t len)
+{
     uint8_t *copy = malloc(len);
     assert_non_null(copy);
     assert_int_equal((uintptr_t)copy % 8, 0);
@@ -124,7 +135,8 @@ static const uint64_t grub_mmap[3][3] = {
 
 /* Tags 21, 1, 2, 3, 6, 4, 14, 0 as GRUB 2.06 lays them out under SeaBIOS (minus 10, 9, 5, 8).
  * Offsets: 8, 24, 48, 72, 104, 192, 208, end at 240; total_size 248. */
-static uint32_t build_grub_mbi(struct mbi_builder *b, uint8_t pad_byte) {
+static uint32_t build_grub_mbi(struct mbi_builder *b, uint8_t pad_byte)
+{
     builder_init(b, pad_byte);
 
     uint8_t load_base[4];
@@ -171,7 +183,8 @@ static uint32_t build_grub_mbi(struct mbi_builder *b, uint8_t pad_byte) {
 
 #define SENTINEL_TYPE 0xdeadbeefu
 
-static void set_sentinel(struct mb2_tag *tag) {
+static void set_sentinel(struct mb2_tag *tag)
+{
     memset(tag, 0, sizeof(*tag));
     tag->type = SENTINEL_TYPE;
 }
@@ -179,7 +192,8 @@ static void set_sentinel(struct mb2_tag *tag) {
 /* Checks everything that must hold for a tag the reader returned, and reads every payload byte
  * (so ASan checks that the payload really is inside the buffer). */
 static void check_tag(const struct mb2_tag *tag, const uint8_t *base, uint32_t total_size,
-                      size_t available) {
+                      size_t available)
+{
     assert_true(tag->type != MB2_TAG_END);
     assert_true(tag->offset >= 8);
     assert_int_equal(tag->offset % 8, 0);
@@ -217,7 +231,8 @@ struct walk {
 /* Reads every tag after a successful init, checking each one; then checks that the reader keeps
  * returning 0 without touching the tag. */
 static void walk_reader(struct mb2_reader *reader, const uint8_t *base, size_t available,
-                        struct walk *walk) {
+                        struct walk *walk)
+{
     walk->count = 0;
     walk->error.offset = 0xffffffffu;
     walk->error.message[0] = '\0';
@@ -265,7 +280,8 @@ static void walk_reader(struct mb2_reader *reader, const uint8_t *base, size_t a
  * walk_bytes or the end of the test (release_kept_buffer is every test's teardown). */
 static uint8_t *kept_buffer;
 
-static int release_kept_buffer(void **state) {
+static int release_kept_buffer(void **state)
+{
     (void)state;
     free(kept_buffer);
     kept_buffer = NULL;
@@ -273,7 +289,8 @@ static int release_kept_buffer(void **state) {
 }
 
 /* Copies bytes[0..available) to an exact heap buffer, inits (which must succeed) and walks. */
-static void walk_bytes(const uint8_t *bytes, size_t available, struct walk *walk) {
+static void walk_bytes(const uint8_t *bytes, size_t available, struct walk *walk)
+{
     release_kept_buffer(NULL);
     uint8_t *copy = exact_copy(bytes, available);
     kept_buffer = copy;
@@ -288,7 +305,8 @@ static void walk_bytes(const uint8_t *bytes, size_t available, struct walk *walk
 }
 
 /* Init must fail with a message containing `expected`; then next returns 0 without reading. */
-static void expect_init_failure(const uint8_t *mbi, size_t available, const char *expected) {
+static void expect_init_failure(const uint8_t *mbi, size_t available, const char *expected)
+{
     struct mb2_reader reader;
     struct mb2_error error = {.offset = 1234, .message = ""};
     assert_false(mb2_reader_init(&reader, mbi, available, &error));
@@ -305,14 +323,15 @@ static void expect_init_failure(const uint8_t *mbi, size_t available, const char
     assert_int_equal(mb2_reader_next(&reader, &tag, NULL), 0);
 }
 
-static void expect_init_failure_copy(const uint8_t *bytes, size_t available,
-                                     const char *expected) {
+static void expect_init_failure_copy(const uint8_t *bytes, size_t available, const char *expected)
+{
     uint8_t *copy = exact_copy(bytes, available);
     expect_init_failure(copy, available, expected);
     free(copy);
 }
 
-static void expect_walk_error(const struct walk *walk, uint32_t offset, const char *expected) {
+static void expect_walk_error(const struct walk *walk, uint32_t offset, const char *expected)
+{
     assert_int_equal(walk->result, -1);
     assert_int_equal(walk->error.offset, offset);
     if (!strstr(walk->error.message, expected)) {
@@ -322,7 +341,8 @@ static void expect_walk_error(const struct walk *walk, uint32_t offset, const ch
 
 /* ---- tests --------------------------------------------------------------------------------- */
 
-static void test_grub_mbi_walked_in_order(void **state) {
+static void test_grub_mbi_walked_in_order(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -336,8 +356,12 @@ static void test_grub_mbi_walked_in_order(void **state) {
     static const struct {
         uint32_t type, offset, payload_size;
     } expected[] = {
-        {MB2_TAG_LOAD_BASE_ADDR, 8, 4}, {MB2_TAG_CMDLINE, 24, 11}, {MB2_TAG_BOOT_LOADER_NAME, 48, 10},
-        {MB2_TAG_MODULE, 72, 24},       {MB2_TAG_MMAP, 104, 80},   {MB2_TAG_BASIC_MEMINFO, 192, 8},
+        {MB2_TAG_LOAD_BASE_ADDR, 8, 4},
+        {MB2_TAG_CMDLINE, 24, 11},
+        {MB2_TAG_BOOT_LOADER_NAME, 48, 10},
+        {MB2_TAG_MODULE, 72, 24},
+        {MB2_TAG_MMAP, 104, 80},
+        {MB2_TAG_BASIC_MEMINFO, 192, 8},
         {MB2_TAG_ACPI_OLD_RSDP, 208, 20},
     };
     struct mb2_tag tag;
@@ -420,7 +444,8 @@ static void test_grub_mbi_walked_in_order(void **state) {
     free(b);
 }
 
-static void test_init_rejects_misaligned_or_null_pointer(void **state) {
+static void test_init_rejects_misaligned_or_null_pointer(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -440,7 +465,8 @@ static void test_init_rejects_misaligned_or_null_pointer(void **state) {
     free(b);
 }
 
-static void test_init_rejects_available_below_16(void **state) {
+static void test_init_rejects_available_below_16(void **state)
+{
     (void)state;
     uint8_t bytes[16] = {0};
     put_u32(bytes, 16);
@@ -456,7 +482,8 @@ static void test_init_rejects_available_below_16(void **state) {
     assert_int_equal(walk.count, 0);
 }
 
-static void test_init_rejects_total_size_below_16(void **state) {
+static void test_init_rejects_total_size_below_16(void **state)
+{
     (void)state;
     uint8_t bytes[32] = {0};
     put_u32(bytes + 8, MB2_TAG_END);
@@ -468,7 +495,8 @@ static void test_init_rejects_total_size_below_16(void **state) {
     }
 }
 
-static void test_init_rejects_total_size_above_available(void **state) {
+static void test_init_rejects_total_size_above_available(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -488,7 +516,8 @@ static void test_init_rejects_total_size_above_available(void **state) {
     free(b);
 }
 
-static void test_init_rejects_total_size_above_max(void **state) {
+static void test_init_rejects_total_size_above_max(void **state)
+{
     (void)state;
     size_t available = (size_t)MB2_MAX_TOTAL_SIZE + 8;
     uint8_t *mbi = calloc(1, available);
@@ -511,13 +540,14 @@ static void test_init_rejects_total_size_above_max(void **state) {
     free(mbi);
 }
 
-static void test_tag_size_below_8(void **state) {
+static void test_tag_size_below_8(void **state)
+{
     (void)state;
     static const uint32_t sizes[] = {0, 1, 4, 7};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         struct mbi_builder b;
         builder_init(&b, 0);
-        builder_string_tag(&b, MB2_TAG_CMDLINE, "ok");        /* offset 8 */
+        builder_string_tag(&b, MB2_TAG_CMDLINE, "ok");          /* offset 8 */
         builder_raw_tag(&b, MB2_TAG_MODULE, sizes[i], NULL, 0); /* offset 24 */
         uint32_t total = builder_finish(&b);
         struct walk walk;
@@ -537,7 +567,8 @@ static void test_tag_size_below_8(void **state) {
     expect_walk_error(&walk, 8, "smaller than the tag header");
 }
 
-static void test_tag_running_past_total_size(void **state) {
+static void test_tag_running_past_total_size(void **state)
+{
     (void)state;
     /* The cmdline tag claims one byte more than the MBI holds (no end tag follows). */
     struct mbi_builder b;
@@ -573,11 +604,12 @@ static void test_tag_running_past_total_size(void **state) {
     free(g);
 }
 
-static void test_missing_end_tag(void **state) {
+static void test_missing_end_tag(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
-    builder_string_tag(&b, MB2_TAG_CMDLINE, "a");                 /* 8..18, next 24 */
+    builder_string_tag(&b, MB2_TAG_CMDLINE, "a");                  /* 8..18, next 24 */
     builder_string_tag(&b, MB2_TAG_BOOT_LOADER_NAME, "GRUB 2.06"); /* 24..42, next 48 */
     uint32_t total = builder_set_total(&b);
     assert_int_equal(total, 48);
@@ -602,13 +634,14 @@ static void test_missing_end_tag(void **state) {
     free(g);
 }
 
-static void test_tag_filling_total_size_leaves_no_room_for_end_tag(void **state) {
+static void test_tag_filling_total_size_leaves_no_room_for_end_tag(void **state)
+{
     (void)state;
     /* A tag that ends exactly at total_size (8-aligned): returned, then the list has run out. */
     struct mbi_builder b;
     builder_init(&b, 0);
     builder_string_tag(&b, MB2_TAG_CMDLINE, "fifteen chars!"); /* 8 + 15 = 23 -> ends at 31 */
-    builder_tag(&b, 99, "12345678", 8);                         /* 32..48 */
+    builder_tag(&b, 99, "12345678", 8);                        /* 32..48 */
     uint32_t total = builder_set_total(&b);
     assert_int_equal(total, 48);
     struct walk walk;
@@ -644,7 +677,8 @@ static void test_tag_filling_total_size_leaves_no_room_for_end_tag(void **state)
 /* The header says the list ends with type 0, size 8. The reader checks an end tag's size like any
  * other tag's (>= 8 and inside total_size) and then stops: a larger end tag that fits is accepted
  * as the end (0), one smaller than 8 or running past total_size is malformed (-1). */
-static void test_end_tag_with_size_other_than_8(void **state) {
+static void test_end_tag_with_size_other_than_8(void **state)
+{
     (void)state;
     struct mbi_builder b;
     struct walk walk;
@@ -698,10 +732,11 @@ static void test_end_tag_with_size_other_than_8(void **state) {
     }
 }
 
-static void test_unknown_tag_types_are_returned(void **state) {
+static void test_unknown_tag_types_are_returned(void **state)
+{
     (void)state;
-    static const uint32_t types[] = {5, 7, 8, 10, 13, 16, 17, 18, 22, 1000, 0x80000000u,
-                                     0xffffffffu};
+    static const uint32_t types[] = {5,  7,  8,  10,   13,          16,
+                                     17, 18, 22, 1000, 0x80000000u, 0xffffffffu};
     struct mbi_builder b;
     builder_init(&b, 0xcc);
     builder_string_tag(&b, MB2_TAG_CMDLINE, "before");
@@ -727,18 +762,19 @@ static void test_unknown_tag_types_are_returned(void **state) {
     assert_string_equal(mb2_tag_string(last), "after");
 }
 
-static void test_padding_after_odd_sizes_is_honoured(void **state) {
+static void test_padding_after_odd_sizes_is_honoured(void **state)
+{
     (void)state;
     struct mbi_builder b;
     /* Padding filled with bytes that would look like a huge tag if read as a header. */
     builder_init(&b, 0xff);
-    builder_raw_tag(&b, 40, 9, "A", 1);                    /* 8..17, padded to 24 */
-    builder_raw_tag(&b, 41, 13, "BCDEF", 5);               /* 24..37, padded to 40 */
-    builder_raw_tag(&b, 42, 15, "GHIJKLM", 7);             /* 40..55, padded to 56 */
-    builder_raw_tag(&b, 43, 16, "NOPQRSTU", 8);            /* 56..72, no padding */
-    builder_raw_tag(&b, 44, 8, NULL, 0);                   /* 72..80 */
-    builder_raw_tag(&b, 45, 17, "VWXYZ0123", 9);           /* 80..97, padded to 104 */
-    uint32_t total = builder_finish(&b);                   /* end tag at 104 */
+    builder_raw_tag(&b, 40, 9, "A", 1);          /* 8..17, padded to 24 */
+    builder_raw_tag(&b, 41, 13, "BCDEF", 5);     /* 24..37, padded to 40 */
+    builder_raw_tag(&b, 42, 15, "GHIJKLM", 7);   /* 40..55, padded to 56 */
+    builder_raw_tag(&b, 43, 16, "NOPQRSTU", 8);  /* 56..72, no padding */
+    builder_raw_tag(&b, 44, 8, NULL, 0);         /* 72..80 */
+    builder_raw_tag(&b, 45, 17, "VWXYZ0123", 9); /* 80..97, padded to 104 */
+    uint32_t total = builder_finish(&b);         /* end tag at 104 */
     assert_int_equal(total, 112);
     struct walk walk;
     walk_bytes(b.bytes, total, &walk);
@@ -755,7 +791,8 @@ static void test_padding_after_odd_sizes_is_honoured(void **state) {
     assert_memory_equal(walk.tags[5].payload, "VWXYZ0123", 9);
 }
 
-static void test_tag_string_without_nul_is_null(void **state) {
+static void test_tag_string_without_nul_is_null(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0); /* the padding is zero, but it is not part of the payload */
@@ -784,7 +821,8 @@ static void test_tag_string_without_nul_is_null(void **state) {
     free(mbi);
 }
 
-static void test_tag_string_empty_and_embedded_nul(void **state) {
+static void test_tag_string_empty_and_embedded_nul(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0x55);
@@ -807,7 +845,8 @@ static void test_tag_string_empty_and_embedded_nul(void **state) {
     assert_null(mb2_tag_string(&empty));
 }
 
-static void test_reader_stays_finished(void **state) {
+static void test_reader_stays_finished(void **state)
+{
     (void)state;
     struct mbi_builder b;
     struct walk walk;
@@ -857,7 +896,8 @@ static void test_reader_stays_finished(void **state) {
     assert_int_equal(mb2_reader_next(&reader, &tag, NULL), 0);
 }
 
-static void test_null_error_pointer_and_reserved_field(void **state) {
+static void test_null_error_pointer_and_reserved_field(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -885,18 +925,21 @@ static void test_null_error_pointer_and_reserved_field(void **state) {
 
 static uint64_t rng_state;
 
-static uint64_t rng_next(void) {
+static uint64_t rng_next(void)
+{
     return random_next(&rng_state); /* lib/random.h */
 }
 
-static uint32_t rng_below(uint32_t n) {
+static uint32_t rng_below(uint32_t n)
+{
     return (uint32_t)(rng_next() % n);
 }
 
-static uint32_t interesting_u32(uint32_t total) {
-    static const uint32_t values[] = {0,          1,          7,          8,          9,
-                                      15,         16,         17,         24,         0x7fffffffu,
-                                      0x80000000u, 0xfffffff8u, 0xfffffff9u, 0xffffffffu, 248};
+static uint32_t interesting_u32(uint32_t total)
+{
+    static const uint32_t values[] = {
+        0,  1,           7,           8,           9,           15,          16, 17,
+        24, 0x7fffffffu, 0x80000000u, 0xfffffff8u, 0xfffffff9u, 0xffffffffu, 248};
     switch (rng_below(4)) {
     case 0:
         return values[rng_below(sizeof(values) / sizeof(values[0]))];
@@ -910,7 +953,8 @@ static uint32_t interesting_u32(uint32_t total) {
 }
 
 /* Fills bytes[] (up to BUILDER_MAX) with one random case; returns the number of bytes. */
-static uint32_t random_case(uint8_t *bytes, const struct mbi_builder *grub, uint32_t grub_total) {
+static uint32_t random_case(uint8_t *bytes, const struct mbi_builder *grub, uint32_t grub_total)
+{
     uint32_t len;
     switch (rng_below(3)) {
     case 0: { /* pure random bytes with a plausible total_size */
@@ -979,7 +1023,8 @@ static uint32_t random_case(uint8_t *bytes, const struct mbi_builder *grub, uint
     return len;
 }
 
-static void test_randomized_mbis_stay_in_bounds(void **state) {
+static void test_randomized_mbis_stay_in_bounds(void **state)
+{
     (void)state;
     rng_state = 0x5eed0f4b007ull;
     struct mbi_builder *grub = malloc(sizeof(*grub));
@@ -1053,7 +1098,8 @@ struct seabios_offsets {
 
 /* Appends a tag 6 with the given entries (entry_size bytes each, extra bytes filled with 0xee). */
 static uint32_t builder_mmap_tag(struct mbi_builder *b, uint32_t entry_size,
-                                 const uint64_t (*entries)[3], uint32_t count) {
+                                 const uint64_t (*entries)[3], uint32_t count)
+{
     uint8_t payload[8 + 16 * 64];
     assert_true(8 + (uint64_t)count * entry_size <= sizeof(payload));
     memset(payload, 0xee, sizeof(payload));
@@ -1072,7 +1118,8 @@ static uint32_t builder_mmap_tag(struct mbi_builder *b, uint32_t entry_size,
 }
 
 static uint32_t builder_module_tag(struct mbi_builder *b, uint32_t start, uint32_t end,
-                                   const char *name) {
+                                   const char *name)
+{
     uint8_t payload[8 + 64];
     size_t name_bytes = name ? strlen(name) + 1 : 0;
     assert_true(name_bytes <= 64);
@@ -1084,14 +1131,16 @@ static uint32_t builder_module_tag(struct mbi_builder *b, uint32_t start, uint32
     return builder_tag(b, MB2_TAG_MODULE, payload, 8 + (uint32_t)name_bytes);
 }
 
-static uint32_t builder_meminfo_tag(struct mbi_builder *b, uint32_t lower, uint32_t upper) {
+static uint32_t builder_meminfo_tag(struct mbi_builder *b, uint32_t lower, uint32_t upper)
+{
     uint8_t payload[8];
     put_u32(payload, lower);
     put_u32(payload + 4, upper);
     return builder_tag(b, MB2_TAG_BASIC_MEMINFO, payload, sizeof(payload));
 }
 
-static uint32_t builder_rsdp_tag(struct mbi_builder *b, uint32_t type, uint32_t bytes) {
+static uint32_t builder_rsdp_tag(struct mbi_builder *b, uint32_t type, uint32_t bytes)
+{
     uint8_t rsdp[64];
     assert_true(bytes <= sizeof(rsdp));
     for (uint32_t i = 0; i < bytes; i++) {
@@ -1105,7 +1154,8 @@ static uint32_t builder_rsdp_tag(struct mbi_builder *b, uint32_t type, uint32_t 
 
 /* Tags 21, 1, 2, 10, 3 x2, 6 (7 entries), 9, 4, 5, 8, 14, 0: what GRUB 2.06 passes under SeaBIOS
  * with two modules. */
-static uint32_t build_seabios_mbi(struct mbi_builder *b, struct seabios_offsets *at) {
+static uint32_t build_seabios_mbi(struct mbi_builder *b, struct seabios_offsets *at)
+{
     builder_init(b, 0);
     uint8_t payload[256];
 
@@ -1142,23 +1192,27 @@ static uint32_t build_seabios_mbi(struct mbi_builder *b, struct seabios_offsets 
     return builder_finish(b);
 }
 
-static bool inside(const void *p, size_t bytes, const uint8_t *base, size_t total) {
+static bool inside(const void *p, size_t bytes, const uint8_t *base, size_t total)
+{
     const uint8_t *q = p;
     return q >= base && q <= base + total && bytes <= (size_t)(base + total - q);
 }
 
-static void check_tag_inside(const struct mb2_tag *tag, const uint8_t *base, uint32_t total) {
+static void check_tag_inside(const struct mb2_tag *tag, const uint8_t *base, uint32_t total)
+{
     assert_true(inside(tag->payload, tag->payload_size, base, total));
     assert_ptr_equal(tag->payload, base + tag->offset + 8);
 }
 
-static void check_string_inside(const char *text, const uint8_t *base, uint32_t total) {
+static void check_string_inside(const char *text, const uint8_t *base, uint32_t total)
+{
     assert_true(inside(text, 1, base, total));
     size_t room = (size_t)(base + total - (const uint8_t *)text);
     assert_non_null(memchr(text, 0, room));
 }
 
-static void check_error_text(const struct mb2_error *error, uint32_t total) {
+static void check_error_text(const struct mb2_error *error, uint32_t total)
+{
     assert_true(error->offset <= total);
     assert_true(error->message[0] != '\0');
     assert_non_null(memchr(error->message, 0, sizeof(error->message)));
@@ -1166,8 +1220,8 @@ static void check_error_text(const struct mb2_error *error, uint32_t total) {
 
 /* Everything a summary points at lies inside the MBI [base, base + total_size) (a module name of
  * "" from a tag without string bytes excepted), and every entry of its mmap can be read. */
-static void check_summary_inside(const struct mb2_summary *s, const uint8_t *base,
-                                 size_t available) {
+static void check_summary_inside(const struct mb2_summary *s, const uint8_t *base, size_t available)
+{
     uint32_t total = s->total_size;
     assert_true(total >= 16 && total <= available);
     if (s->cmdline) {
@@ -1222,7 +1276,8 @@ static void check_summary_inside(const struct mb2_summary *s, const uint8_t *bas
 
 /* The MBI is copied to an exact heap buffer, summarized (which must succeed) and checked; the
  * buffer is kept in kept_buffer until the next call or the end of the test. */
-static uint8_t *summarize_bytes(const uint8_t *bytes, size_t available, struct mb2_summary *s) {
+static uint8_t *summarize_bytes(const uint8_t *bytes, size_t available, struct mb2_summary *s)
+{
     release_kept_buffer(NULL);
     kept_buffer = exact_copy(bytes, available);
     struct mb2_error error = {.offset = 0, .message = ""};
@@ -1233,7 +1288,8 @@ static uint8_t *summarize_bytes(const uint8_t *bytes, size_t available, struct m
     return kept_buffer;
 }
 
-static void expect_message(const struct mb2_error *error, uint32_t offset, const char *expected) {
+static void expect_message(const struct mb2_error *error, uint32_t offset, const char *expected)
+{
     assert_int_equal(error->offset, offset);
     if (!strstr(error->message, expected)) {
         fail_msg("message \"%s\" lacks \"%s\"", error->message, expected);
@@ -1241,7 +1297,8 @@ static void expect_message(const struct mb2_error *error, uint32_t offset, const
 }
 
 /* The one tag of a single-tag MBI built by the caller, walked from an exact buffer. */
-static struct mb2_tag only_tag(const struct mbi_builder *b, uint32_t total) {
+static struct mb2_tag only_tag(const struct mbi_builder *b, uint32_t total)
+{
     struct walk walk;
     walk_bytes(b->bytes, total, &walk);
     assert_int_equal(walk.result, 0);
@@ -1249,7 +1306,8 @@ static struct mb2_tag only_tag(const struct mbi_builder *b, uint32_t total) {
     return walk.tags[0];
 }
 
-static void test_summary_of_seabios_mbi(void **state) {
+static void test_summary_of_seabios_mbi(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -1310,7 +1368,8 @@ static void test_summary_of_seabios_mbi(void **state) {
     free(b);
 }
 
-static void test_summary_rejects_unusable_header(void **state) {
+static void test_summary_rejects_unusable_header(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -1334,7 +1393,8 @@ static void test_summary_rejects_unusable_header(void **state) {
     free(b);
 }
 
-static void test_mmap_entry_size_24_and_32(void **state) {
+static void test_mmap_entry_size_24_and_32(void **state)
+{
     (void)state;
     struct mbi_builder b;
     /* entry_size 32: the 8 bytes after each 24-byte entry (0xee here) are skipped. */
@@ -1377,7 +1437,8 @@ static void test_mmap_entry_size_24_and_32(void **state) {
     free(odd);
 }
 
-static void test_mmap_entry_size_16_and_28_rejected(void **state) {
+static void test_mmap_entry_size_16_and_28_rejected(void **state)
+{
     (void)state;
     static const struct {
         uint32_t entry_size, payload;
@@ -1431,7 +1492,8 @@ static void test_mmap_entry_size_16_and_28_rejected(void **state) {
     assert_int_equal(s.tag_count, 3);
 }
 
-static void test_mmap_partial_trailing_entry_rejected(void **state) {
+static void test_mmap_partial_trailing_entry_rejected(void **state)
+{
     (void)state;
     uint8_t payload[8 + 2 * 24 + 16];
     memset(payload, 0, sizeof(payload));
@@ -1467,7 +1529,8 @@ static void test_mmap_partial_trailing_entry_rejected(void **state) {
     expect_message(&error, 8, "tag 4 (basic meminfo) at offset 8: not a memory map");
 }
 
-static void test_mmap_with_zero_entries(void **state) {
+static void test_mmap_with_zero_entries(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
@@ -1504,7 +1567,8 @@ static void test_mmap_with_zero_entries(void **state) {
     assert_int_equal(s.warning_count, 1);
 }
 
-static void test_module_zero_length_and_name_forms(void **state) {
+static void test_module_zero_length_and_name_forms(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
@@ -1543,7 +1607,8 @@ static void test_module_zero_length_and_name_forms(void **state) {
     assert_int_equal(s.modules[0].end, 0);
 }
 
-static void test_module_start_above_end_rejected(void **state) {
+static void test_module_start_above_end_rejected(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
@@ -1572,7 +1637,8 @@ static void test_module_start_above_end_rejected(void **state) {
     assert_false(s.list_broken);
 }
 
-static void test_module_name_without_nul_or_short_payload_rejected(void **state) {
+static void test_module_name_without_nul_or_short_payload_rejected(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
@@ -1608,7 +1674,8 @@ static void test_module_name_without_nul_or_short_payload_rejected(void **state)
     expect_message(&s.list_error, total, "without an end tag");
 }
 
-static void test_more_modules_than_max_truncated(void **state) {
+static void test_more_modules_than_max_truncated(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -1642,7 +1709,8 @@ static void test_more_modules_than_max_truncated(void **state) {
     free(b);
 }
 
-static void test_meminfo_and_fallback_map(void **state) {
+static void test_meminfo_and_fallback_map(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
@@ -1704,7 +1772,8 @@ static void test_meminfo_and_fallback_map(void **state) {
 }
 
 /* OVMF-like: tags 14 and 15 both present; modules below 1 MiB. */
-static void test_both_rsdp_tags(void **state) {
+static void test_both_rsdp_tags(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
@@ -1741,7 +1810,8 @@ static void test_both_rsdp_tags(void **state) {
                    "RSDP (36)");
 }
 
-static void test_malformed_tag_in_middle_stops_walk(void **state) {
+static void test_malformed_tag_in_middle_stops_walk(void **state)
+{
     (void)state;
     struct mbi_builder *b = malloc(sizeof(*b));
     assert_non_null(b);
@@ -1779,7 +1849,8 @@ static void test_malformed_tag_in_middle_stops_walk(void **state) {
     free(b);
 }
 
-static void test_malformed_strings_and_duplicates(void **state) {
+static void test_malformed_strings_and_duplicates(void **state)
+{
     (void)state;
     struct mbi_builder b;
     builder_init(&b, 0);
@@ -1799,7 +1870,8 @@ static void test_malformed_strings_and_duplicates(void **state) {
     assert_int_equal(s.tag_count, 5);
 }
 
-static void test_tag_type_names_in_reader_errors(void **state) {
+static void test_tag_type_names_in_reader_errors(void **state)
+{
     (void)state;
     assert_string_equal(mb2_tag_type_name(MB2_TAG_MMAP), "memory map");
     assert_string_equal(mb2_tag_type_name(MB2_TAG_MODULE), "module");
@@ -1818,7 +1890,8 @@ static void test_tag_type_names_in_reader_errors(void **state) {
 
 /* Random mutations of the SeaBIOS MBI: no crash, no read outside the buffer (ASan), and the
  * summary points only inside the MBI. */
-static void test_summary_of_mutated_mbis_stays_in_bounds(void **state) {
+static void test_summary_of_mutated_mbis_stays_in_bounds(void **state)
+{
     (void)state;
     rng_state = 0xfe2217e5u;
     struct mbi_builder *b = malloc(sizeof(*b));
@@ -1882,7 +1955,8 @@ static void test_summary_of_mutated_mbis_stays_in_bounds(void **state) {
 
 #define MB2_TEST(f) cmocka_unit_test_teardown(f, release_kept_buffer)
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         MB2_TEST(test_grub_mbi_walked_in_order),
         MB2_TEST(test_init_rejects_misaligned_or_null_pointer),

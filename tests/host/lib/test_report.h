@@ -10,11 +10,13 @@
 #include <stdio.h>
 
 /* Line-buffer stdout so that a sanitizer abort cannot swallow output that was already printed. */
-static inline void test_report_begin(void) {
+static inline void test_report_begin(void)
+{
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
-static inline int test_report_end(size_t total, int failed) {
+static inline int test_report_end(size_t total, int failed)
+{
     if (failed < 0 || (size_t)failed > total) {
         failed = (int)total; /* cmocka could not run the group at all */
     }

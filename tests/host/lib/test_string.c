@@ -39,18 +39,21 @@
 
 #define BIG_BUFFER_BYTES 4096
 
-static int sign_of(int value) {
+static int sign_of(int value)
+{
     return (value > 0) - (value < 0);
 }
 
 /* A recognisable, non-repeating byte pattern that includes bytes >= 0x80. */
-static void fill_pattern(unsigned char *buf, size_t len, unsigned seed) {
+static void fill_pattern(unsigned char *buf, size_t len, unsigned seed)
+{
     for (size_t i = 0; i < len; i++) {
         buf[i] = (unsigned char)(i * 31u + seed * 7u + 0x5a);
     }
 }
 
-static void test_memcpy_all_sizes_and_alignments(void **state) {
+static void test_memcpy_all_sizes_and_alignments(void **state)
+{
     (void)state;
     static unsigned char src[BIG_BUFFER_BYTES + 16];
     static unsigned char dst[BIG_BUFFER_BYTES + 16];
@@ -72,7 +75,8 @@ static void test_memcpy_all_sizes_and_alignments(void **state) {
     }
 }
 
-static void test_memmove_overlapping_both_directions(void **state) {
+static void test_memmove_overlapping_both_directions(void **state)
+{
     (void)state;
     unsigned char original[300];
     unsigned char ours[300];
@@ -93,7 +97,8 @@ static void test_memmove_overlapping_both_directions(void **state) {
     }
 }
 
-static void test_memmove_disjoint_and_same_pointer(void **state) {
+static void test_memmove_disjoint_and_same_pointer(void **state)
+{
     (void)state;
     unsigned char buf[64];
     unsigned char expected[64];
@@ -106,7 +111,8 @@ static void test_memmove_disjoint_and_same_pointer(void **state) {
     assert_memory_equal(buf, expected, sizeof(buf));
 }
 
-static void test_memset_values_sizes_alignment(void **state) {
+static void test_memset_values_sizes_alignment(void **state)
+{
     (void)state;
     unsigned char ours[200];
     unsigned char reference[200];
@@ -126,7 +132,8 @@ static void test_memset_values_sizes_alignment(void **state) {
     }
 }
 
-static void test_memcmp_unsigned_bytes_and_lengths(void **state) {
+static void test_memcmp_unsigned_bytes_and_lengths(void **state)
+{
     (void)state;
     const unsigned char a[] = {0x00, 0x41, 0x80, 0xff, 0x10};
     const unsigned char b[] = {0x00, 0x41, 0x7f, 0xff, 0x11};
@@ -148,7 +155,8 @@ static void test_memcmp_unsigned_bytes_and_lengths(void **state) {
                      sign_of(memcmp(big_a, big_b, sizeof(big_a))));
 }
 
-static void test_strlen_and_strnlen(void **state) {
+static void test_strlen_and_strnlen(void **state)
+{
     (void)state;
     assert_int_equal(ferrite_strlen(""), 0);
     assert_int_equal(ferrite_strlen("a"), 1);
@@ -173,7 +181,8 @@ static void test_strlen_and_strnlen(void **state) {
     free(unterminated);
 }
 
-static void test_strcmp_and_strncmp_match_libc(void **state) {
+static void test_strcmp_and_strncmp_match_libc(void **state)
+{
     (void)state;
     const char *samples[] = {"",    "a",    "b",    "ab",    "abc",   "abd",
                              "ABC", "\x80", "\xff", "a\xe9", "a\x7f", "zzzz"};
@@ -193,7 +202,8 @@ static void test_strcmp_and_strncmp_match_libc(void **state) {
     assert_int_equal(ferrite_strncmp("abc", "abc", SIZE_MAX), 0);
 }
 
-static void test_strchr_and_strrchr(void **state) {
+static void test_strchr_and_strrchr(void **state)
+{
     (void)state;
     const char *text = "hello, w\xe9rld\xe9!";
     const int targets[] = {'h', 'l', 'o', '!', 'z', '\0', 0xe9, (char)0xe9, 'l' + 0x100};
@@ -208,7 +218,8 @@ static void test_strchr_and_strrchr(void **state) {
     assert_null(ferrite_strrchr(empty, 'a'));
 }
 
-static void test_strstr_edge_cases(void **state) {
+static void test_strstr_edge_cases(void **state)
+{
     (void)state;
     const char *haystacks[] = {"", "a", "aaab", "abcabcabd", "hello world", "needle", "xneedl"};
     const char *needles[] = {"", "a", "b", "ab", "abd", "aab", "world", "needle", "hello world!"};
@@ -220,7 +231,8 @@ static void test_strstr_edge_cases(void **state) {
     }
 }
 
-static void test_strlcpy_sizes_and_truncation(void **state) {
+static void test_strlcpy_sizes_and_truncation(void **state)
+{
     (void)state;
     char buf[8];
 
@@ -245,7 +257,8 @@ static void test_strlcpy_sizes_and_truncation(void **state) {
     assert_string_equal(buf, "");
 }
 
-static void test_str_starts_with(void **state) {
+static void test_str_starts_with(void **state)
+{
     (void)state;
     assert_true(ferrite_str_starts_with("hello", ""));
     assert_true(ferrite_str_starts_with("", ""));
@@ -257,7 +270,8 @@ static void test_str_starts_with(void **state) {
     assert_true(ferrite_str_starts_with("run=echo", "run="));
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memcpy_all_sizes_and_alignments),
         cmocka_unit_test(test_memmove_overlapping_both_directions),

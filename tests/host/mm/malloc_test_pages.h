@@ -59,14 +59,14 @@ static struct {
     uint64_t used[TEST_PAGES_WORDS]; /* bit set: page handed out */
     uint32_t owner[TEST_PAGES_COUNT];
     struct km_page_info page_map[TEST_PAGES_COUNT]; /* malloc's page map over the arena */
-    size_t in_use;     /* pages handed out now */
-    size_t peak;       /* most pages ever out at once since the reset */
-    size_t runs;       /* successful requests since the reset */
-    size_t failures;   /* requests refused (out of pages or injected) */
-    long fail_after;   /* -1: never; else requests still allowed */
-    size_t limit;      /* most pages out at once; 0: no limit */
-    struct buddy buddy;              /* over the arena's page frames */
-    struct page_alloc alloc;         /* what hands the runs out */
+    size_t in_use;                                  /* pages handed out now */
+    size_t peak;             /* most pages ever out at once since the reset */
+    size_t runs;             /* successful requests since the reset */
+    size_t failures;         /* requests refused (out of pages or injected) */
+    long fail_after;         /* -1: never; else requests still allowed */
+    size_t limit;            /* most pages out at once; 0: no limit */
+    struct buddy buddy;      /* over the arena's page frames */
+    struct page_alloc alloc; /* what hands the runs out */
     struct page metadata[TEST_PAGES_COUNT];
     pthread_mutex_t lock;
 } test_pages = {.fail_after = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
@@ -175,8 +175,10 @@ static inline void test_pages_free(void *start, size_t pages)
         ok = test_pages_is_used(page) &&
              __atomic_load_n(&test_pages.owner[page], __ATOMIC_RELAXED) == 0;
     if (!ok) {
-        fprintf(stderr, "test pages: bad free of %zu pages at %p (not handed out, or owner word "
-                        "left set)\n", pages, start);
+        fprintf(stderr,
+                "test pages: bad free of %zu pages at %p (not handed out, or owner word "
+                "left set)\n",
+                pages, start);
         abort();
     }
     test_pages_mark(first, pages, false);
@@ -192,21 +194,15 @@ static inline uint32_t *test_pages_owner(const void *addr)
 {
     test_pages_lock();
     size_t page = test_pages_index(addr);
-    uint32_t *owner = page < TEST_PAGES_COUNT && test_pages_is_used(page)
-                          ? &test_pages.owner[page]
-                          : NULL;
+    uint32_t *owner =
+        page < TEST_PAGES_COUNT && test_pages_is_used(page) ? &test_pages.owner[page] : NULL;
     test_pages_unlock();
     return owner;
 }
 
 /* The map's window is set by test_pages_reset (the arena is made there). */
 static struct malloc_page_source test_page_source = {
-    test_pages_alloc,
-    test_pages_free,
-    test_pages_owner,
-    test_pages.page_map,
-    0,
-    0,
+    test_pages_alloc, test_pages_free, test_pages_owner, test_pages.page_map, 0, 0,
 };
 
 /* Forgets every run (malloc must be started over too: km_init). */

@@ -60,7 +60,7 @@ static void every_page_is_claimed_once_or_free(void **state)
     assert_true(bootmem_reserve(&bootmem, 0, 0x1000, "page 0"));
     assert_true(bootmem_reserve(&bootmem, 0x100000, 0x120000, "kernel"));
     assert_true(bootmem_reserve(&bootmem, 0x110000, 0x130000, "overlaps kernel")); /* half */
-    assert_true(bootmem_reserve(&bootmem, 0x1305a8, 0x130bc0, "boot info"));      /* partial */
+    assert_true(bootmem_reserve(&bootmem, 0x1305a8, 0x130bc0, "boot info"));       /* partial */
     assert_true(bootmem_reserve(&bootmem, 0xa0000, 0xc0000, "outside RAM"));
     assert_int_equal(bootmem_claimed_bytes(&bootmem, 0), 0x1000);
     assert_int_equal(bootmem_claimed_bytes(&bootmem, 1), 0x20000);

@@ -83,8 +83,7 @@ static void assert_snapshot_equal(const struct snapshot *a, const struct snapsho
         for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
             if (a->blocks[z][order] != b->blocks[z][order])
                 fail_msg("zone %s order %u: %llu free blocks, expected %llu",
-                         zone_name((enum zone_id)z), order,
-                         (unsigned long long)b->blocks[z][order],
+                         zone_name((enum zone_id)z), order, (unsigned long long)b->blocks[z][order],
                          (unsigned long long)a->blocks[z][order]);
         assert_int_equal(a->free_pages[z], b->free_pages[z]);
         assert_int_equal(a->managed_pages[z], b->managed_pages[z]);
@@ -156,7 +155,7 @@ static void init_rejects_bad_ram_lists_and_metadata(void **state)
     const struct buddy_range inverted[] = {{10, 5}};
     assert_int_equal(buddy_init(&buddy, inverted, 1, pages, sizeof(pages)), -1);
     const struct buddy_range fine[] = {{0, 100}};
-    assert_int_equal(buddy_init(&buddy, fine, 1, pages, 99 * 16), -1);             /* too small */
+    assert_int_equal(buddy_init(&buddy, fine, 1, pages, 99 * 16), -1);              /* too small */
     assert_int_equal(buddy_init(&buddy, fine, 1, (char *)pages + 4, 100 * 16), -1); /* misaligned */
     struct buddy_range many[BUDDY_MAX_SECTIONS + 1];
     for (size_t i = 0; i < ARRAY_SIZE(many); i++)
@@ -367,7 +366,7 @@ static void buddies_in_different_zones_never_merge(void **state)
     assert_int_equal(buddy_free_blocks(buddy, ZONE_LOW, 8), 1);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_LOW, 9), 0);
     assert_int_equal(buddy_free_blocks(buddy, ZONE_DMA32, 8), 1);
-    assert_int_equal(buddy_free_blocks(buddy, ZONE_DMA32, 10), 1); /* just below 4 GiB */
+    assert_int_equal(buddy_free_blocks(buddy, ZONE_DMA32, 10), 1);  /* just below 4 GiB */
     assert_int_equal(buddy_free_blocks(buddy, ZONE_NORMAL, 10), 1); /* just above */
     uint64_t pfn;
     assert_int_equal(buddy_alloc(buddy, 9, BUDDY_BELOW_4G, &pfn), 0);
@@ -455,9 +454,9 @@ static void exhaustive_small_layouts_come_back_exactly(void **state)
 /* ---- zones ------------------------------------------------------------------------ */
 
 static const struct buddy_range three_zones[] = {
-    {0x1, 0x9f},           /* LOW: 158 pages (page 0 kept out, the 640K-1M hole) */
-    {0x100, 0x200},        /* DMA32: 256 pages */
-    {0x100000, 0x100080},  /* NORMAL: 128 pages */
+    {0x1, 0x9f},          /* LOW: 158 pages (page 0 kept out, the 640K-1M hole) */
+    {0x100, 0x200},       /* DMA32: 256 pages */
+    {0x100000, 0x100080}, /* NORMAL: 128 pages */
 };
 
 static void any_takes_normal_first_and_low_last(void **state)
@@ -570,7 +569,7 @@ static void double_free_panics(void **state)
     ASSERT_PANICS_WITH(buddy_free(buddy, order3, 3), name, "double free");
     ASSERT_PANICS_WITH(buddy_free(buddy, order3 + 1, 0), "inside a free block: double free",
                        "the page is tail"); /* a tail of the merged block */
-    assert_buddy_ok(buddy); /* the lock was released before the panic */
+    assert_buddy_ok(buddy);                 /* the lock was released before the panic */
     assert_int_equal(buddy_alloc(buddy, 0, BUDDY_BELOW_4G, &pfn), 0);
     buddy_free(buddy, pfn, 0);
     free_buddy(&t);
@@ -634,7 +633,7 @@ static void free_of_a_reserved_page_or_a_hole_panics(void **state)
     struct buddy *buddy = make_buddy(&t, three_zones, 3, false);
     buddy_free_range(buddy, 0x100, 0x200);
     ASSERT_PANICS_WITH(buddy_free(buddy, 0x10, 0), "pfn 0x10", "reserved");
-    ASSERT_PANICS_WITH(buddy_free(buddy, 0x0, 0), "pfn 0", "not RAM");     /* page 0: not RAM here */
+    ASSERT_PANICS_WITH(buddy_free(buddy, 0x0, 0), "pfn 0", "not RAM"); /* page 0: not RAM here */
     ASSERT_PANICS_WITH(buddy_free(buddy, 0xa0, 0), "pfn 0xa0", "not RAM"); /* the legacy hole */
     ASSERT_PANICS_WITH(buddy_free(buddy, 0x200000, 0), "pfn 0x200000", "not RAM");
     assert_buddy_ok(buddy);
@@ -900,8 +899,12 @@ static void random_sequences_keep_every_invariant(void **state)
 {
     (void)state;
     static const struct buddy_range ram[] = {
-        {0x1, 0x9f},   {0x100, 0x3f0}, {0x3f3, 0x700}, {0x7ff, 0xa01},
-        {0xfff80, 0x100000 + 0x300}, {0x100400, 0x100800},
+        {0x1, 0x9f},
+        {0x100, 0x3f0},
+        {0x3f3, 0x700},
+        {0x7ff, 0xa01},
+        {0xfff80, 0x100000 + 0x300},
+        {0x100400, 0x100800},
     };
     static const uint64_t seeds[] = {1, 0x9e3779b97f4a7c15ull, 20240521};
     struct block {

@@ -116,7 +116,8 @@ static void impossible_runs_are_refused(void **state)
     uint64_t pfn;
     assert_int_equal(buddy_alloc_run(&buddy, 0, BUDDY_ANY, &pfn), -1);
     assert_int_equal(buddy_alloc_run(&buddy, 1025, BUDDY_ANY, &pfn), -1); /* > 4 MiB */
-    assert_int_equal(buddy_alloc_run(&buddy, 1000, BUDDY_ANY, &pfn), -1); /* no 1024-block free: RAM starts at 0x100 */
+    assert_int_equal(buddy_alloc_run(&buddy, 1000, BUDDY_ANY, &pfn),
+                     -1); /* no 1024-block free: RAM starts at 0x100 */
 }
 
 int main(void)

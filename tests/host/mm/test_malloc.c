@@ -408,8 +408,8 @@ static void realloc_stays_in_place_within_a_class(void **state)
 static void realloc_moves_across_classes_keeping_the_contents(void **state)
 {
     (void)state;
-    size_t steps[] = {1, 17, 100, 129, 1000, 1025, 3000, 4096, 4097, 20000, 70000,
-                      5000, 4096, 300, 40, 1};
+    size_t steps[] = {1,    17,    100,   129,  1000, 1025, 3000, 4096,
+                      4097, 20000, 70000, 5000, 4096, 300,  40,   1};
     unsigned char *p = km_realloc(NULL, steps[0]); /* realloc(NULL, n) is malloc(n) */
     assert_non_null(p);
     p[0] = 0x42;
@@ -667,8 +667,8 @@ static void random_storm_keeps_everything_and_gives_pages_back(void **state)
     assert_int_equal(test_pages_in_use(), stats.slab_pages + stats.metadata_pages);
     print_message("storm: peak %zu pages; after freeing all: %llu kept slab pages (limit %llu), "
                   "%llu metadata pages\n",
-                  peak_pages, (unsigned long long)stats.slab_pages,
-                  (unsigned long long)kept_limit, (unsigned long long)stats.metadata_pages);
+                  peak_pages, (unsigned long long)stats.slab_pages, (unsigned long long)kept_limit,
+                  (unsigned long long)stats.metadata_pages);
     km_flush_cpu();
     stats = stats_now();
     assert_int_equal(stats.slab_pages, 0);
@@ -788,8 +788,7 @@ static void large_interior_pointers_and_double_frees_panic(void **state)
 {
     (void)state;
     unsigned char *run = km_malloc(5 * 4096);
-    ASSERT_PANICS(km_free(run + 4096), run + 4096, "interior pointer", "large run",
-                  "class large");
+    ASSERT_PANICS(km_free(run + 4096), run + 4096, "interior pointer", "large run", "class large");
     ASSERT_PANICS(km_free(run + 3 * 4096 + 17), run + 3 * 4096 + 17, "interior pointer");
     ASSERT_PANICS(km_free(run + 100), run + 100, "interior pointer", "class large", "5 pages");
     ASSERT_PANICS(km_malloc_usable_size(run + 8192), run + 8192, "interior pointer");
@@ -960,7 +959,7 @@ static void remote_frees_are_reclaimed_in_batch(void **state)
     host_set_cpu(1, 2);
     for (int i = 0; i < COUNT; i++)
         km_free(objects[i]); /* remote: to CPU 0 (its inbox; in malloc.debug, the remote bitmaps) */
-    km_drain_magazines(); /* release mode: CPU 1's magazine gives them back now */
+    km_drain_magazines();    /* release mode: CPU 1's magazine gives them back now */
     struct km_stats stats = stats_now();
     assert_int_equal(class_stats(&stats, 2048)->live_objects, 0); /* counted at once */
     assert_int_equal(class_stats(&stats, 2048)->remote_frees, COUNT);
@@ -1394,7 +1393,7 @@ static void a_failing_allocation_gets_back_what_another_cpu_holds(void **state)
     assert_int_equal(pthread_create(&thread, NULL, strand_thread, NULL), 0);
     wait_for(&strand.ready);
     size_t held_by_cpu_1 = test_pages_in_use() - before;
-    assert_true(held_by_cpu_1 >= 3); /* at least one 3-page slab it does not use */
+    assert_true(held_by_cpu_1 >= 3);       /* at least one 3-page slab it does not use */
     test_pages_limit(test_pages_in_use()); /* not one page more */
     /* CPU 0 has no slab of the class: it needs a page, the source has none, so
      * the allocation succeeds only if CPU 1 gives its memory back. */
@@ -1516,8 +1515,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_class_serves_its_boundary_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_and_one_byte_take_16_bytes_not_a_page, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(a_hundred_one_byte_objects_share_one_page, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_hundred_one_byte_objects_share_one_page, setup, teardown),
         cmocka_unit_test_setup_teardown(power_of_two_classes_are_naturally_aligned, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(aligned_requests_are_aligned, setup, teardown),
@@ -1527,10 +1525,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(large_requests_round_to_pages_not_powers_of_two, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_20_kib_request_takes_5_pages, setup, teardown),
-        cmocka_unit_test_setup_teardown(the_2048_class_holds_two_objects_per_page, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(no_request_from_1025_to_3584_costs_a_page, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(the_2048_class_holds_two_objects_per_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_request_from_1025_to_3584_costs_a_page, setup, teardown),
         cmocka_unit_test_setup_teardown(calloc_zeroes_and_checks_overflow, setup, teardown),
         cmocka_unit_test_setup_teardown(realloc_stays_in_place_within_a_class, setup, teardown),
         cmocka_unit_test_setup_teardown(realloc_moves_across_classes_keeping_the_contents, setup,

@@ -25,7 +25,8 @@ static struct memmap_entry big_input[MEMMAP_MAX_RAW_ENTRIES + 1];
 /* ---- checks shared by every test ----------------------------------------- */
 
 /* Every invariant that memmap.h promises for a filled-in map. */
-static void check_invariants(const struct memmap *map) {
+static void check_invariants(const struct memmap *map)
+{
     assert_true(map->region_count <= MEMMAP_MAX_REGIONS);
     uint64_t usable = 0, pages = 0;
     size_t ranges_with_pages = 0;
@@ -76,13 +77,15 @@ static void check_invariants(const struct memmap *map) {
 
 /* Cleans, checks the invariants, and returns memmap_clean's result. */
 static int clean(const struct memmap_entry *raw, size_t count, struct memmap *map, char *error,
-                 size_t error_size) {
+                 size_t error_size)
+{
     int status = memmap_clean(raw, count, map, error, error_size);
     check_invariants(map);
     return status;
 }
 
-static int clean_ok(const struct memmap_entry *raw, size_t count, struct memmap *map) {
+static int clean_ok(const struct memmap_entry *raw, size_t count, struct memmap *map)
+{
     char error[160];
     int status = clean(raw, count, map, error, sizeof(error));
     if (status != 0)
@@ -91,7 +94,8 @@ static int clean_ok(const struct memmap_entry *raw, size_t count, struct memmap 
 }
 
 static void expect_regions(const struct memmap *map, const struct memmap_region *expected,
-                           size_t count) {
+                           size_t count)
+{
     assert_int_equal(map->region_count, count);
     for (size_t i = 0; i < count; i++) {
         assert_int_equal(map->regions[i].start, expected[i].start);
@@ -102,7 +106,8 @@ static void expect_regions(const struct memmap *map, const struct memmap_region 
 
 /* ---- the real maps QEMU gives (../shared/notes/qemu-facts.md) -------------- */
 
-static void pc_128m(void **state) {
+static void pc_128m(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x9fc00, RAM},
@@ -141,7 +146,8 @@ static void pc_128m(void **state) {
 }
 
 /* -m 3M, the least GRUB boots from: the usable map is 0-0x9fc00 and 0x100000-0x2e0000. */
-static void pc_3m(void **state) {
+static void pc_3m(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x9fc00, RAM},
@@ -173,7 +179,8 @@ static const struct memmap_entry pc_4g_raw[] = {
     {0xfd00000000, 0x300000000, RES},
 };
 
-static void pc_4g(void **state) {
+static void pc_4g(void **state)
+{
     (void)state;
     static const struct memmap_region expected[] = {
         {0x0, 0x9fc00, RAM},
@@ -198,7 +205,8 @@ static void pc_4g(void **state) {
 }
 
 /* -m 8G, with the AMD HyperTransport hole just below 1 TiB. */
-static void pc_8g_with_hypertransport_hole(void **state) {
+static void pc_8g_with_hypertransport_hole(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x9fc00, RAM},
@@ -224,7 +232,8 @@ static void pc_8g_with_hypertransport_hole(void **state) {
 
 /* q35 -m 4G: the 2 GiB split, MMCONFIG and the RCBA block (the top-of-low-RAM
  * ZoneHigh block sized as on pc). */
-static void q35_4g(void **state) {
+static void q35_4g(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x9fc00, RAM},
@@ -258,7 +267,8 @@ static void q35_4g(void **state) {
 }
 
 /* The OVMF map has ACPI, NVS and GRUB's type 20: all kept as given. */
-static void uefi_style_types_are_kept(void **state) {
+static void uefi_style_types_are_kept(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0xa0000, RAM},
@@ -286,7 +296,8 @@ static void uefi_style_types_are_kept(void **state) {
 /* ---- the rules, one at a time ---------------------------------------------- */
 
 /* OSv lost the memory above 1 GiB exactly at such a boundary. */
-static void entries_crossing_big_boundaries_are_kept_whole(void **state) {
+static void entries_crossing_big_boundaries_are_kept_whole(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x80000, 0x100000, RAM},      /* across 1 MiB */
@@ -317,7 +328,8 @@ static void entries_crossing_big_boundaries_are_kept_whole(void **state) {
     assert_int_equal(end, 4 * GIB + MIB);
 }
 
-static void zero_length_entries_are_ignored_and_counted(void **state) {
+static void zero_length_entries_are_ignored_and_counted(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x5000, 0, RES},
@@ -333,7 +345,8 @@ static void zero_length_entries_are_ignored_and_counted(void **state) {
 }
 
 /* Every order of the same entries gives the same map. */
-static void the_order_of_the_entries_does_not_matter(void **state) {
+static void the_order_of_the_entries_does_not_matter(void **state)
+{
     (void)state;
     struct memmap sorted, shuffled;
     assert_int_equal(clean_ok(pc_4g_raw, COUNT(pc_4g_raw), &sorted), 0);
@@ -358,7 +371,8 @@ static void the_order_of_the_entries_does_not_matter(void **state) {
     }
 }
 
-static void overlapping_ram_merges(void **state) {
+static void overlapping_ram_merges(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x10000, 0x30000, RAM}, {0x0, 0x20000, RAM},
@@ -372,7 +386,8 @@ static void overlapping_ram_merges(void **state) {
     assert_int_equal(map.usable_bytes, 0x50000);
 }
 
-static void reserved_wins_over_ram_in_the_middle(void **state) {
+static void reserved_wins_over_ram_in_the_middle(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x100000, RAM},
@@ -396,7 +411,8 @@ static void reserved_wins_over_ram_in_the_middle(void **state) {
     assert_int_equal(start, 0x41000);
 }
 
-static void reserved_wins_over_ram_at_the_edges(void **state) {
+static void reserved_wins_over_ram_at_the_edges(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x10000, 0x10000, RAM}, {0x8000, 0x9000, RES},  /* covers the start of the RAM */
@@ -415,7 +431,8 @@ static void reserved_wins_over_ram_at_the_edges(void **state) {
     assert_int_equal(map.usable_bytes, 0xe000);
 }
 
-static void duplicates_collapse(void **state) {
+static void duplicates_collapse(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x9fc00, RAM},   {0x9fc00, 0x400, RES}, {0x0, 0x9fc00, RAM},
@@ -431,7 +448,8 @@ static void duplicates_collapse(void **state) {
 
 /* BAD > ACPI_NVS > RESERVED > unknown types > ACPI_RECLAIMABLE > RAM, and
  * between unknown types the smaller number. */
-static void overlaps_follow_the_documented_precedence(void **state) {
+static void overlaps_follow_the_documented_precedence(void **state)
+{
     (void)state;
     static const uint32_t weakest_first[] = {
         MEMMAP_RAM, MEMMAP_ACPI_RECLAIMABLE, 0xffffffff,      20,         7,
@@ -466,7 +484,8 @@ static void overlaps_follow_the_documented_precedence(void **state) {
     }
 }
 
-static void unknown_types_are_kept_and_not_merged_with_others(void **state) {
+static void unknown_types_are_kept_and_not_merged_with_others(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x10000, RAM},
@@ -487,7 +506,8 @@ static void unknown_types_are_kept_and_not_merged_with_others(void **state) {
     assert_int_equal(map.usable_bytes, 0x10000); /* only type 1 is usable */
 }
 
-static void unaligned_ram_edges_are_lost_to_alignment(void **state) {
+static void unaligned_ram_edges_are_lost_to_alignment(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x1234, 0x10000, RAM}, /* 0x1234-0x11234: pages 0x2000-0x11000 */
@@ -510,7 +530,8 @@ static void unaligned_ram_edges_are_lost_to_alignment(void **state) {
     assert_false(memmap_page_range(&map, 3, &start, &end));
 }
 
-static void tiny_ram_regions_give_no_pages(void **state) {
+static void tiny_ram_regions_give_no_pages(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x100000, 0x100000, RAM}, {0x0, 0x1000 - 1, RAM}, /* one byte short of a page */
@@ -531,7 +552,8 @@ static void tiny_ram_regions_give_no_pages(void **state) {
 }
 
 /* base + length past 2^64: clipped to end at UINT64_MAX. */
-static void entries_past_2_64_are_clipped(void **state) {
+static void entries_past_2_64_are_clipped(void **state)
+{
     (void)state;
     static const struct memmap_entry raw[] = {
         {0x0, 0x10000, RAM},
@@ -567,7 +589,8 @@ static void entries_past_2_64_are_clipped(void **state) {
     assert_int_equal(end, 0xfffffffffffff000);
 }
 
-static void too_many_entries_are_refused(void **state) {
+static void too_many_entries_are_refused(void **state)
+{
     (void)state;
     struct memmap map;
     char error[128];
@@ -583,7 +606,8 @@ static void too_many_entries_are_refused(void **state) {
     assert_int_equal(map.region_count, 0);
 }
 
-static void nothing_usable_is_an_error(void **state) {
+static void nothing_usable_is_an_error(void **state)
+{
     (void)state;
     struct memmap map;
     char error[128];
@@ -619,7 +643,8 @@ static void nothing_usable_is_an_error(void **state) {
     assert_int_equal(clean(covered, COUNT(covered), &map, NULL, 0), -1);
 }
 
-static void more_than_max_regions_are_truncated(void **state) {
+static void more_than_max_regions_are_truncated(void **state)
+{
     (void)state;
     struct memmap map;
     char error[128];
@@ -646,7 +671,8 @@ static void more_than_max_regions_are_truncated(void **state) {
     assert_int_equal(map.usable_bytes, count * 0x3000);
 }
 
-static void type_names(void **state) {
+static void type_names(void **state)
+{
     (void)state;
     assert_string_equal(memmap_type_name(MEMMAP_RAM), "RAM");
     assert_string_equal(memmap_type_name(MEMMAP_RESERVED), "reserved");
@@ -676,13 +702,15 @@ static void type_names(void **state) {
 #define NO_TYPE UINT64_MAX
 
 /* The precedence of memmap.h, written independently: a bigger key wins. */
-static uint64_t reference_key(uint32_t type) {
+static uint64_t reference_key(uint32_t type)
+{
     static const unsigned rank[] = {[1] = 0, [3] = 1, [2] = 3, [4] = 4, [5] = 5};
     unsigned r = type >= 1 && type <= 5 ? rank[type] : 2;
     return ((uint64_t)r << 32) | (UINT32_MAX - type);
 }
 
-static uint64_t random_u64(void) {
+static uint64_t random_u64(void)
+{
     return ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand();
 }
 
@@ -694,13 +722,15 @@ struct reference {
     unsigned ignored;
 };
 
-static uint64_t granule_end(uint64_t base, size_t g) {
+static uint64_t granule_end(uint64_t base, size_t g)
+{
     uint64_t start = base + g * GRANULE;
     return start > UINT64_MAX - GRANULE ? UINT64_MAX : start + GRANULE;
 }
 
 static void build_reference(const struct memmap_entry *raw, size_t count, uint64_t base,
-                            struct reference *ref) {
+                            struct reference *ref)
+{
     memset(ref, 0, sizeof(*ref));
     for (size_t g = 0; g < GRANULES; g++)
         ref->type[g] = NO_TYPE;
@@ -744,7 +774,8 @@ static void build_reference(const struct memmap_entry *raw, size_t count, uint64
     }
 }
 
-static uint32_t random_type(void) {
+static uint32_t random_type(void)
+{
     static const uint32_t types[] = {RAM,
                                      RAM,
                                      RAM,
@@ -765,7 +796,8 @@ static uint32_t random_type(void) {
     return types[(size_t)rand() % COUNT(types)];
 }
 
-static void random_maps_match_a_brute_force_reference(void **state) {
+static void random_maps_match_a_brute_force_reference(void **state)
+{
     (void)state;
     /* Windows at 0, across 4 GiB, and at the very top (where lengths overflow). */
     static const uint64_t bases[] = {0, 4 * GIB - WINDOW_BYTES / 2, (uint64_t)0 - WINDOW_BYTES};
@@ -845,7 +877,8 @@ static void random_maps_match_a_brute_force_reference(void **state) {
     assert_int_equal(checked, 20000u * GRANULES);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pc_128m),
         cmocka_unit_test(pc_3m),

@@ -202,7 +202,7 @@ static void watermarks_for_8g_and_eight_cpus_are_capped(void **state)
         assert_true(stats.low + stats.batch <= stats.high);
     }
     assert_int_equal(stats_of(&set, 8).high, 0); /* no such CPU */
-    assert_ptr_equal(set.caches, test_caches); /* the caller's heads */
+    assert_ptr_equal(set.caches, test_caches);   /* the caller's heads */
     /* Several CPUs but no array: CPU 0 only, with a message; 0 CPUs means 1. */
     host_set_quiet(true);
     page_cache_init(&set, NULL, 10, 2u << 20, NULL);
@@ -546,7 +546,7 @@ enum { THREAD_CPUS = 8, THREAD_STEPS = 100000, THREAD_HELD = 420 };
 struct cpu_thread {
     struct fixture *f;
     pthread_barrier_t *start; /* all CPUs begin together, so that they really overlap */
-    uint8_t *owned; /* per page index: 1 while some thread holds it */
+    uint8_t *owned;           /* per page index: 1 while some thread holds it */
     unsigned cpu;
     uint64_t errors, failures;
 };
@@ -622,7 +622,8 @@ static void cpus_in_threads_share_the_buddy_safely(void **state)
     static const struct buddy_range ram[] = {{1, 0x9f}, {0x100, 0x600}, {0x100000, 0x100600}};
     struct fixture *f = make_fixture(ram, ARRAY_SIZE(ram));
     uint64_t signature = blocks_signature(&f->buddy);
-    page_cache_init(&f->set, &f->buddy, THREAD_CPUS, 64 * 1024, test_caches); /* high 64, batch 16 */
+    page_cache_init(&f->set, &f->buddy, THREAD_CPUS, 64 * 1024,
+                    test_caches); /* high 64, batch 16 */
     struct cpu_thread threads[THREAD_CPUS];
     pthread_t ids[THREAD_CPUS];
     uint8_t *owned = calloc(f->buddy.page_count, 1);

@@ -14,8 +14,8 @@
 #include "tests/host/lib/test_report.h"
 
 static const unsigned expected_bytes[SIZE_CLASS_COUNT] = {
-    16,   32,   48,   64,   80,   96,   112,  128,  160,  192,  224,  256,  320,  384,
-    448,  512,  640,  768,  896,  1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
+    16,  32,  48,  64,  80,  96,   112,  128,  160,  192,  224,  256,  320,  384,
+    448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
 };
 
 /* The page counts chosen by the rule in size_class.h. */
@@ -37,18 +37,18 @@ static void the_table_is_the_one_the_issue_asks_for(void **state)
     (void)state;
     print_message("class  size  pages  objects  tail  worst waste  align\n");
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
-        const struct size_class *class = &size_classes[index];
-        print_message("%5u  %4u  %5u  %7u  %4u  %8u.%02u%%  %5u\n", index, class->object_bytes,
-                      class->slab_pages, class->objects, class->tail_waste_bytes,
-                      class->worst_waste_bp / 100, class->worst_waste_bp % 100, class->align_bytes);
-        assert_int_equal(class->object_bytes, expected_bytes[index]);
-        assert_int_equal(class->slab_pages, expected_pages[index]);
-        assert_int_equal(class->object_bytes % SIZE_CLASS_MIN_BYTES, 0);
-        unsigned slab_bytes = class->slab_pages * 4096u;
-        assert_int_equal(class->objects, slab_bytes / class->object_bytes);
-        assert_int_equal(class->tail_waste_bytes, slab_bytes - class->objects * class->object_bytes);
-        assert_true(class->objects >= 1 && class->objects <= SIZE_CLASS_MAX_OBJECTS);
-        assert_true(class->slab_pages >= 1 && class->slab_pages <= SIZE_CLASS_MAX_SLAB_PAGES);
+        const struct size_class *cls = &size_classes[index];
+        print_message("%5u  %4u  %5u  %7u  %4u  %8u.%02u%%  %5u\n", index, cls->object_bytes,
+                      cls->slab_pages, cls->objects, cls->tail_waste_bytes,
+                      cls->worst_waste_bp / 100, cls->worst_waste_bp % 100, cls->align_bytes);
+        assert_int_equal(cls->object_bytes, expected_bytes[index]);
+        assert_int_equal(cls->slab_pages, expected_pages[index]);
+        assert_int_equal(cls->object_bytes % SIZE_CLASS_MIN_BYTES, 0);
+        unsigned slab_bytes = cls->slab_pages * 4096u;
+        assert_int_equal(cls->objects, slab_bytes / cls->object_bytes);
+        assert_int_equal(cls->tail_waste_bytes, slab_bytes - cls->objects * cls->object_bytes);
+        assert_true(cls->objects >= 1 && cls->objects <= SIZE_CLASS_MAX_OBJECTS);
+        assert_true(cls->slab_pages >= 1 && cls->slab_pages <= SIZE_CLASS_MAX_SLAB_PAGES);
     }
     assert_int_equal(size_classes[SIZE_CLASS_COUNT - 1].object_bytes, SIZE_CLASS_MAX_BYTES);
 }
@@ -161,10 +161,10 @@ static void documented_worst_cases_below_65_bytes(void **state)
 static void class_2048_holds_two_objects_per_page(void **state)
 {
     (void)state;
-    const struct size_class *class = &size_classes[size_class_of(2048)];
-    assert_int_equal(class->object_bytes, 2048);
-    assert_int_equal(class->objects, 2 * class->slab_pages);
-    assert_int_equal(class->tail_waste_bytes, 0);
+    const struct size_class *cls = &size_classes[size_class_of(2048)];
+    assert_int_equal(cls->object_bytes, 2048);
+    assert_int_equal(cls->objects, 2 * cls->slab_pages);
+    assert_int_equal(cls->tail_waste_bytes, 0);
 }
 
 /* What one object really costs: its slab's bytes over the slab's objects. */
@@ -172,11 +172,11 @@ static void no_request_from_1025_to_3584_costs_a_whole_page(void **state)
 {
     (void)state;
     for (size_t request = 1025; request <= 3584; request++) {
-        const struct size_class *class = &size_classes[size_class_of(request)];
-        unsigned slab_bytes = class->slab_pages * 4096u;
-        assert_true(class->objects >= 2);
-        assert_true(slab_bytes / class->objects < 4096);
-        assert_true((uint64_t)class->objects * class->object_bytes + class->tail_waste_bytes ==
+        const struct size_class *cls = &size_classes[size_class_of(request)];
+        unsigned slab_bytes = cls->slab_pages * 4096u;
+        assert_true(cls->objects >= 2);
+        assert_true(slab_bytes / cls->objects < 4096);
+        assert_true((uint64_t)cls->objects * cls->object_bytes + cls->tail_waste_bytes ==
                     slab_bytes);
     }
     /* 3585 to 4096 do take a page: the 4096-byte object fills it. */

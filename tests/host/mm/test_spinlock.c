@@ -63,7 +63,7 @@ static void first_come_first_served(void **state)
 #define THREADS 4
 #define ROUNDS 20000
 static struct platform_lock counter_lock = PLATFORM_LOCK_INIT;
-static uint64_t counter;            /* plain: only the lock protects it */
+static uint64_t counter; /* plain: only the lock protects it */
 static uint64_t taken[THREADS];
 
 static void *count(void *argument)
