@@ -162,7 +162,7 @@ format: deps-test
 # The same malloc on Linux, for LD_PRELOAD (tools/libkmalloc).
 LIBKMALLOC := $(BUILD)/host/libkmalloc.so
 LIBKMALLOC_SOURCES := $(filter-out lib/string.c,$(wildcard lib/*.c)) $(wildcard mm/*.c) \
-                      $(wildcard tools/libkmalloc/*.c)
+                      $(wildcard tools/libkmalloc/*.c) tests/host/platform_posix.c
 # mm/malloc.c's fast paths are the exported malloc and free themselves (renamed
 # here): a call from the program lands in them with no wrapper in between.
 LIBKMALLOC_CFLAGS := -std=c11 -O2 -g -fPIC -shared -ftls-model=initial-exec -fvisibility=hidden \

@@ -1,9 +1,13 @@
 /*
  * platform.h: everything the portable code (lib/, mm/, fs/) needs from the
- * machine, and nothing more. Three implementations:
+ * machine, and nothing more. The kernel's, and one for Linux processes:
  *   kernel/platform.c                    on the real (virtual) machine
- *   tests/host/platform_host.c           on Linux, for unit tests, fuzzers and benchmarks
- *   tools/libkmalloc/kmalloc_preload.c   in any process, for libkmalloc.so (LD_PRELOAD)
+ *   tests/host/platform_posix.c          on Linux, what every process shares (the clock,
+ *                                        the lock's needs), with the CPU model of either
+ *   tests/host/platform_host.c           unit tests, fuzzers and benchmarks: the program
+ *                                        says which CPU each thread is
+ *   tools/libkmalloc/kmalloc_preload.c   libkmalloc.so (LD_PRELOAD): a thread gets a CPU
+ *                                        id on its first call
  */
 #ifndef LIB_PLATFORM_H
 #define LIB_PLATFORM_H

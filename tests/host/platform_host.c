@@ -103,31 +103,6 @@ void *platform_phys_to_virt(uint64_t phys)
     return memory_base + (phys - memory_phys_start);
 }
 
-/* The lock is lib/spinlock.c; its three needs. Threads may outnumber cores:
- * a waiter yields, or a preempted holder would keep its waiters spinning. */
-void platform_cpu_relax(void)
-{
-    sched_yield();
-}
-
-uint64_t platform_time_us(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
-}
-
-void platform_lock_waiting(const struct platform_lock *lock)
-{
-    (void)lock; /* the reports here do not look for ABBA */
-}
-
-_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu, const char *why)
-{
-    platform_panic("suspected deadlock on lock %p: CPU %u %s; held by CPU %u", (const void *)lock,
-                   cpu, why, __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED));
-}
-
 /* "Interrupts off" puts off a reclaim request (a signal) until the restore. */
 static _Thread_local unsigned interrupts_off_depth;
 static _Thread_local volatile bool reclaim_pending;

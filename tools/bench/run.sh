@@ -21,7 +21,7 @@ WORKLOADS="churn mix1to4k larson prodcon large"
 
 mkdir -p "$BUILD"
 echo "== building (in $BUILD)"
-PORTABLE="$(ls lib/*.c | grep -v '^lib/string.c$') $(ls mm/*.c) tests/host/platform_host.c"
+PORTABLE="$(ls lib/*.c | grep -v '^lib/string.c$') $(ls mm/*.c) tests/host/platform_host.c tests/host/platform_posix.c"
 $CC $CFLAGS -o "$BUILD/malloc_bench" tools/bench/malloc_bench.c || { echo "build of malloc_bench failed"; exit 1; }
 if ! $CC $CFLAGS -o "$BUILD/malloc_bench_linked" tools/bench/malloc_bench_linked.c $PORTABLE; then
     echo "NOTE: malloc_bench_linked (mm/malloc.c linked in) did not build: skipped"

@@ -226,31 +226,6 @@ void *platform_phys_to_virt(uint64_t phys)
                    (unsigned long long)phys);
 }
 
-/* The lock is lib/spinlock.c (a fair ticket lock); its three needs. A waiter
- * yields: with more threads than cores, the next in line may be preempted. */
-void platform_cpu_relax(void)
-{
-    sched_yield();
-}
-
-uint64_t platform_time_us(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
-}
-
-void platform_lock_waiting(const struct platform_lock *lock)
-{
-    (void)lock; /* the reports here do not look for ABBA */
-}
-
-_Noreturn void platform_lock_stuck(const struct platform_lock *lock, unsigned cpu, const char *why)
-{
-    platform_panic("libkmalloc: suspected deadlock on lock %p: CPU %u %s", (const void *)lock, cpu,
-                   why);
-}
-
 uint64_t platform_interrupts_save_disable(void)
 {
     unsigned cpu = platform_cpu_index();
