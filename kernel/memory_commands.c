@@ -68,11 +68,15 @@ static void print_reservation_row(const struct bootmem_reservation *reservation,
  * filesystem's metadata, from malloc, counts). */
 static void print_footprint(const struct memory_account *account)
 {
-    static struct km_stats stats; /* 4 KiB: off the shell's stack */
-    km_stats(&stats);
+    /* 3 KiB: off the shell's stack, and not in .bss for the whole run either */
+    struct km_stats *stats = memory_scratch_alloc(sizeof(*stats));
     uint64_t in_magazines = 0;
-    for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++)
-        in_magazines += stats.classes[i].in_magazines * stats.classes[i].object_bytes;
+    if (stats) {
+        km_stats(stats);
+        for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++)
+            in_magazines += stats->classes[i].in_magazines * stats->classes[i].object_bytes;
+        memory_scratch_free(stats, sizeof(*stats));
+    }
     const struct mb2_module *module = rootfs_module();
     uint64_t module_bytes = module ? (uint64_t)module->end - module->start : 0;
     module_bytes = (module_bytes + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE; /* its pages */

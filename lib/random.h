@@ -27,11 +27,4 @@ static inline uint64_t random_next(uint64_t *state)
     return x * 0x2545F4914F6CDD1Dull;
 }
 
-/* A number in [0, bound), bound > 0 (the modulo bias is below 2^-32 for the
- * bounds a test uses). */
-static inline uint64_t random_below(uint64_t *state, uint64_t bound)
-{
-    return random_next(state) % bound;
-}
-
 #endif

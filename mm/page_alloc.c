@@ -4,23 +4,26 @@
 #include "lib/platform.h"
 #include "lib/string.h"
 
+/* The pages the buddy manages, all zones: what the caches' watermarks scale with. */
+static uint64_t managed_pages(const struct buddy *buddy)
+{
+    uint64_t managed = 0;
+    for (int zone = 0; zone < ZONE_COUNT; zone++)
+        managed += buddy_managed_page_count(buddy, (enum zone_id)zone);
+    return managed;
+}
+
 void page_alloc_init(struct page_alloc *alloc, struct buddy *buddy)
 {
     alloc->buddy = buddy;
     alloc->cpus = NULL;
-    uint64_t managed = 0;
-    for (int zone = 0; zone < ZONE_COUNT; zone++)
-        managed += buddy_managed_page_count(buddy, (enum zone_id)zone);
-    page_cache_init(&alloc->caches, buddy, 1, managed, NULL); /* the boot CPU's */
+    page_cache_init(&alloc->caches, buddy, 1, managed_pages(buddy), NULL); /* the boot CPU's */
 }
 
 void page_alloc_set_cpu_count(struct page_alloc *alloc, unsigned count, struct page_cache *caches)
 {
-    uint64_t managed = 0;
-    for (int zone = 0; zone < ZONE_COUNT; zone++)
-        managed += buddy_managed_page_count(alloc->buddy, (enum zone_id)zone);
     page_cache_drain_all(&alloc->caches); /* the boot CPU's pages go back first */
-    page_cache_init(&alloc->caches, alloc->buddy, count, managed, caches);
+    page_cache_init(&alloc->caches, alloc->buddy, count, managed_pages(alloc->buddy), caches);
 }
 
 void page_alloc_set_cpus(struct page_alloc *alloc, const struct page_alloc_cpus *cpus)

@@ -15,6 +15,7 @@
 # build is reported as "build failed" and counts as one failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. tools/tally.sh
 mkdir -p build/tests
 total_passed=0 total_failed=0 summary=""
 
@@ -28,22 +29,8 @@ run_suite() { # name command...
     echo "==== $name tests"
     "$@" 2>&1 | tee "$log"
     local status=${PIPESTATUS[0]}
-    local line passed=0 failed=0
-    line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-    if [ -n "$line" ]; then
-        passed=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
-        failed=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
-    fi
-    if [ -z "$line" ]; then
-        echo "==== $name tests printed no \"N passed, M failed\" line (status $status): counting 1 failure"
-        failed=1
-    elif [ $((passed + failed)) -eq 0 ]; then
-        echo "==== $name tests ran nothing: counting 1 failure"
-        failed=1
-    elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-        echo "==== $name tests ended with status $status and no failure counted: counting 1 failure"
-        failed=1
-    fi
+    local passed failed
+    tally_judge "==== $name tests" "$status" "$log"
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))
     summary+="  $name: $passed passed, $failed failed"$'\n'

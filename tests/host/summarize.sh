@@ -9,6 +9,8 @@
 # tests nothing can look like success. The last line printed is the grand total, and the
 # exit status is 0 only if nothing failed.
 
+. "$(dirname "$0")/../../tools/tally.sh" # the rule: no line, nothing run or a crash fail
+
 total_passed=0
 total_failed=0
 limit=${HOST_TEST_TIMEOUT:-600}
@@ -22,25 +24,10 @@ for program in "$@"; do
     status=$?
     cat "$output_file"
 
-    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$output_file" | tail -n 1)
-    passed=0
-    failed=0
-    if [ -n "$summary" ]; then
-        passed=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
-        failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')
-    fi
+    tally_judge "$name" "$status" "$output_file"
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
         echo "$name: still running after $limit s (HOST_TEST_TIMEOUT); counting it as failed"
-        failed=$((failed + 1))
-    elif [ -z "$summary" ]; then
-        echo "$name: exit status $status and no \"N passed, M failed\" line; counting it as failed"
-        failed=1
-    elif [ $((passed + failed)) -eq 0 ]; then
-        echo "$name: ran no test (\"0 passed, 0 failed\"); counting it as failed"
-        failed=1
-    elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-        echo "$name: exit status $status with no failure reported; counting it as failed"
-        failed=1
+        [ "$failed" -gt 0 ] || failed=1
     fi
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))
