@@ -1,5 +1,6 @@
 /* acpi_tables.c: see acpi_tables.h. The shell command `acpi` is in acpi_commands.c. */
 #include "kernel/acpi_tables.h"
+#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
@@ -73,8 +74,8 @@ static bool find_rsdp(const struct mb2_summary *boot)
     return true;
 }
 
-bool acpi_find_cpus(const struct mb2_summary *boot, struct acpi_cpu *cpus, size_t capacity,
-                    struct acpi_madt *madt)
+BOOT_ONLY bool acpi_find_cpus(const struct mb2_summary *boot, struct acpi_cpu *cpus,
+                              size_t capacity, struct acpi_madt *madt)
 {
     have_rsdp = find_rsdp(boot);
     if (!have_rsdp) {

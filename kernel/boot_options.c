@@ -4,6 +4,7 @@
  * BOOT_OPTION; the ones that belong to no subsystem are at the end of this file.
  */
 #include "kernel/boot_options.h"
+#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/shell.h" /* run=: the commands go to the shell */
@@ -50,7 +51,7 @@ static void apply_one(void *ctx, const struct cmdline_option *given)
     option->apply(given->value, given->value_len);
 }
 
-void boot_options_apply(const char *cmdline)
+BOOT_ONLY void boot_options_apply(const char *cmdline)
 {
     size_t len = strlcpy(cmdline_copy, cmdline ? cmdline : "", sizeof(cmdline_copy));
     if (len >= sizeof(cmdline_copy))

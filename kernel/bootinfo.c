@@ -1,9 +1,10 @@
 /* bootinfo.c: read GRUB's boot information with lib/multiboot2. */
 #include "kernel/bootinfo.h"
+#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 
-void bootinfo_read(phys_addr_t mbi_phys, struct boot_info *info)
+BOOT_ONLY void bootinfo_read(phys_addr_t mbi_phys, struct boot_info *info)
 {
     *info = (struct boot_info){.mbi_phys = mbi_phys, .cmdline = "", .boot_loader_name = "unknown"};
     /* The early direct map covers [0, EARLY_DIRECT_MAP_BYTES): nothing past

@@ -4,6 +4,7 @@
  * picks a prefix and a colour and which `quiet` can mute.
  */
 #include "kernel/console.h"
+#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/percpu.h"
@@ -66,7 +67,7 @@ static void console_unlock(uint64_t saved)
     cpu_restore_interrupts(saved);
 }
 
-void console_init(void)
+BOOT_ONLY void console_init(void)
 {
     serial_init();
     vga_init();

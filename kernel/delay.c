@@ -1,5 +1,6 @@
 /* delay.c: see delay.h. PIT ports and modes: the 8254 datasheet. */
 #include "kernel/delay.h"
+#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/cpu.h"
@@ -12,7 +13,7 @@
 
 static uint64_t tsc_per_us = 1000; /* until calibrated: 1 GHz */
 
-void delay_calibrate(void)
+BOOT_ONLY void delay_calibrate(void)
 {
     uint16_t count = (uint16_t)(PIT_HZ / (1000 / CALIBRATION_MS)); /* 11931 ticks */
     uint64_t saved = cpu_save_interrupts_and_disable();

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "kernel/boot_options.h"
+#include "lib/boot_only.h"
 #include "kernel/memlayout.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
@@ -48,7 +49,8 @@ static uint32_t *page_owner(const void *addr)
 
 /* The page map (mm/malloc.h) covers the direct map of every page frame up to
  * the highest RAM: two bytes per 4 KiB, 0.05% of it (512 bytes per MiB). */
-static struct malloc_page_source buddy_pages = {pages_alloc, pages_free, page_owner, NULL, 0, 0};
+static struct malloc_page_source buddy_pages = {
+    .alloc_pages = pages_alloc, .free_pages = pages_free, .page_owner = page_owner};
 
 static bool track_requested, poison_requested, debug_requested;
 
@@ -95,7 +97,7 @@ void malloc_flush_job(void *unused)
     km_flush_cpu();
 }
 
-void malloc_init(void)
+BOOT_ONLY void malloc_init(void)
 {
     uint64_t frames = memory_end_pfn();
     uint64_t map_pages = (frames * sizeof(struct km_page_info) + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -105,6 +107,7 @@ void malloc_init(void)
         buddy_pages.map_start = DIRECT_MAP_BASE;
         buddy_pages.map_pages = frames;
     }
+    buddy_pages.memory_pages = memory_free_page_count(); /* sizes the magazines */
     if (km_init(&buddy_pages, 1) != 0)
         panic("malloc: cannot start");
     if (debug_requested)

@@ -4,6 +4,7 @@
  * letters as ASCII, Ctrl+letter as 1-26, the arrow keys as "ESC [ A" etc.
  */
 #include "kernel/keyboard.h"
+#include "lib/boot_only.h"
 
 #include <stdbool.h>
 
@@ -111,7 +112,7 @@ static void keyboard_interrupt(void)
         handle_scancode(inb(KEYBOARD_DATA));
 }
 
-void keyboard_init(void)
+BOOT_ONLY void keyboard_init(void)
 {
     /* Throw away anything typed before we listened. */
     for (int i = 0; i < 16 && (inb(KEYBOARD_STATUS) & STATUS_OUTPUT_FULL); i++)

@@ -1,14 +1,24 @@
 /* ksyms.c: look-ups in the generated symbol table (binary search). */
 #include "kernel/ksyms.h"
 
+#include <stdbool.h>
+
 #include "lib/format.h"
 #include "lib/string.h"
 
-extern const char __text_start[], __text_end[];
+extern const char __text_start[], __text_end[], __boot_only_start[], __boot_only_data_start[];
+
+/* The kernel's code: text, and the boot-only code (named even once freed,
+ * so that a backtrace through it still reads). */
+static bool is_kernel_code(uint64_t address)
+{
+    return (address >= (uint64_t)__text_start && address < (uint64_t)__text_end) ||
+           (address >= (uint64_t)__boot_only_start && address < (uint64_t)__boot_only_data_start);
+}
 
 const struct ksym *ksyms_lookup(uint64_t address)
 {
-    if (address < (uint64_t)__text_start || address >= (uint64_t)__text_end || ksyms_count == 0)
+    if (!is_kernel_code(address) || ksyms_count == 0)
         return NULL;
     size_t low = 0, high = ksyms_count; /* answer in [low, high) */
     while (high - low > 1) {

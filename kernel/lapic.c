@@ -1,5 +1,6 @@
 /* lapic.c: see lapic.h. Register offsets and bits from the Intel SDM, vol. 3A, ch. 11. */
 #include "kernel/lapic.h"
+#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/cpu.h"
@@ -58,7 +59,7 @@ void lapic_enable_this_cpu(void)
     write_register(REG_SPURIOUS, SPURIOUS_APIC_ENABLE | LAPIC_VECTOR_SPURIOUS);
 }
 
-bool lapic_init(uint64_t phys)
+BOOT_ONLY bool lapic_init(uint64_t phys)
 {
     uint32_t eax, ebx, ecx, edx;
     cpuid(1, &eax, &ebx, &ecx, &edx);

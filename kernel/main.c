@@ -20,6 +20,7 @@
 #include "kernel/smp.h"
 #include "kernel/trap.h"
 #include "kernel/version.h"
+#include "lib/boot_only.h"
 
 extern const char __kernel_phys_start[], __kernel_phys_end[];
 
@@ -34,8 +35,10 @@ static void enable_console_input(void)
     cpu_enable_interrupts();
 }
 
+/* BOOT_REF: it calls the boot-only steps (lib/boot_only.h), each before
+ * memory_free_boot_only and none after. */
 void kernel_main(phys_addr_t mbi_phys);
-void kernel_main(phys_addr_t mbi_phys)
+BOOT_REF void kernel_main(phys_addr_t mbi_phys)
 {
     percpu_init_boot(); // GS -> the boot CPU's struct cpu, its GDT and
                         // TSS (with the double-fault stack)
@@ -61,6 +64,7 @@ void kernel_main(phys_addr_t mbi_phys)
     rootfs_mount(&boot_info.summary);                    // the "bootfs" module, read-only on /
     pic_init(TRAP_IRQ_BASE);                             // legacy PIC moved to vectors 32-47
     enable_console_input();                              // serial and keyboard interrupts on
+    memory_free_boot_only(); // the code above that runs once, to the page allocator
 
     if (boot_option_test_mode()) // `test`: run the in-kernel tests, exit
         machine_exit(ktest_run_matching(NULL) == 0 ? 0 : 1);

@@ -13,11 +13,13 @@
  * Every usable byte ends up in exactly one place, which `mem` shows.
  */
 #include "kernel/memory.h"
+#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
 #include "kernel/paging.h"
 #include "kernel/panic.h"
+#include "lib/alloc.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "mm/bootmem.h"
@@ -32,6 +34,7 @@ extern const char __kernel_phys_start[], __text_start[], __rodata_start[], __dat
 extern const char __bss_start[], __early_page_tables_start[], __early_page_tables_end[];
 extern const char __boot_stack_region_start[], __boot_stack_region_end[], boot_stack_guard[];
 extern const char __bss_rest_start[], __kernel_end[];
+extern const char __boot_only_start[], __boot_only_end[];
 
 /* Reservation names: each is one row of `mem`. */
 static const char NAME_PAGE0[] = "page 0 (kept unmapped: NULL faults)";
@@ -42,13 +45,17 @@ static const char NAME_DATA[] = "kernel data";
 static const char NAME_EARLY_TABLES[] = "early page tables";
 static const char NAME_BOOT_STACK[] = "boot stack";
 static const char NAME_BSS[] = "kernel bss";
+static const char NAME_BOOT_ONLY[] = "kernel boot-only code and data";
 static const char NAME_MBI[] = "boot information (MBI)";
 static const char NAME_MODULE[] = "boot module";
 static const char NAME_PAGE_TABLES[] = "page tables";
 static const char NAME_METADATA[] = "buddy metadata (struct page)";
 
 static char module_names[MB2_MAX_MODULES][48];
-static struct memmap_entry raw_map[MAX_RAW_ENTRIES];
+/* The firmware's map as read, with room for MAX_RAW_ENTRIES (6 KiB) while
+ * booting; kept at its own size (firmware_map, from malloc) after. */
+BOOT_ONLY_DATA static struct memmap_entry raw_map[MAX_RAW_ENTRIES];
+static const struct memmap_entry *firmware_map;
 static unsigned raw_count;
 static bool raw_from_meminfo;
 static struct memmap clean_map;
@@ -57,7 +64,7 @@ static struct buddy buddy;
 static struct page_alloc pages; /* the page allocator (mm/page_alloc.c) over the buddy */
 static uint64_t handed_over_pages;
 
-static void read_firmware_map(const struct mb2_summary *boot)
+BOOT_ONLY static void read_firmware_map(const struct mb2_summary *boot)
 {
     struct mb2_error error;
     int count = boot->has_mmap ? mb2_mmap_entry_count(&boot->mmap, &error) : -1;
@@ -73,6 +80,7 @@ static void read_firmware_map(const struct mb2_summary *boot)
         if (mb2_mmap_entry(&boot->mmap, (uint32_t)i, &entry))
             raw_map[raw_count++] = (struct memmap_entry){entry.base, entry.length, entry.type};
     }
+    firmware_map = raw_map;
     if (raw_count > 0)
         return;
     if (!boot->has_meminfo)
@@ -87,12 +95,13 @@ static void read_firmware_map(const struct mb2_summary *boot)
              boot->meminfo.mem_lower_kib, boot->meminfo.mem_upper_kib);
 }
 
-static void reserve_kernel_image(void)
+BOOT_ONLY static void reserve_kernel_image(void)
 {
     uint64_t (*phys)(const void *) = kernel_image_virt_to_phys;
     bootmem_reserve(&bootmem, 0, 0x1000, NAME_PAGE0);
     bootmem_reserve(&bootmem, (uint64_t)__kernel_phys_start, phys(__text_start), NAME_BOOT_CODE);
-    bootmem_reserve(&bootmem, phys(__text_start), phys(__rodata_start), NAME_TEXT);
+    bootmem_reserve(&bootmem, phys(__text_start), phys(__boot_only_start), NAME_TEXT);
+    bootmem_reserve(&bootmem, phys(__boot_only_start), phys(__boot_only_end), NAME_BOOT_ONLY);
     bootmem_reserve(&bootmem, phys(__rodata_start), phys(__data_start), NAME_RODATA);
     bootmem_reserve(&bootmem, phys(__data_start), phys(__early_page_tables_start), NAME_DATA);
     bootmem_reserve(&bootmem, phys(__early_page_tables_start), phys(__early_page_tables_end),
@@ -104,7 +113,7 @@ static void reserve_kernel_image(void)
     bootmem_reserve(&bootmem, phys(__bss_rest_start), phys(__kernel_end), NAME_BSS);
 }
 
-static uint64_t page_table_page_from_bootmem(void)
+BOOT_ONLY static uint64_t page_table_page_from_bootmem(void)
 {
     /* Below 4 GiB: until the switch, only the early direct map reaches it. */
     return bootmem_alloc(&bootmem, 0x1000, 0x1000, EARLY_DIRECT_MAP_BYTES, NAME_PAGE_TABLES);
@@ -115,14 +124,14 @@ static uint64_t page_table_page_from_buddy(void)
     return memory_alloc_pages(0, BUDDY_ANY);
 }
 
-static void hand_over_range(void *ctx, uint64_t start, uint64_t end)
+BOOT_ONLY static void hand_over_range(void *ctx, uint64_t start, uint64_t end)
 {
     (void)ctx;
     buddy_free_range(&buddy, start >> 12, end >> 12);
     handed_over_pages += (end - start) >> 12;
 }
 
-void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
+BOOT_ONLY void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
 {
     read_firmware_map(boot);
     char error[128];
@@ -180,6 +189,42 @@ void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
              "below 1 MiB",
              clean_map.usable_bytes / KIB, handed_over_pages * 4,
              buddy_free_page_count(&buddy, ZONE_LOW) * 4);
+}
+
+static void flush_tlb_job(void *unused)
+{
+    (void)unused;
+    paging_flush_tlb();
+}
+
+/* The firmware map, from raw_map (freed next) to a malloc'd copy. */
+BOOT_ONLY static void keep_firmware_map(void)
+{
+    struct memmap_entry *kept = malloc(raw_count * sizeof(*kept));
+    if (!kept)
+        panic("memory: no room to keep the firmware's memory map (%u entries)", raw_count);
+    memcpy(kept, raw_map, raw_count * sizeof(*kept));
+    firmware_map = kept;
+}
+
+/* BOOT_REF: keep_firmware_map is boot-only, and runs before the free. */
+BOOT_REF void memory_free_boot_only(void)
+{
+    keep_firmware_map();
+    uint64_t start = (uint64_t)__boot_only_start, end = (uint64_t)__boot_only_end;
+    /* Unmapped first, on every CPU: a call into the freed code must fault,
+     * not run whatever the pages hold next. */
+    paging_unmap_kernel_range(start, end);
+    for (unsigned cpu = 1; pages.cpus && cpu < pages.caches.cpu_count; cpu++)
+        pages.cpus->run_on(cpu, flush_tlb_job, NULL);
+    uint64_t first = kernel_image_virt_to_phys(__boot_only_start) >> 12;
+    uint64_t last = kernel_image_virt_to_phys(__boot_only_end) >> 12;
+    if (bootmem_release(&bootmem, NAME_BOOT_ONLY) != 1)
+        panic("memory: the boot-only reservation is missing or was freed already");
+    buddy_free_range(&buddy, first, last);
+    handed_over_pages += last - first;
+    log_info("memory: freed %lu KiB of boot-only code and data (%#lx-%#lx) to the page allocator",
+             (last - first) * 4, first << 12, last << 12);
 }
 
 /* The page allocator's policy is mm/page_alloc.c's; these give it addresses. */
@@ -303,7 +348,7 @@ bool memory_page_cache_stats(unsigned cpu, struct page_cache_stats *out)
 bool memory_range_in_firmware_map(phys_addr_t phys, uint64_t length)
 {
     for (unsigned i = 0; i < raw_count; i++) {
-        uint64_t start = raw_map[i].base, end = raw_map[i].base + raw_map[i].length;
+        uint64_t start = firmware_map[i].base, end = firmware_map[i].base + firmware_map[i].length;
         if (end >= start && phys >= start && phys + length <= end)
             return true;
     }
@@ -331,7 +376,7 @@ const struct memmap_entry *memory_firmware_map(unsigned *count, bool *from_memin
 {
     *count = raw_count;
     *from_meminfo = raw_from_meminfo;
-    return raw_map;
+    return firmware_map;
 }
 
 uint64_t memory_cached_pages(void)

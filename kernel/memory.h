@@ -15,6 +15,9 @@
 #include "mm/buddy.h"
 
 void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys);
+/* The last boot step: the kernel image's boot-only pages (lib/boot_only.h),
+ * unmapped on every CPU and given to the page allocator. */
+void memory_free_boot_only(void);
 
 /* Pages for the kernel: order-0 through this CPU's page cache, larger orders
  * from the buddy. 0 on out of memory. */

@@ -7,6 +7,7 @@
  * entries: the direct map of 8 GiB takes a handful of table pages.
  */
 #include "kernel/paging.h"
+#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/memlayout.h"
@@ -33,6 +34,7 @@ enum level { LEVEL_PT = 0, LEVEL_PD = 1, LEVEL_PDPT = 2, LEVEL_PML4 = 3 };
 extern const char __text_start[], __rodata_start[], __rodata_end[], __data_start[];
 extern const char __early_page_tables_start[], __early_page_tables_end[];
 extern const char boot_stack_guard[], __kernel_end[];
+extern const char __boot_only_start[], __boot_only_data_start[], __boot_only_end[];
 
 static uint64_t kernel_pml4_phys;
 static paging_page_source_fn page_source;
@@ -106,17 +108,20 @@ static void map_range(uint64_t virt, uint64_t phys, uint64_t bytes, uint64_t fla
     }
 }
 
-static void map_kernel_piece(const char *start, const char *end, uint64_t flags)
+BOOT_ONLY static void map_kernel_piece(const char *start, const char *end, uint64_t flags)
 {
     uint64_t virt = (uint64_t)start;
     if ((uint64_t)end > virt)
         map_range(virt, kernel_image_virt_to_phys(start), (uint64_t)end - virt, flags, false);
 }
 
-static void map_kernel_image(void)
+BOOT_ONLY static void map_kernel_image(void)
 {
     uint64_t read_write = PTE_PRESENT | PTE_WRITABLE | no_execute;
-    map_kernel_piece(__text_start, __rodata_start, PTE_PRESENT);              /* r-x */
+    map_kernel_piece(__text_start, __boot_only_start, PTE_PRESENT); /* r-x */
+    /* The boot-only pieces, until memory_free_boot_only unmaps them. */
+    map_kernel_piece(__boot_only_start, __boot_only_data_start, PTE_PRESENT); /* r-x */
+    map_kernel_piece(__boot_only_data_start, __boot_only_end, read_write);
     map_kernel_piece(__rodata_start, __data_start, PTE_PRESENT | no_execute); /* r-- */
     /* data and bss (rw-), less the early page tables (freed once we leave
      * them) and the guard page under the boot stack (a stack overflow must
@@ -126,7 +131,8 @@ static void map_kernel_image(void)
     map_kernel_piece(boot_stack_guard + PAGE_4K, __kernel_end, read_write);
 }
 
-void paging_init(const struct paging_ram_range *ram, size_t count, paging_page_source_fn source)
+BOOT_ONLY void paging_init(const struct paging_ram_range *ram, size_t count,
+                           paging_page_source_fn source)
 {
     uint32_t eax, ebx, ecx, edx;
     cpuid(0x80000001, &eax, &ebx, &ecx, &edx);
@@ -207,6 +213,25 @@ bool paging_map_kernel_page(uint64_t virt, uint64_t phys)
     *entry = phys | PTE_PRESENT | PTE_WRITABLE | no_execute;
     __asm__ volatile("invlpg (%0)" : : "r"(virt) : "memory");
     return true;
+}
+
+void paging_unmap_kernel_range(uint64_t start, uint64_t end)
+{
+    for (uint64_t virt = start & ~(PAGE_4K - 1); virt < end; virt += PAGE_4K) {
+        struct paging_walk walk;
+        paging_walk(virt, &walk);
+        if (!walk.mapped)
+            continue;
+        if (walk.page_bytes != PAGE_4K)
+            panic("paging: %#lx is inside a huge page; only 4 KiB pages are unmapped", virt);
+        *entry_for(virt, LEVEL_PT) = 0;
+        __asm__ volatile("invlpg (%0)" : : "r"(virt) : "memory");
+    }
+}
+
+void paging_flush_tlb(void)
+{
+    write_cr3(read_cr3());
 }
 
 uint64_t paging_kernel_pml4_phys(void)

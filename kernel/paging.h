@@ -44,6 +44,12 @@ const struct paging_stats *paging_stats(void);
  * stacks area): false if virt is mapped already. */
 bool paging_map_kernel_page(uint64_t virt, uint64_t phys);
 uint64_t paging_kernel_pml4_phys(void);
+/* Unmap the 4 KiB pages of [start, end) outside the direct map (the kernel
+ * image's boot-only pages) and flush them from this CPU's TLB; the other
+ * CPUs' TLBs are the caller's to flush. */
+void paging_unmap_kernel_range(uint64_t start, uint64_t end);
+void paging_flush_tlb(
+    void); /* this CPU's whole TLB (reloads CR3; the kernel has no global pages) */
 
 /* Starting the other CPUs: the trampoline page must stay mapped at its own
  * physical address for the instructions between "paging on" and the jump to

@@ -1,5 +1,6 @@
 /* percpu.c: installing a CPU's area in GS (see percpu.h). */
 #include "kernel/percpu.h"
+#include "lib/boot_only.h"
 
 #include <stddef.h>
 
@@ -27,7 +28,7 @@ void percpu_install(struct cpu *cpu)
     write_msr(MSR_GS_BASE, (uint64_t)cpu);
 }
 
-void percpu_init_boot(void)
+BOOT_ONLY void percpu_init_boot(void)
 {
     boot_cpu.index = 0;
     boot_cpu.state = CPU_ONLINE;

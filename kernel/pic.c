@@ -3,6 +3,7 @@
  * on top of the CPU's exceptions, so they are moved to 32-47 first thing.
  */
 #include "kernel/pic.h"
+#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 
@@ -24,7 +25,7 @@ static void write_masks(void)
     outb(PIC2_DATA, (uint8_t)(masked >> 8));
 }
 
-void pic_init(uint8_t vector_base)
+BOOT_ONLY void pic_init(uint8_t vector_base)
 {
     outb(PIC1_COMMAND, PIC_INIT);
     io_wait();

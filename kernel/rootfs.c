@@ -7,6 +7,7 @@
  * into them, through the direct map.
  */
 #include "kernel/rootfs.h"
+#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
@@ -39,7 +40,7 @@ static bool is_bootfs_module(const struct mb2_module *candidate)
            (candidate->name[length] == 0 || candidate->name[length] == ' ');
 }
 
-void rootfs_mount(const struct mb2_summary *boot)
+BOOT_ONLY void rootfs_mount(const struct mb2_summary *boot)
 {
     const struct mb2_module *found = NULL;
     for (unsigned i = 0; i < boot->module_count && !found; i++)

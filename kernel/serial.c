@@ -5,6 +5,7 @@
  * interrupt (IRQ 4) and goes to the input ring (kernel/input.c).
  */
 #include "kernel/serial.h"
+#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/input.h"
@@ -29,7 +30,7 @@
 
 static bool uart_present;
 
-bool serial_init(void)
+BOOT_ONLY bool serial_init(void)
 {
     outb(COM1 + UART_INTERRUPT_ENABLE, 0x00);
     outb(COM1 + UART_LINE_CONTROL, 0x80); /* DLAB: next two are the divisor */

@@ -23,6 +23,7 @@
  * IPI says its mailbox holds a job (smp_post).
  */
 #include "kernel/smp.h"
+#include "lib/boot_only.h"
 
 #include "kernel/acpi_tables.h"
 #include "kernel/boot_options.h"
@@ -370,7 +371,7 @@ static uint64_t map_stack_page(uint64_t virt)
 }
 
 /* The stacks of CPU index, in its slot: guard, stack, guard, double-fault stack. */
-static bool make_stacks(struct cpu *cpu)
+BOOT_ONLY static bool make_stacks(struct cpu *cpu)
 {
     uint64_t slot = CPU_STACKS_BASE + (uint64_t)cpu->index * CPU_STACK_SLOT_BYTES;
     uint64_t stack = slot + 0x1000;
@@ -399,7 +400,8 @@ static bool wait_online(struct cpu *cpu, uint64_t microseconds)
     return true;
 }
 
-static void start_ap(struct cpu *cpu, uint64_t trampoline, struct ap_trampoline_params *params)
+BOOT_ONLY static void start_ap(struct cpu *cpu, uint64_t trampoline,
+                               struct ap_trampoline_params *params)
 {
     if (!make_stacks(cpu)) {
         log_warn("smp: cpu %u (apic %u): no memory for its stacks: not started", cpu->index,
@@ -445,7 +447,7 @@ static void start_ap(struct cpu *cpu, uint64_t trampoline, struct ap_trampoline_
 /* The trampoline page: the code copied in, its three 32-bit addresses patched
  * for where the page is, and the parameter block filled in (all but the
  * stack and the struct cpu, which start_ap sets for each CPU). */
-static uint64_t prepare_trampoline(struct ap_trampoline_params **params_out)
+BOOT_ONLY static uint64_t prepare_trampoline(struct ap_trampoline_params **params_out)
 {
     uint64_t page = memory_alloc_pages(0, BUDDY_BELOW_1M);
     if (!page)
@@ -474,7 +476,8 @@ static void flush_tlb(void *unused)
 }
 
 /* The CPU table for the CPUs ACPI found; the boot CPU is index 0. */
-static unsigned make_cpu_table(const struct acpi_cpu *found, size_t count, uint32_t boot_apic_id)
+BOOT_ONLY static unsigned make_cpu_table(const struct acpi_cpu *found, size_t count,
+                                         uint32_t boot_apic_id)
 {
     struct cpu *boot = percpu_boot_cpu();
     boot->apic_id = boot_apic_id;
@@ -521,7 +524,7 @@ static const struct page_alloc_cpus memory_hooks = {
     .resume_others = smp_resume_other_cpus,
 };
 
-void smp_init(const struct mb2_summary *boot)
+BOOT_ONLY void smp_init(const struct mb2_summary *boot)
 {
     memory_set_cpu_hooks(&memory_hooks);
     panic_set_stop_others(smp_stop_other_cpus);
@@ -531,7 +534,7 @@ void smp_init(const struct mb2_summary *boot)
     trap_set_vector_handler(LAPIC_VECTOR_SPURIOUS, spurious_interrupt);
     boot_cpu_table[0] = percpu_boot_cpu();
 
-    static struct acpi_cpu found[MAX_MADT_CPUS];
+    BOOT_ONLY_DATA static struct acpi_cpu found[MAX_MADT_CPUS]; /* 3 KiB, until boot ends */
     struct acpi_madt madt;
     if (!acpi_find_cpus(boot, found, MAX_MADT_CPUS, &madt)) {
         log_warn("smp: no usable MADT: running on the boot CPU only");

@@ -7,6 +7,7 @@
  * interrupts go to the handler registered for their IRQ.
  */
 #include "kernel/trap.h"
+#include "lib/boot_only.h"
 
 #include "kernel/backtrace.h"
 #include "kernel/console.h"
@@ -18,6 +19,8 @@
 #include "kernel/pic.h"
 #include "lib/format.h"
 #include "lib/platform.h"
+
+extern const char __boot_only_start[], __boot_only_end[];
 
 struct __attribute__((packed)) idt_gate {
     uint16_t offset_low;
@@ -114,7 +117,7 @@ static void set_gate(unsigned vector, uint64_t handler, uint8_t ist)
     };
 }
 
-void idt_init(void)
+BOOT_ONLY void idt_init(void)
 {
     unsigned stub_count = (unsigned)(trap_stub_table_end - trap_stub_table);
     for (unsigned vector = 0; vector < stub_count; vector++) {
@@ -165,6 +168,9 @@ static void print_error_code(const struct trap_frame *frame)
     switch (frame->vector) {
     case TRAP_PAGE_FAULT:
         kprintf("  cr2 0x%016lx  (the address that faulted)\n", read_cr2());
+        if (read_cr2() >= (uint64_t)__boot_only_start && read_cr2() < (uint64_t)__boot_only_end)
+            kprintf("  that is boot-only code or data, freed when the boot ended "
+                    "(lib/boot_only.h: nothing may use it after)\n");
         kprintf("  error code %#lx: %s\n", code,
                 trap_describe_page_fault(code, words, sizeof(words)));
         break;

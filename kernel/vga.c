@@ -4,6 +4,7 @@
  * The buffer is reached through the direct map, like any physical address.
  */
 #include "kernel/vga.h"
+#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/memlayout.h"
@@ -33,7 +34,7 @@ static void clear_row(unsigned row)
         screen[row * VGA_COLUMNS + column] = (uint16_t)(' ' | attribute << 8);
 }
 
-void vga_init(void)
+BOOT_ONLY void vga_init(void)
 {
     screen = phys_to_virt(VGA_TEXT_PHYS);
     for (unsigned row = 0; row < VGA_ROWS; row++)

@@ -9,6 +9,7 @@
  * which matters more here than speed: it runs a handful of times at boot.
  */
 #include "mm/bootmem.h"
+#include "lib/boot_only.h"
 
 #include "lib/string.h"
 
@@ -27,12 +28,12 @@ static uint64_t page_ceiling(uint64_t address)
                                             : page_floor(address + PAGE_MASK);
 }
 
-void bootmem_init(struct bootmem *bootmem)
+BOOT_ONLY void bootmem_init(struct bootmem *bootmem)
 {
     memset(bootmem, 0, sizeof(*bootmem));
 }
 
-bool bootmem_add_ram(struct bootmem *bootmem, uint64_t start, uint64_t end)
+BOOT_ONLY bool bootmem_add_ram(struct bootmem *bootmem, uint64_t start, uint64_t end)
 {
     if (bootmem->ram_count == BOOTMEM_MAX_RAM_RANGES || (start & PAGE_MASK) || (end & PAGE_MASK) ||
         end <= start)
@@ -43,7 +44,8 @@ bool bootmem_add_ram(struct bootmem *bootmem, uint64_t start, uint64_t end)
     return true;
 }
 
-bool bootmem_reserve(struct bootmem *bootmem, uint64_t start, uint64_t end, const char *name)
+BOOT_ONLY bool bootmem_reserve(struct bootmem *bootmem, uint64_t start, uint64_t end,
+                               const char *name)
 {
     if (end <= start)
         return false;
@@ -168,7 +170,8 @@ static void for_each_free_range(const struct bootmem *bootmem, bootmem_range_fn 
         visit(ctx, state.run_start, state.run_end);
 }
 
-void bootmem_for_each_free_range(struct bootmem *bootmem, bootmem_range_fn visit, void *ctx)
+BOOT_ONLY void bootmem_for_each_free_range(struct bootmem *bootmem, bootmem_range_fn visit,
+                                           void *ctx)
 {
     bootmem->handed_over = true;
     for_each_free_range(bootmem, visit, ctx);
@@ -191,8 +194,8 @@ static void consider_free_range(void *ctx, uint64_t start, uint64_t end)
         search->best = candidate;
 }
 
-uint64_t bootmem_alloc(struct bootmem *bootmem, uint64_t bytes, uint64_t align, uint64_t limit,
-                       const char *name)
+BOOT_ONLY uint64_t bootmem_alloc(struct bootmem *bootmem, uint64_t bytes, uint64_t align,
+                                 uint64_t limit, const char *name)
 {
     if (bootmem->handed_over || bytes == 0)
         return 0;

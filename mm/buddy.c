@@ -15,6 +15,7 @@
  * page be caught, and it costs far less than touching the pages themselves.
  */
 #include "mm/buddy.h"
+#include "lib/boot_only.h"
 
 #include "lib/format.h"
 #include "lib/string.h"
@@ -183,7 +184,7 @@ static uint64_t zone_end_pfn(enum zone_id zone)
     return zone == ZONE_DMA32 ? ZONE_DMA32_END_PFN : UINT64_MAX;
 }
 
-size_t buddy_metadata_bytes(const struct buddy_range *ram, size_t count)
+BOOT_ONLY size_t buddy_metadata_bytes(const struct buddy_range *ram, size_t count)
 {
     uint64_t pages = 0;
     for (size_t i = 0; i < count; i++)
@@ -226,8 +227,8 @@ static int init_failed(const char *why)
     return -1;
 }
 
-int buddy_init(struct buddy *buddy, const struct buddy_range *ram, size_t count, void *metadata,
-               size_t metadata_bytes)
+BOOT_ONLY int buddy_init(struct buddy *buddy, const struct buddy_range *ram, size_t count,
+                         void *metadata, size_t metadata_bytes)
 {
     memset(buddy, 0, sizeof(*buddy));
     for (unsigned z = 0; z < ZONE_COUNT; z++) {

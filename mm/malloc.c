@@ -18,6 +18,7 @@
  * CPUs without a data race.
  */
 #include "mm/malloc.h"
+#include "lib/boot_only.h"
 
 #include "lib/format.h"
 #include "lib/platform.h"
@@ -181,6 +182,9 @@ struct km_magazine {
 #define KM_MAGAZINE_MAX 64
 #define KM_MAGAZINE_BYTES 262144u
 #define KM_MAGAZINE_MIN 4
+/* On a small machine (the source's memory_pages), fewer: the magazines of
+ * one CPU, full, hold at most a sixteenth of the memory. */
+#define KM_MAGAZINES_SHARE_OF_MEMORY 16
 
 /*
  * What free's fast path knows about a page from its byte in the page-kind
@@ -1348,19 +1352,34 @@ static int add_cpus(unsigned count)
     return 0;
 }
 
+/* The most objects a magazine holds: KM_MAGAZINE_MAX, or fewer when a CPU's
+ * full magazines (the same count of each class) would hold more than their
+ * share of memory_pages (0: no limit). */
+BOOT_ONLY static unsigned magazine_objects_at_most(size_t memory_pages)
+{
+    if (memory_pages == 0)
+        return KM_MAGAZINE_MAX;
+    uint64_t one_of_each = 0;
+    for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++)
+        one_of_each += size_classes[index].object_bytes;
+    uint64_t share = (uint64_t)memory_pages * KM_PAGE_BYTES / KM_MAGAZINES_SHARE_OF_MEMORY;
+    uint64_t objects = share / one_of_each;
+    return objects < KM_MAGAZINE_MAX ? (unsigned)objects : KM_MAGAZINE_MAX;
+}
+
 /* The tables the fast paths read, from the class table: each class's
  * magazine (capacity and place in struct km_cpu), the page kinds, and the
  * magazine of each 16-byte row of sizes. */
-static void lay_out_pools(void)
+BOOT_ONLY static void lay_out_pools(size_t memory_pages)
 {
     size_t offset = (sizeof(struct km_cpu) + 63) & ~(size_t)63;
     memset(&kind_template[0], 0, sizeof(kind_template[0])); /* not a slab page: refuses all */
+    unsigned most = magazine_objects_at_most(memory_pages);
     for (unsigned index = 0; index < SIZE_CLASS_COUNT; index++) {
         const struct size_class *cls = &size_classes[index];
         unsigned cap = KM_MAGAZINE_BYTES / cls->object_bytes;
-        cap = cap < KM_MAGAZINE_MIN   ? KM_MAGAZINE_MIN
-              : cap > KM_MAGAZINE_MAX ? KM_MAGAZINE_MAX
-                                      : cap;
+        cap = cap > most ? most : cap;
+        cap = cap < KM_MAGAZINE_MIN ? KM_MAGAZINE_MIN : cap;
         magazine_cap[index] = (uint16_t)cap;
         magazine_offset[index] = (uint32_t)offset;
         offset += (sizeof(struct km_magazine) + (cap + 1) * sizeof(void *) + 63) & ~(size_t)63;
@@ -1376,14 +1395,14 @@ static void lay_out_pools(void)
     pool_bytes = offset;
 }
 
-int km_init(const struct malloc_page_source *page_source, unsigned count)
+BOOT_ONLY int km_init(const struct malloc_page_source *page_source, unsigned count)
 {
     if (count == 0)
         count = 1;
     if (count > KM_MAX_CPUS || !page_source || !page_source->alloc_pages ||
         !page_source->free_pages || !page_source->page_owner)
         return -1;
-    lay_out_pools();
+    lay_out_pools(page_source->memory_pages);
     source = page_source;
     fast.map = page_source->page_map;
     fast.start = page_source->map_start;

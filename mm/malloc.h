@@ -114,6 +114,11 @@ struct malloc_page_source {
     struct km_page_info *page_map;
     uintptr_t map_start;
     size_t map_pages;
+    /* How many pages the source has for malloc in all (optional: 0 means
+     * plenty). A CPU's magazines are sized to hold at most a sixteenth of
+     * them, so that a small machine gets short magazines and a small pool
+     * (at -m 3M: 5 objects a class, 3 pages a CPU instead of 7). */
+    size_t memory_pages;
 };
 
 #define KM_MAX_CPUS 64        /* per-CPU pools; a CPU's id must be below km_init's count */

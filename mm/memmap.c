@@ -16,6 +16,7 @@
  * few hundred steps, and MEMMAP_MAX_RAW_ENTRIES bounds the worst case.
  */
 #include "mm/memmap.h"
+#include "lib/boot_only.h"
 
 #include "lib/format.h"
 #include "lib/string.h"
@@ -148,8 +149,8 @@ static bool sweep(const struct memmap_entry *raw, size_t raw_count, uint64_t pos
     }
 }
 
-int memmap_clean(const struct memmap_entry *raw, size_t raw_count, struct memmap *out, char *error,
-                 size_t error_size)
+BOOT_ONLY int memmap_clean(const struct memmap_entry *raw, size_t raw_count, struct memmap *out,
+                           char *error, size_t error_size)
 {
     memset(out, 0, sizeof(*out));
     if (error && error_size > 0)

@@ -1,5 +1,6 @@
 /* page_alloc.c: the page allocator's policy (see page_alloc.h). */
 #include "mm/page_alloc.h"
+#include "lib/boot_only.h"
 
 #include "lib/platform.h"
 #include "lib/string.h"
@@ -13,7 +14,7 @@ static uint64_t managed_pages(const struct buddy *buddy)
     return managed;
 }
 
-void page_alloc_init(struct page_alloc *alloc, struct buddy *buddy)
+BOOT_ONLY void page_alloc_init(struct page_alloc *alloc, struct buddy *buddy)
 {
     alloc->buddy = buddy;
     alloc->cpus = NULL;

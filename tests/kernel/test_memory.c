@@ -9,6 +9,7 @@
 
 extern const char __text_start[], __rodata_start[], __data_start[], __bss_rest_start[];
 extern const char __early_page_tables_start[], __kernel_end[];
+extern const char __boot_only_start[], __boot_only_end[];
 
 static uint64_t leaf_entry(const void *virt, bool *mapped)
 {
@@ -47,6 +48,21 @@ KTEST(memory_page_zero_and_freed_boot_pieces_are_unmapped)
     KTEST_EXPECT(!mapped); /* .boot: dead after boot */
     leaf_entry((const void *)(DIRECT_MAP_BASE + 0x1000), &mapped);
     KTEST_EXPECT(mapped); /* low RAM is in the direct map */
+}
+
+/* lib/boot_only.h: once booted, the boot-only pages are out of the kernel
+ * image's mapping, and their frames belong to the page allocator (no longer
+ * reserved: free, cached or handed out since). */
+KTEST(memory_boot_only_pages_are_unmapped_and_given_to_the_page_allocator)
+{
+    KTEST_EXPECT((uint64_t)__boot_only_end > (uint64_t)__boot_only_start); /* there are some */
+    for (const char *virt = __boot_only_start; virt < __boot_only_end; virt += PAGE_SIZE) {
+        bool mapped;
+        leaf_entry(virt, &mapped);
+        KTEST_EXPECT(!mapped);
+        struct page *page = memory_page_of(kernel_image_virt_to_phys(virt));
+        KTEST_EXPECT(page && page_state_load(page) != PAGE_RESERVED);
+    }
 }
 
 KTEST(memory_pages_come_from_the_zone_asked_for)

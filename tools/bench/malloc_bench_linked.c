@@ -64,7 +64,8 @@ static uint32_t *source_owner(const void *addr)
     return page ? &page->owner : NULL;
 }
 
-static struct malloc_page_source source = {source_alloc, source_free, source_owner, NULL, 0, 0};
+static struct malloc_page_source source = {
+    .alloc_pages = source_alloc, .free_pages = source_free, .page_owner = source_owner};
 
 void bench_init(void)
 {

@@ -649,7 +649,9 @@ static uint32_t *source_page_owner(const void *addr)
 }
 
 static struct malloc_page_source preload_source = {
-    source_alloc_pages, source_free_pages, source_page_owner, NULL, 0, 0,
+    .alloc_pages = source_alloc_pages,
+    .free_pages = source_free_pages,
+    .page_owner = source_page_owner,
 };
 
 /* ---- initialisation ---------------------------------------------------------- */

@@ -202,7 +202,10 @@ static inline uint32_t *test_pages_owner(const void *addr)
 
 /* The map's window is set by test_pages_reset (the arena is made there). */
 static struct malloc_page_source test_page_source = {
-    test_pages_alloc, test_pages_free, test_pages_owner, test_pages.page_map, 0, 0,
+    .alloc_pages = test_pages_alloc,
+    .free_pages = test_pages_free,
+    .page_owner = test_pages_owner,
+    .page_map = test_pages.page_map,
 };
 
 /* Forgets every run (malloc must be started over too: km_init). */

@@ -701,6 +701,50 @@ static void empty_slabs_go_back_past_the_keep_limit(void **state)
     assert_healthy();
 }
 
+/* Fills every class's magazine (frees more objects than any magazine
+ * holds) and returns the bytes the magazines then hold. */
+static uint64_t bytes_in_full_magazines(void)
+{
+    enum { EACH = 80 }; /* more than the largest magazine (64) */
+    static void *objects[SIZE_CLASS_COUNT][EACH];
+    for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
+        for (unsigned i = 0; i < EACH; i++)
+            assert_non_null(objects[c][i] = km_malloc(size_classes[c].object_bytes));
+    for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
+        for (unsigned i = 0; i < EACH; i++)
+            km_free(objects[c][i]);
+    struct km_stats stats = stats_now();
+    uint64_t bytes = 0;
+    for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
+        bytes += stats.classes[c].in_magazines * size_classes[c].object_bytes;
+    return bytes;
+}
+
+/* The rule mm/malloc.h states for memory_pages: one CPU's magazines, full,
+ * hold at most a sixteenth of the memory, and the pool is smaller for it. */
+static void a_small_memory_gets_short_magazines(void **state)
+{
+    (void)state;
+    if (debug_run)
+        skip(); /* malloc.debug closes the magazines */
+    uint64_t plenty = bytes_in_full_magazines();
+    uint64_t pool_pages = stats_now().metadata_pages;
+    assert_true(plenty > 1024 * 1024); /* 64 objects of most classes */
+
+    const size_t memory_pages = 525; /* what -m 3M leaves the page allocator */
+    test_page_source.memory_pages = memory_pages;
+    int started = start_malloc(1); /* a fresh start: the test pages too */
+    test_page_source.memory_pages = 0;
+    assert_int_equal(started, 0);
+    uint64_t held = bytes_in_full_magazines();
+    assert_true(held > 0);
+    assert_true(held <= memory_pages * 4096 / 16);
+    assert_true(stats_now().metadata_pages < pool_pages);
+    km_drain_magazines();
+    km_flush_cpu();
+    assert_healthy();
+}
+
 /* ---- errors panic -------------------------------------------------------------------- */
 
 static void double_free_panics_with_address_class_and_slab(void **state)
@@ -1539,6 +1583,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(random_storm_keeps_everything_and_gives_pages_back, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_small_memory_gets_short_magazines, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_slabs_go_back_past_the_keep_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(double_free_panics_with_address_class_and_slab, setup,
                                         teardown),
