@@ -87,7 +87,7 @@ $(BUILD)/kernel-objects/%.o: %.asm $(BUILD)/memlayout.inc
 # Two link passes for the symbol table (see tools/gensyms.sh).
 $(BUILD)/ksyms-empty.c:
 	@mkdir -p $(@D)
-	printf '#include "kernel/ksyms.h"\nconst struct ksym ksyms_table[] __attribute__((section(".ksyms"))) = {{0, 0}};\nconst size_t ksyms_count = 0;\n' > $@
+	printf '#include "kernel/ksyms.h"\nconst struct ksym_entry ksyms_table[] __attribute__((section(".ksyms"))) = {{0, 0}};\nconst char ksyms_names[] __attribute__((section(".ksyms"))) = "";\nconst size_t ksyms_count = 0;\n' > $@
 
 $(BUILD)/ksyms-%.o: $(BUILD)/ksyms-%.c
 	$(CC) $(KERNEL_CFLAGS) -Os -c $< -o $@

@@ -1,11 +1,11 @@
 /* acpi_tables.c: see acpi_tables.h. The shell command `acpi` is in acpi_commands.c. */
 #include "kernel/acpi_tables.h"
-#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
 #include "kernel/memory.h"
 #include "kernel/paging.h"
+#include "lib/boot_only.h"
 #include "lib/format.h"
 #include "lib/string.h"
 

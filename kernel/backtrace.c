@@ -36,10 +36,10 @@ static void print_frame(unsigned index, uint64_t address, bool is_return_address
 {
     /* A return address points after the call; look up the byte before it so
      * that a call at the very end of a function names that function. */
-    const struct ksym *symbol = ksyms_lookup(is_return_address ? address - 1 : address);
-    if (symbol)
-        kprintf("  #%-2u 0x%016lx %s+%#lx\n", index, address, symbol->name,
-                address - symbol->address);
+    struct ksym symbol;
+    if (ksyms_lookup(is_return_address ? address - 1 : address, &symbol))
+        kprintf("  #%-2u 0x%016lx %s+%#lx\n", index, address, symbol.name,
+                address - symbol.address);
     else
         kprintf("  #%-2u 0x%016lx (no symbol)\n", index, address);
 }

@@ -4,10 +4,10 @@
  * BOOT_OPTION; the ones that belong to no subsystem are at the end of this file.
  */
 #include "kernel/boot_options.h"
-#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/shell.h" /* run=: the commands go to the shell */
+#include "lib/boot_only.h"
 #include "lib/cmdline.h"
 #include "lib/string.h"
 

@@ -1,8 +1,8 @@
 /* bootinfo.c: read GRUB's boot information with lib/multiboot2. */
 #include "kernel/bootinfo.h"
-#include "lib/boot_only.h"
 
 #include "kernel/console.h"
+#include "lib/boot_only.h"
 
 BOOT_ONLY void bootinfo_read(phys_addr_t mbi_phys, struct boot_info *info)
 {

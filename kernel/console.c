@@ -4,12 +4,12 @@
  * picks a prefix and a colour and which `quiet` can mute.
  */
 #include "kernel/console.h"
-#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/percpu.h"
 #include "kernel/serial.h"
 #include "kernel/vga.h"
+#include "lib/boot_only.h"
 #include "lib/platform.h"
 #include "lib/format.h"
 

@@ -1,9 +1,9 @@
 /* delay.c: see delay.h. PIT ports and modes: the 8254 datasheet. */
 #include "kernel/delay.h"
-#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/cpu.h"
+#include "lib/boot_only.h"
 
 #define PIT_HZ 1193182u
 #define PIT_CHANNEL2 0x42

@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 #include "kernel/boot_options.h"
-#include "lib/boot_only.h"
 #include "kernel/memlayout.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
 #include "mm/malloc.h"
+#include "lib/boot_only.h"
 #include "lib/string.h"
 
 #include "lib/alloc.h"

@@ -4,7 +4,6 @@
  * letters as ASCII, Ctrl+letter as 1-26, the arrow keys as "ESC [ A" etc.
  */
 #include "kernel/keyboard.h"
-#include "lib/boot_only.h"
 
 #include <stdbool.h>
 
@@ -12,6 +11,7 @@
 #include "kernel/input.h"
 #include "kernel/pic.h"
 #include "kernel/trap.h"
+#include "lib/boot_only.h"
 
 #define KEYBOARD_DATA 0x60
 #define KEYBOARD_STATUS 0x64

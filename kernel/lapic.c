@@ -1,12 +1,12 @@
 /* lapic.c: see lapic.h. Register offsets and bits from the Intel SDM, vol. 3A, ch. 11. */
 #include "kernel/lapic.h"
-#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/delay.h"
 #include "kernel/memlayout.h"
 #include "kernel/paging.h"
+#include "lib/boot_only.h"
 
 #define MSR_APIC_BASE 0x1B
 #define APIC_BASE_ENABLE (1u << 11)

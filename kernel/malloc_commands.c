@@ -21,7 +21,45 @@
 #include "lib/alloc.h"
 #include "lib/random.h"
 
-static struct km_stats stats; /* big: not on the 16 KiB stack */
+/* km_stats (2.7 KiB) into a page of the page allocator's, taken for the
+ * command that asks (not on the 16 KiB stack, not in .bss for the whole
+ * run); NULL, said, when there is no page. */
+static struct km_stats *stats_take(const char *who)
+{
+    struct km_stats *stats = memory_scratch_alloc(sizeof(*stats));
+    if (stats)
+        km_stats(stats);
+    else
+        kprintf("%s: no free page for the statistics\n", who);
+    return stats;
+}
+
+static void stats_give_back(struct km_stats *stats)
+{
+    memory_scratch_free(stats, sizeof(*stats));
+}
+
+/* What the workload and the storm compare before and after. */
+struct page_counts {
+    uint64_t medium_slab_pages; /* slabs of objects above 1 KiB */
+    uint64_t object_pages;      /* slabs and large runs */
+    uint64_t metadata_pages;
+};
+
+static bool count_pages(const char *who, struct page_counts *out)
+{
+    struct km_stats *stats = stats_take(who);
+    if (!stats)
+        return false;
+    out->medium_slab_pages = 0;
+    for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++)
+        if (size_classes[i].object_bytes > 1024)
+            out->medium_slab_pages += stats->classes[i].slab_pages;
+    out->object_pages = stats->slab_pages + stats->large_pages;
+    out->metadata_pages = stats->metadata_pages;
+    stats_give_back(stats);
+    return true;
+}
 
 /* A percentage with two decimals, from a fraction. */
 static void print_percent(uint64_t part, uint64_t whole)
@@ -48,17 +86,19 @@ static int malloc_classes(void)
 
 static int malloc_stats(void)
 {
-    km_stats(&stats);
+    struct km_stats *stats = stats_take("malloc stats");
+    if (!stats)
+        return 1;
     kprintf("class object   live objs  in magazines  slab pages  live bytes  requested(tracked)  "
             "cumulative requested / object bytes\n");
     for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++) {
-        const struct km_class_stats *row = &stats.classes[i];
+        const struct km_class_stats *row = &stats->classes[i];
         if (row->allocations == 0 && row->slab_pages == 0)
             continue;
         kprintf("%5u %6u %11lu %13lu %11lu %11lu %19lu  ", i, row->object_bytes, row->live_objects,
                 row->in_magazines, row->slab_pages, row->live_object_bytes,
                 row->live_requested_bytes);
-        if (stats.per_call_counts) {
+        if (stats->per_call_counts) {
             kprintf("%lu / %lu (", row->requested_bytes_total, row->object_bytes_total);
             print_percent(row->requested_bytes_total, row->object_bytes_total);
             kprintf(")\n");
@@ -66,24 +106,30 @@ static int malloc_stats(void)
             kprintf("-\n");
         }
     }
-    if (!stats.per_call_counts)
+    if (!stats->per_call_counts)
         kprintf("cumulative figures: not counted (the fast path counts nothing: boot with "
                 "malloc.debug or malloc.track)\n");
-    kprintf("large (whole pages): %lu live, %lu pages\n", stats.large_live, stats.large_pages);
-    kprintf("pages held: %lu (%lu KiB): slabs %lu, large %lu, metadata %lu\n", stats.pages_held,
-            stats.pages_held * 4, stats.slab_pages, stats.large_pages, stats.metadata_pages);
-    kprintf("live object bytes %lu = ", stats.live_object_bytes);
-    print_percent(stats.live_object_bytes, stats.pages_held * 4096);
+    kprintf("large (whole pages): %lu live, %lu pages\n", stats->large_live, stats->large_pages);
+    kprintf("pages held: %lu (%lu KiB): slabs %lu, large %lu, metadata %lu\n", stats->pages_held,
+            stats->pages_held * 4, stats->slab_pages, stats->large_pages, stats->metadata_pages);
+    kprintf("live object bytes %lu = ", stats->live_object_bytes);
+    print_percent(stats->live_object_bytes, stats->pages_held * 4096);
     kprintf(" of the pages held\n");
+    stats_give_back(stats);
     return 0;
 }
 
 static int malloc_top(void)
 {
-    static struct km_site_stats sites[16];
+    struct km_site_stats *sites = memory_scratch_alloc(16 * sizeof(*sites));
+    if (!sites) {
+        kprintf("malloc top: no free page for the table\n");
+        return 1;
+    }
     size_t count = km_track_sites(sites, 16);
     if (count == 0) {
         kprintf("malloc top: nothing tracked; boot with malloc.track to record call sites\n");
+        memory_scratch_free(sites, 16 * sizeof(*sites));
         return 1;
     }
     kprintf("live bytes  live objs  allocations  call site\n");
@@ -96,6 +142,7 @@ static int malloc_top(void)
         kprintf("%10lu %10lu %12lu  %s\n", sites[i].live_requested_bytes, sites[i].live_objects,
                 sites[i].allocations, where);
     }
+    memory_scratch_free(sites, 16 * sizeof(*sites));
     return 0;
 }
 
@@ -116,11 +163,11 @@ __attribute__((noinline)) static int malloc_workload(void)
     }
     km_flush_cpu();
     size_t pages_before = km_pages_held();
-    km_stats(&stats);
-    uint64_t medium_pages_before = 0;
-    for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++)
-        if (size_classes[i].object_bytes > 1024)
-            medium_pages_before += stats.classes[i].slab_pages;
+    struct page_counts before, after;
+    if (!count_pages("malloc workload", &before)) {
+        memory_scratch_free(objects, OBJECTS_BYTES);
+        return 1;
+    }
     uint64_t state = 0x2545F4914F6CDD1Dull, requested = 0, requested_medium = 0;
     for (unsigned i = 0; i < WORKLOAD_SMALL + WORKLOAD_MEDIUM; i++) {
         size_t size =
@@ -139,16 +186,14 @@ __attribute__((noinline)) static int malloc_workload(void)
             requested_medium += size;
     }
     malloc_stats();
-    km_stats(&stats);
-    uint64_t medium_pages = 0;
-    for (unsigned i = 0; i < SIZE_CLASS_COUNT; i++)
-        if (size_classes[i].object_bytes > 1024)
-            medium_pages += stats.classes[i].slab_pages;
+    bool counted = count_pages("malloc workload", &after);
     uint64_t held = (km_pages_held() - pages_before) * 4096;
-    uint64_t held_medium = (medium_pages - medium_pages_before) * 4096;
+    uint64_t held_medium = (after.medium_slab_pages - before.medium_slab_pages) * 4096;
     for (unsigned i = 0; i < WORKLOAD_SMALL + WORKLOAD_MEDIUM; i++)
         free(objects[i]);
     memory_scratch_free(objects, OBJECTS_BYTES);
+    if (!counted)
+        return 1;
     kprintf("requested %lu bytes (%lu of them in 1025-4096 B objects); pages held for them: "
             "%lu bytes (%lu for 1025-4096 B)\n",
             requested, requested_medium, held, held_medium);
@@ -175,8 +220,12 @@ __attribute__((noinline)) static int malloc_storm(uint64_t operations)
         return 1;
     }
     km_flush_cpu();
-    km_stats(&stats);
-    uint64_t object_pages_before = stats.slab_pages + stats.large_pages; /* objects live before */
+    struct page_counts before, after; /* before: the objects live already */
+    if (!count_pages("malloc storm", &before)) {
+        memory_scratch_free(live, STORM_LIVE * sizeof(*live));
+        return 1;
+    }
+    uint64_t object_pages_before = before.object_pages;
     uint64_t state = 0x9E3779B97F4A7C15ull, refused = 0, broken = 0;
     unsigned count = 0;
     for (uint64_t op = 0; op < operations; op++) {
@@ -214,14 +263,15 @@ __attribute__((noinline)) static int malloc_storm(uint64_t operations)
     km_flush_cpu();
     char error[160];
     bool consistent = km_check(error, sizeof(error));
-    km_stats(&stats);
-    uint64_t object_pages_after = stats.slab_pages + stats.large_pages;
+    if (!count_pages("malloc storm", &after))
+        return 1;
+    uint64_t object_pages_after = after.object_pages;
     kprintf("malloc storm: %lu operations, %lu refused (out of memory), stamps or alignment "
             "broken: %lu; slab and large pages: %lu before, %lu after freeing all (%s); "
             "%lu metadata pages; check: %s\n",
             operations, refused, broken, object_pages_before, object_pages_after,
             object_pages_after == object_pages_before ? "the same" : "NOT the same",
-            stats.metadata_pages, consistent ? "ok" : error);
+            after.metadata_pages, consistent ? "ok" : error);
     return consistent && broken == 0 && object_pages_after == object_pages_before ? 0 : 1;
 }
 
@@ -229,12 +279,20 @@ __attribute__((noinline)) static int malloc_storm(uint64_t operations)
 
 #define LEAK_SITES 64
 
-static struct km_site_stats marked[LEAK_SITES];
+/* The mark: a page of the page allocator's from the first mark on (kept
+ * between commands, not in .bss from boot). */
+static struct km_site_stats *marked;
 static size_t marked_count;
 static bool mark_taken;
 
 static int malloc_leaks_mark(void)
 {
+    if (!marked)
+        marked = memory_scratch_alloc(LEAK_SITES * sizeof(*marked));
+    if (!marked) {
+        kprintf("malloc leaks: no free page for the mark\n");
+        return 1;
+    }
     marked_count = km_track_sites(marked, LEAK_SITES);
     if (marked_count > LEAK_SITES)
         marked_count = LEAK_SITES;
@@ -253,10 +311,14 @@ static const struct km_site_stats *marked_site(const void *caller)
 
 static int malloc_leaks(void)
 {
-    static struct km_site_stats now[LEAK_SITES];
     if (!mark_taken) {
         kprintf("malloc leaks: no mark yet: run 'malloc leaks mark' first (and boot with "
                 "malloc.track)\n");
+        return 1;
+    }
+    struct km_site_stats *now = memory_scratch_alloc(LEAK_SITES * sizeof(*now));
+    if (!now) {
+        kprintf("malloc leaks: no free page for the table\n");
         return 1;
     }
     size_t count = km_track_sites(now, LEAK_SITES);
@@ -278,6 +340,7 @@ static int malloc_leaks(void)
         shown++;
     }
     kprintf("malloc leaks: %u call site(s) hold more than at the mark\n", shown);
+    memory_scratch_free(now, LEAK_SITES * sizeof(*now));
     return 0;
 }
 
@@ -375,8 +438,10 @@ static int malloc_oom(void)
     on_every_cpu(malloc_flush_job, &missed);
     memory_drain_page_caches();
     uint64_t free_before = memory_free_page_count();
-    km_stats(&stats);
-    uint64_t metadata_before = stats.metadata_pages;
+    struct page_counts before, after; /* each takes a page and gives it back */
+    if (!count_pages("malloc oom", &before))
+        return 1;
+    uint64_t metadata_before = before.metadata_pages;
     memset(oom_sides, 0, sizeof(oom_sides));
     oom_go = false;
     bool two = other != me && smp_post(other, oom_other_cpu, NULL);
@@ -400,9 +465,10 @@ static int malloc_oom(void)
     on_every_cpu(malloc_flush_job, &missed);
     memory_drain_page_caches();
     uint64_t free_after = memory_free_page_count();
-    km_stats(&stats);
+    if (!count_pages("malloc oom", &after))
+        return 1;
     /* Slab descriptor pages are kept for the next slabs (mm/malloc.c). */
-    uint64_t metadata_growth = stats.metadata_pages - metadata_before;
+    uint64_t metadata_growth = after.metadata_pages - metadata_before;
     bool same = free_after + metadata_growth == free_before;
     kprintf("malloc oom: free pages %lu before, %lu after freeing all + %lu kept by malloc as "
             "slab descriptors = %lu (%s)\n",

@@ -13,13 +13,13 @@
  * Every usable byte ends up in exactly one place, which `mem` shows.
  */
 #include "kernel/memory.h"
-#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
 #include "kernel/paging.h"
 #include "kernel/panic.h"
 #include "lib/alloc.h"
+#include "lib/boot_only.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "mm/bootmem.h"

@@ -7,11 +7,11 @@
  * entries: the direct map of 8 GiB takes a handful of table pages.
  */
 #include "kernel/paging.h"
-#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/memlayout.h"
 #include "kernel/panic.h"
+#include "lib/boot_only.h"
 #include "lib/string.h"
 
 #define PTE_PRESENT (1ull << 0)

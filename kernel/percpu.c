@@ -1,11 +1,12 @@
 /* percpu.c: installing a CPU's area in GS (see percpu.h). */
 #include "kernel/percpu.h"
-#include "lib/boot_only.h"
 
 #include <stddef.h>
 
 #include "kernel/cpu.h"
 #include "kernel/gdt.h"
+#include "kernel/memlayout.h"
+#include "lib/boot_only.h"
 #include "lib/platform.h"
 
 #define MSR_GS_BASE 0xC0000101
@@ -20,7 +21,7 @@ extern const char boot_stack_bottom[], boot_stack_top[];
 static struct cpu boot_cpu;
 /* The boot CPU's double-fault stack: it needs one before there is a page
  * allocator (the other CPUs' come from it, kernel/smp.c). */
-static uint8_t boot_double_fault_stack[8192] __attribute__((aligned(16)));
+static uint8_t boot_double_fault_stack[CPU_DOUBLE_FAULT_STACK_BYTES] __attribute__((aligned(16)));
 
 void percpu_install(struct cpu *cpu)
 {

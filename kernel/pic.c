@@ -3,9 +3,9 @@
  * on top of the CPU's exceptions, so they are moved to 32-47 first thing.
  */
 #include "kernel/pic.h"
-#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
+#include "lib/boot_only.h"
 
 #define PIC1_COMMAND 0x20
 #define PIC1_DATA 0x21

@@ -7,10 +7,10 @@
  * into them, through the direct map.
  */
 #include "kernel/rootfs.h"
-#include "lib/boot_only.h"
 
 #include "kernel/console.h"
 #include "kernel/memlayout.h"
+#include "lib/boot_only.h"
 #include "lib/string.h"
 
 static struct bootfs root_fs;

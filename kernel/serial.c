@@ -5,10 +5,10 @@
  * interrupt (IRQ 4) and goes to the input ring (kernel/input.c).
  */
 #include "kernel/serial.h"
-#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/input.h"
+#include "lib/boot_only.h"
 
 #define COM1 0x3F8
 #define UART_DATA 0 /* receive/transmit holding register */

@@ -23,7 +23,6 @@
  * IPI says its mailbox holds a job (smp_post).
  */
 #include "kernel/smp.h"
-#include "lib/boot_only.h"
 
 #include "kernel/acpi_tables.h"
 #include "kernel/boot_options.h"
@@ -40,6 +39,7 @@
 #include "kernel/trap.h"
 #include "lib/alloc.h"
 #include "lib/args.h"
+#include "lib/boot_only.h"
 #include "lib/string.h"
 #include "mm/malloc.h"
 #include "mm/page_alloc.h"

@@ -7,7 +7,6 @@
  * interrupts go to the handler registered for their IRQ.
  */
 #include "kernel/trap.h"
-#include "lib/boot_only.h"
 
 #include "kernel/backtrace.h"
 #include "kernel/console.h"
@@ -17,6 +16,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/pic.h"
+#include "lib/boot_only.h"
 #include "lib/format.h"
 #include "lib/platform.h"
 

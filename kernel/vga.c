@@ -4,10 +4,10 @@
  * The buffer is reached through the direct map, like any physical address.
  */
 #include "kernel/vga.h"
-#include "lib/boot_only.h"
 
 #include "kernel/cpu.h"
 #include "kernel/memlayout.h"
+#include "lib/boot_only.h"
 
 #define CRTC_INDEX 0x3D4
 #define CRTC_DATA 0x3D5

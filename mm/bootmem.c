@@ -9,8 +9,8 @@
  * which matters more here than speed: it runs a handful of times at boot.
  */
 #include "mm/bootmem.h"
-#include "lib/boot_only.h"
 
+#include "lib/boot_only.h"
 #include "lib/string.h"
 
 #define PAGE_MASK ((uint64_t)BOOTMEM_PAGE_SIZE - 1)

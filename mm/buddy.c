@@ -15,8 +15,8 @@
  * page be caught, and it costs far less than touching the pages themselves.
  */
 #include "mm/buddy.h"
-#include "lib/boot_only.h"
 
+#include "lib/boot_only.h"
 #include "lib/format.h"
 #include "lib/string.h"
 

@@ -18,8 +18,8 @@
  * CPUs without a data race.
  */
 #include "mm/malloc.h"
-#include "lib/boot_only.h"
 
+#include "lib/boot_only.h"
 #include "lib/format.h"
 #include "lib/platform.h"
 #include "lib/string.h"

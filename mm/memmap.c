@@ -16,8 +16,8 @@
  * few hundred steps, and MEMMAP_MAX_RAW_ENTRIES bounds the worst case.
  */
 #include "mm/memmap.h"
-#include "lib/boot_only.h"
 
+#include "lib/boot_only.h"
 #include "lib/format.h"
 #include "lib/string.h"
 

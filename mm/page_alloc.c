@@ -1,7 +1,7 @@
 /* page_alloc.c: the page allocator's policy (see page_alloc.h). */
 #include "mm/page_alloc.h"
-#include "lib/boot_only.h"
 
+#include "lib/boot_only.h"
 #include "lib/platform.h"
 #include "lib/string.h"
 
