@@ -51,14 +51,14 @@ KERNEL_ASM_SOURCES := $(wildcard boot/*.asm kernel/*.asm)
 KERNEL_OBJECTS := $(KERNEL_C_SOURCES:%.c=$(BUILD)/kernel-objects/%.o) \
     $(KERNEL_ASM_SOURCES:%.asm=$(BUILD)/kernel-objects/%.o)
 
-.PHONY: all iso run debug test test-host test-qemu test-gdb clean help deps deps-test format format-check
+.PHONY: all iso run debug qemu-gdb gdb test test-host test-qemu test-gdb clean help deps deps-test format format-check
 .DEFAULT_GOAL := all
 
-all: $(KERNEL) $(ISO)
+all: $(KERNEL) $(ISO) $(KERNEL)-gdb.py
 iso: $(ISO)
 
 help:
-	@echo "targets: all iso run debug test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
+	@echo "targets: all iso run debug qemu-gdb gdb test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
 	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
 
 deps:
@@ -107,6 +107,14 @@ $(KERNEL): $(KERNEL_OBJECTS) $(BUILD)/ksyms-final.o $(BUILD)/linker.ld
 	    { echo "error: text symbols moved between the two links (see tools/gensyms.sh)"; rm -f $@; exit 1; }
 	@size $@ | tail -1 | awk '{printf "kernel: %s bytes text, %s data, %s bss\n", $$1, $$2, $$3}'
 
+# GDB's auto-load script for the ELF: a plain `gdb build/ferrite.elf` gets the
+# kmem commands too (once build/ is on its auto-load safe-path: make debug
+# prints the line to add).
+$(KERNEL)-gdb.py: tools/gdb/ferrite.py
+	@mkdir -p $(@D)
+	@printf '# Written by the Makefile: GDB runs this when it loads %s.\nimport gdb\ngdb.execute("source %s/tools/gdb/ferrite.py")\n' \
+	    '$(KERNEL)' '$(CURDIR)' > $@
+
 # The ISO depends on the command line: keep it in a file that changes only
 # when the command line does.
 $(BUILD)/cmdline.txt: FORCE
@@ -148,8 +156,13 @@ bootfs: $(DEFAULT_BOOTFS)
 run: deps $(ISO)
 	@tools/qemu-run.sh $(ISO)
 
-debug: deps $(ISO)
+debug: deps $(ISO) $(KERNEL)-gdb.py
 	@tools/gdb/debug.sh $(KERNEL) $(ISO)
+# The same in two terminals, as xv6 does: the console in one, GDB in the other.
+qemu-gdb: deps $(ISO) $(KERNEL)-gdb.py
+	@tools/gdb/debug.sh --qemu $(KERNEL) $(ISO)
+gdb: deps $(KERNEL)
+	@tools/gdb/debug.sh --gdb $(KERNEL)
 
 test: deps-test
 	@tools/run-tests.sh

@@ -11,11 +11,15 @@ passed=0 failed=0
 # One GDB session (tools/gdb/debug.sh in batch mode): passes if QEMU started,
 # GDB stopped at kernel_main and ended with status 0. session_ok says whether
 # it did; a check that something is absent from a log counts only then.
+# ISO, MEM, SMP and EXIT_DEVICE choose the machine (default: the build's ISO,
+# 128M, 1 CPU, with the exit device).
 session_ok=0
+ISO=build/ferrite.iso MEM=128M SMP=1 EXIT_DEVICE=1
 session() { # name, log, GDB_BATCH commands
     local name="$1" log="$2"
     rm -f build/debug-serial.log
-    GDB_BATCH="$3" timeout 120 tools/gdb/debug.sh build/ferrite.elf build/ferrite.iso > "$log" 2>&1
+    GDB_BATCH="$3" MEM=$MEM SMP=$SMP EXIT_DEVICE=$EXIT_DEVICE timeout 300 \
+        tools/gdb/debug.sh build/ferrite.elf "$ISO" > "$log" 2>&1
     local status=$?
     if [ $status -eq 0 ] && grep -qE "Breakpoint 1, kernel_main \(" "$log"; then
         echo "PASS gdb/$name"
@@ -58,6 +62,79 @@ check boot_log_reached_serial build/debug-serial.log "^boot: kernel image at phy
 session step_session_runs "$out/step.log" "boot-step;boot-step;boot-step;info line *\$pc;p/x mbi_phys;kill"
 check steps_through_kernel_main "$out/step.log" "Line [0-9]+ of \"kernel/main.c\""
 check reads_arguments "$out/step.log" "^\\\$1 = 0x[0-9a-f]+"
+
+# 3. The kmem commands (tools/gdb/ferrite.py) against the kernel's own view at the
+# same moment: the shell runs `mem`, `buddy`, `vtop` on five addresses and `mem`
+# again (the second `mem` finds the page cache as the first left it, so its rows
+# hold at the prompt), then GDB stops at shell_run and asks kmem.
+kmem_batch() { # kmem commands -> GDB_BATCH, each after a marker line for compare.py
+    local batch="" command
+    for command in "$@"; do batch+="echo @@ $command\\n;$command;"; done
+    printf '%s' "${batch%;}"
+}
+compare() { # name, kind, gdb log, addresses...
+    local name="$1" kind="$2" log="$3"
+    shift 3
+    if [ $session_ok = 1 ] && python3 tests/gdb/compare.py "$kind" build/debug-serial.log "$log" "$@" \
+        > "$log.$kind" 2>&1; then
+        echo "PASS gdb/$name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL gdb/$name (session ran: $session_ok; $log.$kind):"
+        sed 's/^/    /' "$log.$kind" 2>/dev/null | head -8
+        failed=$((failed + 1))
+    fi
+}
+data=0x$(nm build/ferrite.elf | awk '$3 == "__data_start" {print $1}')
+addresses=(0xffffffff80101000 "$data" 0xffff800000001000 0xffff800100000000 0xffffc00000000000)
+run="mem; buddy"
+for address in "${addresses[@]}"; do run+="; vtop $address"; done
+tools/make-iso.sh build/ferrite.elf "$out/compare.iso" "run=\"$run; mem\"" build/bootfs.tar > /dev/null
+kmem_vtops=()
+for address in "${addresses[@]}"; do kmem_vtops+=("kmem vtop $address"); done
+for machine in 3M:1 128M:1 8G:1 128M:4; do
+    ISO="$out/compare.iso" MEM=${machine%:*} SMP=${machine#*:}
+    tag="${MEM}_smp$SMP"
+    session "kmem_session_$tag" "$out/kmem-$tag.log" \
+        "hbreak shell_run;continue;$(kmem_batch "kmem buddy" "kmem map" "${kmem_vtops[@]}");kill"
+    compare "kmem_buddy_equals_buddy_$tag" buddy "$out/kmem-$tag.log"
+    compare "kmem_map_equals_mem_$tag" map "$out/kmem-$tag.log"
+    compare "kmem_vtop_equals_vtop_$tag" vtop "$out/kmem-$tag.log" "${addresses[@]}"
+done
+ISO=build/ferrite.iso MEM=128M SMP=1
+
+# 4. Four CPUs: kmem cpus lists them, and kmem malloc follows the selected thread.
+SMP=4
+session kmem_cpus_session "$out/cpus.log" \
+    "hbreak shell_run;continue;kmem cpus;thread 3;kmem malloc;thread 1;kmem malloc;kill"
+check kmem_cpus_lists_4 "$out/cpus.log" "^4 CPUs in the kernel's table"
+check kmem_cpus_all_online "$out/cpus.log" "^  3  +[0-9]+  online +4  0x"
+check kmem_malloc_follows_thread_3 "$out/cpus.log" "^malloc pool of CPU 2 at 0x[0-9a-f]+ \(the selected thread\)"
+check kmem_malloc_follows_thread_1 "$out/cpus.log" "^malloc pool of CPU 0 at 0x[0-9a-f]+ \(the selected thread\)"
+SMP=1
+
+# 5. A panicked kernel can still be inspected: without the exit device the panic
+# halts; GDB is interrupted (SIGINT, as Ctrl-C) once the report is on the console.
+tools/make-iso.sh build/ferrite.elf "$out/panic.iso" 'run="crash null"' build/bootfs.tar > /dev/null
+interrupt_gdb_after_panic() {
+    for _ in $(seq 1 240); do
+        if grep -qa "KERNEL PANIC" build/debug-serial.log 2>/dev/null; then
+            sleep 1
+            pkill -INT -f "gdb -batch -nx -q -x $PWD/tools/gdb/ferrite.gdb"
+            return
+        fi
+        sleep 0.5
+    done
+}
+ISO="$out/panic.iso" EXIT_DEVICE=0
+interrupt_gdb_after_panic &
+session panic_session "$out/panic.log" "continue;bt 3;kmem buddy;kmem cpus;kill"
+wait
+check panic_halted_not_exited "$out/panic.log" "Program received signal SIGINT"
+check panic_stopped_in_halt "$out/panic.log" "machine_halt \(\) at kernel/exit.c"
+check panic_kmem_buddy "$out/panic.log" "^dma32 +[0-9]+ +[0-9]+"
+check panic_kmem_cpus "$out/panic.log" "^1 CPU in the kernel's table"
+ISO=build/ferrite.iso EXIT_DEVICE=1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
