@@ -25,14 +25,16 @@ ISO := $(BUILD)/ferrite.iso
 # ---- kernel flags ---------------------------------------------------------------
 CC := gcc
 NASM := nasm
-# Frame pointers and no tail calls: every caller shows in a backtrace.
+# Frame pointers and no tail calls: every caller shows in a backtrace. No
+# unwind tables in the image (.eh_frame): -g puts the call-frame information
+# in .debug_frame instead, which GDB reads and nothing loads.
 # -Dkm_malloc=malloc -Dkm_free=free: mm/malloc.c's fast paths are the kernel's
 # malloc and free (kernel/heap.c).
 KERNEL_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-pic -fno-pie -DPLATFORM_KERNEL \
     -Dkm_malloc=malloc -Dkm_free=free \
     -mcmodel=kernel -mno-red-zone -mgeneral-regs-only \
     -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
-    -fno-optimize-sibling-calls \
+    -fno-optimize-sibling-calls -fno-asynchronous-unwind-tables \
     -fno-tree-loop-distribute-patterns \
     -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
     -I. -MMD -MP

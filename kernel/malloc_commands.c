@@ -14,6 +14,7 @@
 #include "kernel/smp.h"
 #include "kernel/shell.h"
 #include "lib/args.h"
+#include "lib/platform.h"
 #include "lib/string.h"
 #include "mm/malloc.h"
 #include "mm/size_class.h"
@@ -517,6 +518,90 @@ static int malloc_leak_command(int argc, char **argv)
     return malloc_leak_on_purpose(count);
 }
 
+/* ---- one object on demand: lessons and GDB (docs/gdb.md) -------------------- */
+
+#define HANDED_OUT_MAX 64
+
+/* The objects `malloc alloc` handed out and `malloc free` has not taken back.
+ * `malloc free` takes only these, so that a mistyped address is an error
+ * message, not a panic in free. Any CPU may use them (`on 1 malloc free
+ * ADDR`), so the table is under a lock (never held across malloc or free). */
+static struct platform_lock handed_out_lock = PLATFORM_LOCK_INIT;
+static void *handed_out[HANDED_OUT_MAX];
+
+/* Puts object in a free slot of the table: false if there is none. */
+static bool hand_out(void *object)
+{
+    bool stored = false;
+    platform_lock_acquire(&handed_out_lock);
+    for (unsigned i = 0; i < HANDED_OUT_MAX && !stored; i++)
+        if (!handed_out[i]) {
+            handed_out[i] = object;
+            stored = true;
+        }
+    platform_lock_release(&handed_out_lock);
+    return stored;
+}
+
+/* Takes object out of the table: false if it is not there. */
+static bool take_back(void *object)
+{
+    bool found = false;
+    platform_lock_acquire(&handed_out_lock);
+    for (unsigned i = 0; i < HANDED_OUT_MAX && !found; i++)
+        if (handed_out[i] == object) {
+            handed_out[i] = NULL;
+            found = true;
+        }
+    platform_lock_release(&handed_out_lock);
+    return found;
+}
+
+static int malloc_alloc_command(int argc, char **argv)
+{
+    (void)argc;
+    uint64_t size;
+    if (!args_parse_u64(argv[1], &size))
+        return SHELL_USAGE;
+    void *object = malloc(size);
+    if (!object) {
+        kprintf("malloc alloc: no memory for %lu bytes\n", size);
+        return 1;
+    }
+    if (!hand_out(object)) {
+        free(object);
+        kprintf("malloc alloc: %u objects are out already; give some back with `malloc free "
+                "ADDR`\n",
+                HANDED_OUT_MAX);
+        return 1;
+    }
+    unsigned cls = size_class_of(size);
+    kprintf("malloc alloc: %p (%lu bytes asked, %zu usable", object, size,
+            km_malloc_usable_size(object));
+    if (cls != SIZE_CLASS_NONE)
+        kprintf(", class %u of %u-byte objects", cls, size_classes[cls].object_bytes);
+    kprintf(") on CPU %u\n", this_cpu_index());
+    return 0;
+}
+
+static int malloc_free_command(int argc, char **argv)
+{
+    (void)argc;
+    uint64_t address;
+    if (!args_parse_u64(argv[1], &address))
+        return SHELL_USAGE;
+    void *object = (void *)address;
+    if (!take_back(object)) {
+        kprintf("malloc free: %p is not an object that `malloc alloc` handed out (or it was "
+                "freed already)\n",
+                object);
+        return 1;
+    }
+    free(object);
+    kprintf("malloc free: %p freed on CPU %u\n", object, this_cpu_index());
+    return 0;
+}
+
 static int malloc_check_command(int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -542,5 +627,11 @@ static const struct shell_subcommand malloc_subcommands[] = {
      malloc_leaks_command},
     {"leak", "leak N", "lose N objects on purpose (to see `malloc leaks` find them)",
      malloc_leak_command},
+    {"alloc", "alloc SIZE", "allocate one object and print its address (for GDB and lessons)",
+     malloc_alloc_command},
+    {"free", "free ADDR",
+     "free an object `malloc alloc` gave (`on CPU malloc free ADDR`: a remote "
+     "free)",
+     malloc_free_command},
 };
 SHELL_COMMAND_TABLE(malloc, "look inside the kernel's malloc", malloc_subcommands);

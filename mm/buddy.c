@@ -19,6 +19,7 @@
 #include "lib/boot_only.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include "mm/trace.h"
 
 static uint64_t block_pages(unsigned order)
 {
@@ -129,6 +130,8 @@ static uint32_t take_block_locked(struct buddy *buddy, struct buddy_zone *zone, 
     unsigned found = order + (unsigned)__builtin_ctz(big_enough);
     uint32_t index = zone->free_area[found].first;
     list_remove(buddy, zone, index);
+    if (found > order) /* a split: an event for debuggers (mm/trace.h) */
+        trace_buddy_split(buddy_page_to_pfn(buddy, &buddy->pages[index]), found, order);
     while (found > order) {
         found--;
         list_push(buddy, zone, index + (uint32_t)block_pages(found), found);

@@ -23,6 +23,7 @@
 #include "lib/format.h"
 #include "lib/platform.h"
 #include "lib/string.h"
+#include "mm/trace.h"
 
 #define KM_PAGE_BYTES 4096u
 #define BITMAP_WORDS (SIZE_CLASS_MAX_OBJECTS / 64)
@@ -642,6 +643,7 @@ static struct km_slab *new_slab(struct km_class_pool *pool, unsigned cpu, unsign
         set_page_info(base + (size_t)page * KM_PAGE_BYTES, (index + 1) * 4u, cpu);
     counter_add(&pool->slabs, 1);
     counter_add(&pool->slab_pages, cls->slab_pages);
+    trace_malloc_refill(cpu, index, base, cls->slab_pages, cls->objects, cls->object_bytes);
     return slab;
 }
 

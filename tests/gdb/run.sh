@@ -113,7 +113,26 @@ check kmem_malloc_follows_thread_3 "$out/cpus.log" "^malloc pool of CPU 2 at 0x[
 check kmem_malloc_follows_thread_1 "$out/cpus.log" "^malloc pool of CPU 0 at 0x[0-9a-f]+ \(the selected thread\)"
 SMP=1
 
-# 5. A panicked kernel can still be inspected: without the exit device the panic
+# 5. kbreak: a buddy split, a pool's refill, then a 2 KiB malloc (the shell's
+# `malloc alloc 2048`) followed to its object with finish and kmem obj.
+tools/make-iso.sh build/ferrite.elf "$out/alloc.iso" 'run="malloc alloc 2048"' build/bootfs.tar > /dev/null
+ISO="$out/alloc.iso"
+session kbreak_session "$out/kbreak.log" "kbreak split;continue;info args;delete;kbreak refill;continue;\
+delete;kbreak malloc 2048;continue;finish;kmem obj \$rax;kmem page \$rax;kill"
+check kbreak_split_says_orders "$out/kbreak.log" \
+    "^kbreak split: the free block of order [0-9]+ \([0-9]+ pages\) at pfn 0x[0-9a-f]+ splits down to order [0-9]+"
+check kbreak_split_stops_with_args "$out/kbreak.log" "^from_order = [0-9]+"
+check kbreak_refill_says_class "$out/kbreak.log" \
+    "^kbreak refill: CPU 0's pool takes a new slab for class [0-9]+ \([0-9]+-byte objects\)"
+check kbreak_malloc_stops_for_2048 "$out/kbreak.log" "^kbreak malloc: malloc\(2048\) on CPU 0, class [0-9]+ \(2048-byte"
+check finish_returns_the_object "$out/kbreak.log" "^Value returned is \\\$1 = \(void \*\) 0x"
+check kmem_obj_two_per_page "$out/kbreak.log" \
+    "object [01] of 2 in the slab at 0x[0-9a-f]+ \(class [0-9]+: 2048 bytes, 2 objects in 1 page\)"
+check kmem_obj_allocated "$out/kbreak.log" "^  object at 0x[0-9a-f]+-0x[0-9a-f]+: allocated"
+check kmem_page_slab_of_2048 "$out/kbreak.log" "malloc: a page of a slab of class [0-9]+ \(2048-byte objects, 2 in 1 page\)"
+ISO=build/ferrite.iso
+
+# 6. A panicked kernel can still be inspected: without the exit device the panic
 # halts; GDB is interrupted (SIGINT, as Ctrl-C) once the report is on the console.
 tools/make-iso.sh build/ferrite.elf "$out/panic.iso" 'run="crash null"' build/bootfs.tar > /dev/null
 interrupt_gdb_after_panic() {

@@ -92,6 +92,16 @@ def kernel_commands():
     return elf_table("__shell_commands_start", "__shell_commands_end", "shell_command_")
 
 
+def two_objects_in_one_page(log):
+    """The two `malloc alloc 2048` objects are the two halves of one 4 KiB page."""
+    found = [int(a, 16) for a in re.findall(r"^malloc alloc: 0x([0-9a-f]+) \(2048", log, re.M)]
+    if len(found) != 2:
+        return f"expected two 2048-byte objects, found {len(found)}"
+    if found[0] >> 12 != found[1] >> 12 or found[0] == found[1]:
+        return f"{found[0]:#x} and {found[1]:#x} are not the two halves of one page"
+    return None
+
+
 FOOTPRINT_BUDGET_BYTES = 344 * 1024  # 334,208 bytes at this writing, plus 3%
 
 
@@ -334,6 +344,17 @@ TESTS = [
              expect=[r"^ +25 +1200  malloc_leak_on_purpose\+0x",
                      r"malloc leaks: 1 call site\(s\) hold more than at the mark"],
              forbid=NO_PANIC),
+    # One object on demand (for GDB and lessons): two 2048-byte objects share a page, a
+    # mistyped address is refused with a message (free would panic on it), and a freed
+    # object cannot be freed again through the table.
+    QemuTest("malloc_alloc_and_free_one_object",
+             'run="malloc alloc 2048; malloc alloc 2048; malloc free 0x1234; malloc alloc; '
+             'malloc check; exit 0"', 0,
+             expect=[r"^malloc alloc: 0x[0-9a-f]+ \(2048 bytes asked, 2048 usable, class \d+ of "
+                     r"2048-byte objects\) on CPU 0",
+                     r"^malloc free: 0x1234 is not an object that `malloc alloc` handed out",
+                     r"^usage: malloc alloc SIZE", r"^malloc check: ok"],
+             check=two_objects_in_one_page, forbid=NO_PANIC),
     QemuTest("malloc_track_names_call_sites", 'malloc.track run="malloc workload; malloc top; exit 0"', 0,
              expect=[r"^efficiency:", r"malloc_workload\+0x"], forbid=NO_PANIC),
     QemuTest("malloc_poison_catches_use_after_free", 'malloc.poison run="crash use-after-free"',

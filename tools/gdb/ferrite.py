@@ -739,6 +739,102 @@ that CPU. `thread N` selects one, and `kmem malloc` then shows its pool."""
         gdb.write("(* the selected thread; `thread N` switches, and `kmem malloc` follows)\n")
 
 
+# ---- kbreak: breakpoints on the allocators' events ------------------------------------------
+
+
+class EventBreakpoint(gdb.Breakpoint):
+    """A breakpoint that says what happened when it stops; stop_if decides whether it does."""
+
+    def __init__(self, location, describe, stop_if=None):
+        super().__init__(location, internal=False)
+        self.describe, self.stop_if = describe, stop_if
+
+    def stop(self):
+        try:
+            if self.stop_if and not self.stop_if():
+                return False
+            gdb.write(self.describe() + "\n")
+        except (gdb.error, KmemError) as error:
+            gdb.write(f"kbreak: {error}\n")
+        return True
+
+
+def argument(name):
+    return u64(gdb.parse_and_eval(name))
+
+
+def describe_split():
+    pfn, before, after = argument("pfn"), argument("from_order"), argument("to_order")
+    if before - after == 1:
+        rest = f"its other half (order {after}) goes back to the free list"
+    else:
+        rest = f"free buddies of orders {after} to {before - 1} go back to the free lists"
+    return (f"kbreak split: the free block of order {before} ({1 << before} pages) at pfn {pfn:#x} "
+            f"splits down to order {after} ({1 << after} page{'s' if after else ''}) for the "
+            f"caller; {rest}")
+
+
+def describe_refill():
+    cpu, cls, base = argument("cpu"), argument("size_class"), argument("base")
+    pages, objects, size = argument("pages"), argument("objects"), argument("object_bytes")
+    return (f"kbreak refill: CPU {cpu}'s pool takes a new slab for class {cls} ({size}-byte "
+            f"objects): {pages} page{'s' if pages > 1 else ''} at {base:#x}, {objects} objects")
+
+
+def class_of_size(size):
+    if size > 4096:
+        return None
+    return int(gdb.parse_and_eval("size_class_lookup")[(size + 15) >> 4])
+
+
+class KbreakCommand(gdb.Command):
+    """Breakpoints on the allocators' events, each saying what happened when it stops.
+
+kbreak split         the buddy allocator splits a block (trace_buddy_split: the order before
+                     and after)
+kbreak malloc SIZE   malloc is called for a request of SIZE's size class (`finish` then shows
+                     the object in $rax: `kmem obj $rax`)
+kbreak refill        a CPU's malloc pool takes a new slab from the page allocator
+                     (trace_malloc_refill)
+They are ordinary GDB breakpoints: `info breakpoints` lists them, `delete N` removes one.
+With -smp, `set scheduler-locking step` keeps `step` and `finish` on the CPU that stopped."""
+
+    def __init__(self):
+        super().__init__("kbreak", gdb.COMMAND_BREAKPOINTS, gdb.COMPLETE_NONE, True)
+
+    def invoke(self, argument_text, from_tty):
+        argv = gdb.string_to_argv(argument_text)
+        try:
+            if argv == ["split"]:
+                EventBreakpoint("trace_buddy_split", describe_split)
+            elif argv == ["refill"]:
+                EventBreakpoint("trace_malloc_refill", describe_refill)
+            elif len(argv) == 2 and argv[0] == "malloc":
+                size = number(argv[1])
+                wanted = class_of_size(size)
+                if wanted is None:
+                    raise KmemError(f"{size} bytes is above the largest class (4096): malloc "
+                                    "takes whole pages for it")
+                object_bytes = size_class(wanted)["object_bytes"]
+
+                def same_class():
+                    request = u64(gdb.parse_and_eval("$rdi"))  # malloc's size, at its entry
+                    return class_of_size(request) == wanted
+
+                def describe():
+                    request = u64(gdb.parse_and_eval("$rdi"))
+                    return (f"kbreak malloc: malloc({request}) on CPU {this_cpu_index()}, class "
+                            f"{wanted} ({object_bytes}-byte objects); `finish`, then "
+                            "`kmem obj $rax`")
+
+                EventBreakpoint("malloc", describe, same_class)
+            else:
+                gdb.write(self.__doc__.split("\n", 1)[1].lstrip("\n") + "\n")
+        except KmemError as error:
+            raise gdb.GdbError(f"kbreak: {error}")
+
+
+KbreakCommand()
 KmemCommand()
 KmemMap()
 KmemBuddy()
