@@ -53,14 +53,14 @@ KERNEL_ASM_SOURCES := $(wildcard boot/*.asm kernel/*.asm)
 KERNEL_OBJECTS := $(KERNEL_C_SOURCES:%.c=$(BUILD)/kernel-objects/%.o) \
     $(KERNEL_ASM_SOURCES:%.asm=$(BUILD)/kernel-objects/%.o)
 
-.PHONY: all iso run debug qemu-gdb gdb test test-host test-qemu test-gdb clean help deps deps-test format format-check
+.PHONY: all iso run debug qemu-gdb gdb gdb-lesson test test-host test-qemu test-gdb clean help deps deps-test format format-check
 .DEFAULT_GOAL := all
 
 all: $(KERNEL) $(ISO) $(KERNEL)-gdb.py
 iso: $(ISO)
 
 help:
-	@echo "targets: all iso run debug qemu-gdb gdb test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
+	@echo "targets: all iso run debug qemu-gdb gdb gdb-lesson test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
 	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
 
 deps:
@@ -165,6 +165,9 @@ qemu-gdb: deps $(ISO) $(KERNEL)-gdb.py
 	@tools/gdb/debug.sh --qemu $(KERNEL) $(ISO)
 gdb: deps $(KERNEL)
 	@tools/gdb/debug.sh --gdb $(KERNEL)
+# docs/gdb.md's lesson, played again on the current kernel (tools/gdb/lesson.py).
+gdb-lesson: deps-test $(ISO)
+	@tools/gdb/lesson.sh $(KERNEL) $(ISO) $(BUILD)/gdb-lesson.md docs/gdb.md
 
 test: deps-test
 	@tools/run-tests.sh

@@ -9,6 +9,8 @@ log holds each kmem command's output after a marker line "@@ COMMAND" (run.sh pu
   buddy   the free-block table of the last `buddy` against `kmem buddy`
   map     every row of the last `mem` (names and bytes, to "accounted:") against `kmem map`
   vtop    for each ADDR, `vtop ADDR` against `kmem vtop ADDR`, line for line
+  lesson  (compare.py lesson DOC TRANSCRIPT) the lesson section of DOC against a fresh
+          transcript of tools/gdb/lesson.py, line for line, numbers and addresses aside
 
 Exits 0 when they agree; otherwise prints what differs and exits 1. No output from
 one side is a failure, never a pass.
@@ -69,9 +71,45 @@ def differ(what, kernel, extension):
     return 1
 
 
+def without_numbers(text):
+    """Lines with every address and number replaced: what must stay the same."""
+    lines = []
+    for line in text.split("\n"):
+        line = re.sub(r"0x[0-9a-f]+", "0x#", line.rstrip())
+        lines.append(re.sub(r"\d+", "#", line))
+    return [line for line in lines if line]
+
+
+def lesson(doc, transcript):
+    text = open(doc).read()
+    begin, end = "<!-- lesson: begin -->", "<!-- lesson: end -->"
+    if begin not in text or end not in text:
+        print(f"compare: {doc} has no lesson section")
+        return 1
+    documented = without_numbers(text.split(begin, 1)[1].split(end, 1)[0])
+    fresh = without_numbers(open(transcript).read())
+    if len(fresh) < 20:
+        print(f"compare: the fresh transcript {transcript} is too short ({len(fresh)} lines)")
+        return 1
+    for number, (old, new) in enumerate(zip(documented, fresh), 1):
+        if old != new:
+            print(f"compare: the lesson in {doc} is out of date (run `make gdb-lesson`); "
+                  f"line {number} of the transcript:")
+            print(f"  doc:   {old}")
+            print(f"  fresh: {new}")
+            return 1
+    if len(documented) != len(fresh):
+        print(f"compare: the lesson in {doc} has {len(documented)} lines, a fresh run "
+              f"{len(fresh)} (run `make gdb-lesson`)")
+        return 1
+    return 0
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
+    if argv[0] == "lesson":
+        return lesson(argv[1], argv[2])
     kind, serial_log, gdb_log, addresses = argv[0], argv[1], argv[2], argv[3:]
     shell = blocks(serial_log, "ferrite> ")
     gdb = blocks(gdb_log, "@@ ")

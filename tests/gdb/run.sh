@@ -132,7 +132,26 @@ check kmem_obj_allocated "$out/kbreak.log" "^  object at 0x[0-9a-f]+-0x[0-9a-f]+
 check kmem_page_slab_of_2048 "$out/kbreak.log" "malloc: a page of a slab of class [0-9]+ \(2048-byte objects, 2 in 1 page\)"
 ISO=build/ferrite.iso
 
-# 6. A panicked kernel can still be inspected: without the exit device the panic
+# 6. docs/gdb.md's lesson, played again on this kernel (tools/gdb/lesson.sh): its key
+# steps happen, and it reads as the doc does, numbers and addresses aside.
+rm -f build/debug-serial.log
+if timeout 600 tools/gdb/lesson.sh build/ferrite.elf build/ferrite.iso "$out/lesson.md" \
+    > "$out/lesson.log" 2>&1; then session_ok=1; else session_ok=0; fi
+if [ $session_ok = 1 ]; then echo "PASS gdb/lesson_session"; passed=$((passed + 1)); else
+    echo "FAIL gdb/lesson_session ($out/lesson.log):"; tail -5 "$out/lesson.log" | sed 's/^/    /'
+    failed=$((failed + 1)); fi
+check lesson_first_split "$out/lesson.md" "^kbreak split: the free block of order"
+check lesson_2k_object "$out/lesson.md" "object [01] of 2 in the slab at 0x[0-9a-f]+ \(class [0-9]+: 2048 bytes"
+check lesson_remote_free_waits_in_cpu1 "$out/lesson.md" "free \(waiting in CPU 1's magazine for class [0-9]+\)"
+check lesson_inbox_took_one "$out/lesson.md" "^inbox \(objects of this CPU's slabs freed by other CPUs\): 0 waiting \(head [1-9]"
+check lesson_page_back_to_buddy "$out/lesson.md" "^  inside the block at pfn 0x[0-9a-f]+ \(free head, order"
+if [ $session_ok = 1 ] && python3 tests/gdb/compare.py lesson docs/gdb.md "$out/lesson.md" > "$out/lesson.cmp" 2>&1; then
+    echo "PASS gdb/lesson_matches_docs"; passed=$((passed + 1))
+else
+    echo "FAIL gdb/lesson_matches_docs:"; sed 's/^/    /' "$out/lesson.cmp"; failed=$((failed + 1))
+fi
+
+# 7. A panicked kernel can still be inspected: without the exit device the panic
 # halts; GDB is interrupted (SIGINT, as Ctrl-C) once the report is on the console.
 tools/make-iso.sh build/ferrite.elf "$out/panic.iso" 'run="crash null"' build/bootfs.tar > /dev/null
 interrupt_gdb_after_panic() {

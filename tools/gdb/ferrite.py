@@ -656,6 +656,8 @@ the kept slab, remote frees queued; then the inbox of objects other CPUs sent ba
         gdb.write(f"inbox (objects of this CPU's slabs freed by other CPUs): {head - tail} "
                   f"waiting (head {head}, tail {tail})\n")
         gdb.write(f"large runs: {int(pool['large_live'])} live, {int(pool['large_pages'])} pages\n")
+        gdb.write("(live: this CPU's count; a free counts on the CPU that frees, so only the "
+                  "sum over CPUs is the number of live objects)\n")
 
 
 class KmemVtop(Subcommand):
@@ -834,6 +836,83 @@ With -smp, `set scheduler-locking step` keeps `step` and `finish` on the CPU tha
             raise gdb.GdbError(f"kbreak: {error}")
 
 
+# ---- pretty printers: `print *page` in words -------------------------------------------------
+
+
+class PagePrinter:
+    """struct page: its pfn, state, order, zone and malloc owner (`print/r` shows the fields)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def to_string(self):
+        page = self.value
+        words = [page_state(page)]
+        try:
+            buddy = Buddy()
+            index = (u64(page.address) - buddy.pages) // 16 if page.address is not None else None
+            pfn = buddy.pfn_of_index(index) if index is not None else None
+            if pfn is not None:
+                words.insert(0, f"pfn {pfn:#x}")
+        except (KmemError, gdb.error):
+            pass  # before memory_init, or a copy not in the array: no pfn
+        if words[-1] in ("free head", "allocated head"):
+            words.append(f"order {int(page['order'])}")
+        zone = int(page["zone"])
+        words.append(f"zone {ZONE_NAMES[zone] if zone < len(ZONE_NAMES) else zone}")
+        owner = int(page["owner"])
+        if owner & KM_OWNER_LARGE:
+            words.append(f"malloc large run of {owner & KM_OWNER_INDEX_MASK} pages")
+        elif owner:
+            words.append(f"malloc slab descriptor #{owner - 1}")
+        return "struct page: " + ", ".join(words)
+
+
+class SlabPrinter:
+    """struct km_slab: class, base, free objects, owner, list."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def to_string(self):
+        slab = self.value
+        listed = int(slab["list"])
+        if listed == 0:
+            return f"struct km_slab #{int(slab['index'])}: unused descriptor"
+        cls = size_class(int(slab["class_index"]))
+        return (f"struct km_slab #{int(slab['index'])}: class {cls['index']} "
+                f"({cls['object_bytes']}-byte objects) at {u64(slab['base']):#x}, "
+                f"{int(slab['free_count'])} of {int(slab['object_count'])} free in its bitmap, "
+                f"owner CPU {int(slab['owner_cpu'])}, {SLAB_LISTS[listed]}")
+
+
+class PoolPrinter:
+    """struct km_cpu: a CPU's malloc pool in one line (`kmem malloc` has the table)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def to_string(self):
+        pool = self.value
+        count = pool["classes"].type.range()[1] + 1
+        used = sum(1 for i in range(count) if u64(pool["classes"][i]["current"]))
+        live = sum(int(pool["classes"][i]["live_objects"]) for i in range(count))
+        return (f"struct km_cpu: CPU {int(pool['id'])}'s malloc pool, {used} classes with a "
+                f"current slab, {live} live objects counted here; `kmem malloc {int(pool['id'])}` "
+                "for the table")
+
+
+def printers():
+    collection = gdb.printing.RegexpCollectionPrettyPrinter("ferrite")
+    collection.add_printer("page", "^page$", PagePrinter)
+    collection.add_printer("km_slab", "^km_slab$", SlabPrinter)
+    collection.add_printer("km_cpu", "^km_cpu$", PoolPrinter)
+    return collection
+
+
+import gdb.printing  # noqa: E402 (here, next to its one use)
+
+gdb.printing.register_pretty_printer(gdb.current_objfile(), printers(), replace=True)
 KbreakCommand()
 KmemCommand()
 KmemMap()
