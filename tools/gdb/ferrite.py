@@ -799,7 +799,8 @@ kbreak malloc SIZE   malloc is called for a request of SIZE's size class (`finis
 kbreak refill        a CPU's malloc pool takes a new slab from the page allocator
                      (trace_malloc_refill)
 They are ordinary GDB breakpoints: `info breakpoints` lists them, `delete N` removes one.
-With -smp, `set scheduler-locking step` keeps `step` and `finish` on the CPU that stopped."""
+With -smp, `set scheduler-locking on` before `finish` keeps the other CPUs stopped meanwhile
+(`step` alone: `set scheduler-locking step`)."""
 
     def __init__(self):
         super().__init__("kbreak", gdb.COMMAND_BREAKPOINTS, gdb.COMPLETE_NONE, True)

@@ -100,11 +100,16 @@ def lesson():
     typing = type_at_prompt("malloc alloc 2048")
     run("continue")
     wait_for_helper(typing)
+    say("GDB stopped on CPU 0, in malloc. `finish` runs it to its return; with more than one "
+        "CPU, `set scheduler-locking on` first, so that only this CPU runs meanwhile (another "
+        "could stop somewhere else first):")
+    run("set scheduler-locking on")
     run("finish")
+    run("set scheduler-locking off")
     run("print (void *) $rax")
     address = int(gdb.parse_and_eval("$rax")) & 0xFFFFFFFFFFFFFFFF
-    say("`finish` ran malloc to its return, back in the shell's command: the object is in "
-        "`rax`. What is it, and what is its page?")
+    say("Back in the shell's command, the object is in `rax`. What is it, and what is its "
+        "page?")
     run("kmem obj $rax")
     run("kmem page $rax")
     say("Two 2048-byte objects fill one 4 KiB page: object 0 and object 1, no header between "
