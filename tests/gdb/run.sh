@@ -130,6 +130,14 @@ check kmem_obj_two_per_page "$out/kbreak.log" \
     "object [01] of 2 in the slab at 0x[0-9a-f]+ \(class [0-9]+: 2048 bytes, 2 objects in 1 page\)"
 check kmem_obj_allocated "$out/kbreak.log" "^  object at 0x[0-9a-f]+-0x[0-9a-f]+: allocated"
 check kmem_page_slab_of_2048 "$out/kbreak.log" "malloc: a page of a slab of class [0-9]+ \(2048-byte objects, 2 in 1 page\)"
+# With malloc.track at boot, kmem obj says who allocated an object (the first
+# request of the 112-byte class: one of the boot filesystem's nodes).
+tools/make-iso.sh build/ferrite.elf "$out/track.iso" 'malloc.track run="malloc alloc 100"' \
+    build/bootfs.tar > /dev/null
+ISO="$out/track.iso"
+session track_session "$out/track.log" "kbreak malloc 100;continue;set scheduler-locking on;finish;\
+set scheduler-locking off;kmem obj \$rax;kill"
+check kmem_obj_names_the_caller "$out/track.log" "^  malloc.track: [0-9]+ bytes requested by [a-z_]+\+0x[0-9a-f]+$"
 ISO=build/ferrite.iso
 
 # 6. docs/gdb.md's lesson, played again on this kernel (tools/gdb/lesson.sh): its key

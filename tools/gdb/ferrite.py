@@ -119,7 +119,10 @@ def symbol_at(address):
     block = gdb.execute(f"info symbol {address:#x}", to_string=True).strip()
     if block.startswith("No symbol"):
         return f"{address:#x}"
-    name = block.split(" in section")[0].replace(" + ", "+")
+    name = block.split(" in section")[0]
+    if " + " in name:  # "f + 37" -> "f+0x25", as the kernel's backtraces print it
+        function, offset = name.split(" + ")
+        name = f"{function}+{int(offset):#x}"
     return name
 
 
@@ -485,7 +488,8 @@ def describe_page(buddy, pfn):
     gdb.write(f"  state {state}, zone {ZONE_NAMES[int(page['zone'])]}, section "
               f"{int(page['section'])}")
     if state in ("free head", "allocated head"):
-        gdb.write(f", order {int(page['order'])} ({1 << int(page['order'])} pages)")
+        pages = 1 << int(page["order"])
+        gdb.write(f", order {int(page['order'])} ({pages} page{'s' if pages > 1 else ''})")
     gdb.write("\n")
     if state == "free head":
         gdb.write(f"  a free buddy block of order {int(page['order'])}, in zone "
@@ -512,9 +516,36 @@ def describe_page(buddy, pfn):
                   f"{'s' if cls['slab_pages'] > 1 else ''}), slab at {u64(slab['base']):#x}, "
                   f"{int(slab['free_count'])} free in its bitmap, owner CPU "
                   f"{int(slab['owner_cpu'])}, {SLAB_LISTS[int(slab['list'])]}\n")
+        describe_objects_on_page(slab, cls, pfn)
     elif owner.large_pages:
         gdb.write(f"  malloc: the first page of a large run of {owner.large_pages} pages\n")
     return page
+
+
+def describe_objects_on_page(slab, cls, pfn):
+    """The objects that start on this page of a slab, each with its state (a summary when
+    there are many)."""
+    base = u64(slab["base"])
+    page_start = DIRECT_MAP_BASE + pfn * PAGE_SIZE
+    first = max(0, -(-(page_start - base) // cls["object_bytes"]))
+    states = []
+    for obj in range(first, int(slab["object_count"])):
+        start = base + obj * cls["object_bytes"]
+        if start >= page_start + PAGE_SIZE:
+            break
+        states.append((obj, slab_describe_object(slab, start)[2]))
+    if not states:
+        gdb.write("  no object starts on this page (the previous one runs into it)\n")
+    elif len(states) <= 8:
+        gdb.write("  objects starting on this page: " +
+                  "; ".join(f"#{obj} {state}" for obj, state in states) + "\n")
+    else:
+        counts = {}
+        for _obj, state in states:
+            word = state.split(" (")[0]
+            counts[word] = counts.get(word, 0) + 1
+        gdb.write(f"  objects #{states[0][0]}-#{states[-1][0]} start on this page: " +
+                  ", ".join(f"{count} {word}" for word, count in sorted(counts.items())) + "\n")
 
 
 def find_head(buddy, pfn):
