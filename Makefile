@@ -53,14 +53,14 @@ KERNEL_ASM_SOURCES := $(wildcard boot/*.asm kernel/*.asm)
 KERNEL_OBJECTS := $(KERNEL_C_SOURCES:%.c=$(BUILD)/kernel-objects/%.o) \
     $(KERNEL_ASM_SOURCES:%.asm=$(BUILD)/kernel-objects/%.o)
 
-.PHONY: all iso run debug qemu-gdb gdb gdb-lesson test test-host test-qemu test-gdb clean help deps deps-test format format-check
+.PHONY: all iso run debug qemu-gdb gdb gdb-lesson memmap test test-host test-qemu test-gdb clean help deps deps-test format format-check
 .DEFAULT_GOAL := all
 
 all: $(KERNEL) $(ISO) $(KERNEL)-gdb.py
 iso: $(ISO)
 
 help:
-	@echo "targets: all iso run debug qemu-gdb gdb gdb-lesson test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
+	@echo "targets: all iso run debug qemu-gdb gdb gdb-lesson memmap test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
 	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
 
 deps:
@@ -157,6 +157,20 @@ bootfs: $(DEFAULT_BOOTFS)
 
 run: deps $(ISO)
 	@tools/qemu-run.sh $(ISO)
+
+# A picture of physical memory from a real boot (tools/memmap): MEM= and MACHINE=
+# as for make run; build/memmap/memmap-MEM-MACHINE.svg and .png.
+MEMMAP := $(BUILD)/memmap/memmap-$(MEM)-$(MACHINE)
+memmap: $(KERNEL) $(DEFAULT_BOOTFS)
+	@tools/check-deps.sh memmap
+	@mkdir -p $(BUILD)/memmap
+	@tools/make-iso.sh $(KERNEL) $(BUILD)/memmap/memmap.iso 'quiet run="e820; mem; exit 0"' \
+	    $(DEFAULT_BOOTFS) > /dev/null
+	@SERIAL_LOG=$(MEMMAP).log tools/qemu-run.sh $(BUILD)/memmap/memmap.iso > /dev/null
+	@python3 tools/memmap/memmap.py $(MEMMAP).log $(MEMMAP).svg \
+	    "Physical memory at -m $(MEM) ($(MACHINE)), as the kernel found and uses it"
+	@rsvg-convert -o $(MEMMAP).png $(MEMMAP).svg
+	@echo "memmap: $(MEMMAP).svg and $(MEMMAP).png"
 
 debug: deps $(ISO) $(KERNEL)-gdb.py
 	@tools/gdb/debug.sh $(KERNEL) $(ISO)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-deps.sh [build|run|test]: make sure the tools for that job are here.
+# check-deps.sh [build|run|test|memmap]: make sure the tools for that job are here.
 # Missing Debian packages are installed when we are root or have passwordless
 # sudo; otherwise the one command that installs them is printed.
 set -euo pipefail
@@ -24,6 +24,10 @@ if [ "$job" != build ]; then
     need_command mformat mtools
     need_command qemu-system-x86_64 qemu-system-x86
     need_command gdb gdb
+fi
+if [ "$job" = memmap ]; then # make memmap: the picture as PNG too
+    need_command python3 python3
+    need_command rsvg-convert librsvg2-bin
 fi
 if [ "$job" = test ]; then
     need_command python3 python3

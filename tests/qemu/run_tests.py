@@ -92,6 +92,39 @@ def kernel_commands():
     return elf_table("__shell_commands_start", "__shell_commands_end", "shell_command_")
 
 
+def memmap_picture_agrees(log):
+    """tools/memmap/memmap.py's SVG, drawn from this boot's log, writes every row of `mem`
+    and every region of the cleaned map with the same byte count (read here on their own)."""
+    import html
+    import tempfile
+    text = log.replace("\r", "")
+    mem = text[text.rfind("where every usable byte of RAM is"):]
+    rows = re.findall(r"^  (.+?) +(\d+) bytes +\d+ KiB", mem.split("accounted:")[0], re.M)
+    e820 = text[text.rfind("cleaned (sorted, overlaps resolved"):].split("\nusable:")[0]
+    regions = re.findall(r"^  0x([0-9a-f]+)-0x([0-9a-f]+) +\d+ KiB  (.+)$", e820, re.M)
+    if len(rows) < 10 or not regions:
+        return f"no `mem` rows ({len(rows)}) or cleaned regions ({len(regions)}) in the log"
+    with tempfile.TemporaryDirectory() as folder:
+        with open(os.path.join(folder, "boot.log"), "w") as saved:
+            saved.write(log)
+        svg = os.path.join(folder, "map.svg")
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "tools/memmap/memmap.py"),
+                               os.path.join(folder, "boot.log"), svg],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"memmap.py failed: {done.stderr.strip()}"
+        texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", open(svg).read())]
+    for name, count in rows:
+        if not any(t.startswith(f"{name}: {count} bytes") for t in texts):
+            return f"the picture has no '{name}: {count} bytes' (mem's row)"
+    for start, end, kind in regions:
+        first, last = int(start, 16), int(end, 16)
+        wanted = f"{kind}: {first:#x}-{last:#x}, {last - first} bytes"
+        if not any(t.startswith(wanted) for t in texts):
+            return f"the picture has no '{wanted}' (e820's cleaned region)"
+    return None
+
+
 def two_objects_in_one_page(log):
     """The two `malloc alloc 2048` objects are the two halves of one 4 KiB page."""
     found = [int(a, 16) for a in re.findall(r"^malloc alloc: 0x([0-9a-f]+) \(2048", log, re.M)]
@@ -344,6 +377,9 @@ TESTS = [
              expect=[r"^ +25 +1200  malloc_leak_on_purpose\+0x",
                      r"malloc leaks: 1 call site\(s\) hold more than at the mark"],
              forbid=NO_PANIC),
+    # make memmap's picture (tools/memmap) writes every byte count `mem` and `e820` print.
+    *[QemuTest(f"memmap_picture_agrees_with_mem_{mem}", 'run="e820; mem; exit 0"', 0, mem=mem,
+               check=memmap_picture_agrees, forbid=NO_PANIC) for mem in ("3M", "128M")],
     # One object on demand (for GDB and lessons): two 2048-byte objects share a page, a
     # mistyped address is refused with a message (free would panic on it), and a freed
     # object cannot be freed again through the table.
