@@ -53,14 +53,14 @@ KERNEL_ASM_SOURCES := $(wildcard boot/*.asm kernel/*.asm)
 KERNEL_OBJECTS := $(KERNEL_C_SOURCES:%.c=$(BUILD)/kernel-objects/%.o) \
     $(KERNEL_ASM_SOURCES:%.asm=$(BUILD)/kernel-objects/%.o)
 
-.PHONY: all iso run debug qemu-gdb gdb gdb-lesson memmap test test-host test-qemu test-gdb clean help deps deps-test format format-check
+.PHONY: all iso run debug qemu-gdb gdb gdb-lesson memmap lab-start lab-reset lab-export grade test test-host test-qemu test-gdb clean help deps deps-test format format-check
 .DEFAULT_GOAL := all
 
 all: $(KERNEL) $(ISO) $(KERNEL)-gdb.py
 iso: $(ISO)
 
 help:
-	@echo "targets: all iso run debug qemu-gdb gdb gdb-lesson memmap test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
+	@echo "targets: all iso run debug qemu-gdb gdb gdb-lesson memmap lab-start lab-reset lab-export grade test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
 	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
 
 deps:
@@ -157,6 +157,14 @@ bootfs: $(DEFAULT_BOOTFS)
 
 run: deps $(ISO)
 	@tools/qemu-run.sh $(ISO)
+
+# The classroom labs (labs/README.md): LAB=N.
+lab-start lab-reset grade: deps-test
+	@[ -n "$(LAB)" ] || { echo "make $@ LAB=N: which lab (labs/README.md lists them)"; exit 1; }
+	@python3 labs/lab.py $(patsubst lab-%,%,$@) $(LAB)
+lab-export: deps-test
+	@[ -n "$(LAB)" ] && [ -n "$(OUT)" ] || { echo "make lab-export LAB=N OUT=DIR"; exit 1; }
+	@python3 labs/lab.py export $(LAB) $(OUT)
 
 # A picture of physical memory from a real boot (tools/memmap): MEM= and MACHINE=
 # as for make run; build/memmap/memmap-MEM-MACHINE.svg and .png.

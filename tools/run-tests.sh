@@ -51,6 +51,7 @@ run_suite host make --no-print-directory -s -C tests/host test
 run_suite tsan make --no-print-directory -s -C tests/host tsan
 run_suite qemu python3 tests/qemu/run_tests.py
 run_suite gdb tests/gdb/run.sh
+run_suite labs tests/labs/run.sh
 run_suite preload make --no-print-directory -s test-preload
 run_suite fuzz make --no-print-directory -s -C tests/fuzz smoke SMOKE_SECONDS=20
 
