@@ -112,6 +112,10 @@ def open_holes(number, root, only=None):
         start, end, parameters = place
         text = text[:start] + hole_body(int(number), function, parameters, helpers, handout) + \
             text[end:]
+        if '#include "lib/platform.h"' not in text:  # platform_panic, for the hole
+            first = re.search(r'^#include "[^"]+"\n', text, re.M)
+            text = text[:first.end()] + '#include "lib/platform.h" /* lab hole */\n' + \
+                text[first.end():]
         open(full, "w").write(text)
 
 
@@ -208,7 +212,7 @@ class Grader:
             print("\n".join(output.strip().split("\n")[-12:]))
         return status == 0
 
-    def boot(self, name, cmdline, mem="128M", smp="1"):
+    def boot(self, name, cmdline, mem="128M", smp="1", machine="pc"):
         """The kernel's serial log for one boot with this command line (its own ISO)."""
         iso = os.path.join(self.logs, f"{name}.iso")
         status, output = self.run(f"{name}-iso", ["tools/make-iso.sh", "build/ferrite.elf", iso,
@@ -217,7 +221,7 @@ class Grader:
             return None, f"the ISO was not made: {output.strip()[-200:]}"
         log = os.path.join(self.logs, f"{name}.serial")
         status, _ = self.run(name, ["tools/qemu-run.sh", iso],
-                             env={"MEM": mem, "SMP": smp, "SERIAL_LOG": log})
+                             env={"MEM": mem, "SMP": smp, "MACHINE": machine, "SERIAL_LOG": log})
         text = open(log, errors="replace").read().replace("\r", "") if os.path.exists(log) else ""
         if status is None:
             return text, f"timeout: the boot took more than {TIMEOUT} s (LAB_TIMEOUT)"
