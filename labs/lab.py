@@ -239,8 +239,13 @@ class Grader:
         if status is None:
             return False, f"timeout after {TIMEOUT} s (LAB_TIMEOUT)"
         ok = status == 0 and bool(summary) and summary[-1][1] == "0" and summary[-1][0] != "0"
-        return ok, (summary[-1][0] + " passed, " + summary[-1][1] + " failed") if summary else \
-            f"no summary (exit status {status}): {output.strip()[-160:]}"
+        if summary:
+            return ok, f"{summary[-1][0]} passed, {summary[-1][1]} failed"
+        panic = re.findall(r"^PANIC: (.*)$", output, re.M)
+        if panic:
+            return False, f"the test program stopped: {panic[0]}"
+        last = output.strip().split("\n")[-1] if output.strip() else "no output"
+        return False, f"no summary (exit status {status}): {last[:160]}"
 
     def check(self, name, points, ok, why=""):
         self.results.append((name, points if ok else 0, points))
