@@ -188,6 +188,7 @@ class Grader:
 
     def __init__(self, number):
         self.number = number
+        self.root = ROOT
         self.results = []  # (name, points earned, points possible)
         self.logs = os.path.join(ROOT, "build", "labs", f"lab{int(number)}")
         os.makedirs(self.logs, exist_ok=True)
@@ -227,14 +228,14 @@ class Grader:
             return text, f"timeout: the boot took more than {TIMEOUT} s (LAB_TIMEOUT)"
         return text, None
 
-    def host_test(self, binary):
+    def host_test(self, binary, env=None):
         """A host test program of tests/host (built there): passes if it reports no failure."""
         program = os.path.join(ROOT, "build", "host", binary)
         status, output = self.run(f"host-{binary.replace('/', '-')}",
                                   ["make", "-s", "-C", "tests/host", program])
         if status != 0:
             return False, f"the test does not build: {output.strip()[-200:]}"
-        status, output = self.run(f"run-{binary.replace('/', '-')}", [program])
+        status, output = self.run(f"run-{binary.replace('/', '-')}", [program], env=env)
         summary = re.findall(r"^(\d+) passed, (\d+) failed", output, re.M)
         if status is None:
             return False, f"timeout after {TIMEOUT} s (LAB_TIMEOUT)"
