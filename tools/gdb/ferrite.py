@@ -21,6 +21,7 @@ physical), which maps all RAM once the kernel's page tables are live.
 import struct
 
 import gdb
+import gdb.printing
 
 PAGE_SIZE = 4096
 KIB = 1024
@@ -192,20 +193,21 @@ class Buddy:
 
     def census(self):
         """Pages by what the page states say: free, allocated, cached (one read of the array)."""
-        raw = read_bytes(self.pages, self.page_count * 16)
+        page_type = gdb.lookup_type("struct page")
+        size = page_type.sizeof
+        offset = {field.name: field.bitpos // 8 for field in page_type.fields()}
+        raw = read_bytes(self.pages, self.page_count * size)
         free = [0] * len(ZONE_NAMES)
         allocated = cached = 0
-        states = {name: field.enumval for field in gdb.lookup_type("enum page_state").fields()
-                  for name in [field.name]}
-        free_head, allocated_head = states["PAGE_FREE_HEAD"], states["PAGE_ALLOCATED_HEAD"]
-        cached_state = states["PAGE_CACHED"]
-        for offset in range(8, len(raw), 16):
-            state = raw[offset]
-            if state == free_head:
-                free[raw[offset + 2]] += 1 << raw[offset + 1]
-            elif state == allocated_head:
-                allocated += 1 << raw[offset + 1]
-            elif state == cached_state:
+        states = {field.name: field.enumval for field in gdb.lookup_type("enum page_state").fields()}
+        for page in range(0, len(raw), size):
+            state = raw[page + offset["state"]]
+            pages = 1 << raw[page + offset["order"]]
+            if state == states["PAGE_FREE_HEAD"]:
+                free[raw[page + offset["zone"]]] += pages
+            elif state == states["PAGE_ALLOCATED_HEAD"]:
+                allocated += pages
+            elif state == states["PAGE_CACHED"]:
                 cached += 1
         return free, allocated, cached
 
@@ -678,8 +680,10 @@ the kept slab, remote frees queued; then the inbox of objects other CPUs sent ba
             if not (current or partial or kept or int(mag["count"]) or remote or live):
                 continue
             cls = size_class(index)
-            current_text = (f"{u64(current and classes['current']['base']):#x} "
-                            f"({int(classes['current']['free_count'])})") if current else "-"
+            current_text = "-"
+            if current:
+                slab = classes["current"]
+                current_text = f"{u64(slab['base']):#x} ({int(slab['free_count'])})"
             gdb.write(f"{index:5} {cls['object_bytes']:6} {int(mag['count']):4}/{int(mag['cap']):<4} "
                       f"{current_text:<26} {partial:7} {'yes' if kept else 'no':>5} "
                       f"{'pending' if remote else '-':>12} {live:5}\n")
@@ -941,8 +945,6 @@ def printers():
     collection.add_printer("km_cpu", "^km_cpu$", PoolPrinter)
     return collection
 
-
-import gdb.printing  # noqa: E402 (here, next to its one use)
 
 gdb.printing.register_pretty_printer(gdb.current_objfile(), printers(), replace=True)
 KbreakCommand()

@@ -10,7 +10,6 @@ what the code does today.
 """
 import os
 import subprocess
-import sys
 
 import gdb
 
@@ -70,8 +69,7 @@ def type_at_prompt(line, then_interrupt_on=None):
     types line into the console; with then_interrupt_on, it then interrupts GDB (as
     Ctrl-C does) when the console shows that pattern. GDB's Python cannot do this from
     a thread: no Python thread runs while GDB waits in `continue`."""
-    command = [sys.executable if sys.executable.endswith("python3") else "python3",
-               os.path.join(HERE, "console_type.py"), SERIAL_LOG, SERIAL_SOCKET, line]
+    command = ["python3", os.path.join(HERE, "console_type.py"), SERIAL_LOG, SERIAL_SOCKET, line]
     if then_interrupt_on:
         command += [then_interrupt_on, str(os.getpid())]
     return subprocess.Popen(command, env=dict(os.environ, FROM=str(len(serial_text()))))
