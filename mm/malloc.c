@@ -1028,7 +1028,7 @@ static unsigned object_of(const char *what, const void *ptr, struct km_slab *sla
                        ptr, (void *)slab->base, slab->class_index, cls->object_bytes);
     unsigned object = size_class_object_index(slab->class_index, (uint32_t)offset);
     if (object >= slab->object_count)
-        platform_panic("%s(%p): in the tail of slab %p past its %u objects (class %u, %u bytes): "
+        platform_panic("%s(%p): in the tail of slab %p past its %u objects of class %u (%u bytes): "
                        "never returned by malloc",
                        what, ptr, (void *)slab->base, slab->object_count, slab->class_index,
                        cls->object_bytes);
@@ -1404,6 +1404,7 @@ BOOT_ONLY int km_init(const struct malloc_page_source *page_source, unsigned cou
     if (count > KM_MAX_CPUS || !page_source || !page_source->alloc_pages ||
         !page_source->free_pages || !page_source->page_owner)
         return -1;
+    size_classes_init();
     lay_out_pools(page_source->memory_pages);
     source = page_source;
     fast.map = page_source->page_map;

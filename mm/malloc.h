@@ -116,8 +116,9 @@ struct malloc_page_source {
     size_t map_pages;
     /* How many pages the source has for malloc in all (optional: 0 means
      * plenty). A CPU's magazines are sized to hold at most a sixteenth of
-     * them, so that a small machine gets short magazines and a small pool
-     * (at -m 3M: 5 objects a class, 3 pages a CPU instead of 7). */
+     * them (but at least 4 objects a class), so that a small machine gets
+     * short magazines and a small pool (at -m 3M: 5 objects a class, 3 pages
+     * a CPU instead of 7). */
     size_t memory_pages;
 };
 

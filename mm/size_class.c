@@ -1,76 +1,120 @@
 /*
- * size_class.c: the class table and the size -> class lookup (see
- * size_class.h for the reasoning behind every number).
+ * size_class.c: the class table and the size -> class lookup, built once at
+ * boot (size_classes_init, from km_init) from two rules: which sizes the
+ * classes have, and how many pages each class's slab takes. size_class.h
+ * argues for both and lists the table they give; `malloc classes` prints it
+ * on a running kernel. Lab 3 (labs/03-size-classes) has students write the
+ * two rules.
  */
 #include "mm/size_class.h"
 
+#include "lib/boot_only.h"
+#include "lib/platform.h"
+
+#define PAGE_BYTES 4096u
+
+/* Written once by size_classes_init, before the first malloc; only read after. */
+struct size_class size_classes[SIZE_CLASS_COUNT];
+uint8_t size_class_lookup[SIZE_CLASS_LOOKUP_ENTRIES];
+
+/* ---- the design: two rules ---------------------------------------------- */
+
 /*
- * One row from three numbers: the class below (0 for the first), the object
- * size and the slab's page count; the rest follows (see the invariants in
- * size_class.h).
+ * The class after a class of previous bytes (0: the first class). Steps of
+ * 16 bytes up to 128 (16 is the alignment every object needs, so no finer
+ * step is possible); then four classes per doubling, steps of a quarter of
+ * the power of two at or below previous, which keeps the worst internal waste
+ * of each class just under 1/5 (size_class.h).
  */
-#define CLASS(previous_bytes, bytes, pages)                                                        \
-    {                                                                                              \
-        .object_bytes = (bytes), .align_bytes = (bytes) & -(bytes),                                \
-        .objects = (pages)*4096 / (bytes), .tail_waste_bytes = (pages)*4096 % (bytes),             \
-        .worst_waste_bp = ((bytes) - (previous_bytes)-1) * 10000 / (bytes), .slab_pages = (pages), \
-        .reciprocal = (uint32_t)((1ull << 32) / (bytes) + 1),                                      \
+BOOT_ONLY static unsigned next_class_bytes(unsigned previous)
+{
+    if (previous < 128)
+        return previous + SIZE_CLASS_MIN_BYTES;
+    unsigned power = 128;
+    while (power * 2 <= previous)
+        power *= 2;
+    return previous + power / 4;
+}
+
+/*
+ * The pages of a slab of bytes-sized objects: the fewest (1 to 8) whose tail
+ * (the bytes after the last whole object) is under 2% of the slab; failing
+ * that, the count with the smallest tail as a share of the slab (the fewer
+ * pages on a tie).
+ */
+BOOT_ONLY static unsigned slab_pages_for(unsigned bytes)
+{
+    unsigned best_pages = 1, best_tail = PAGE_BYTES % bytes;
+    for (unsigned pages = 1; pages <= SIZE_CLASS_MAX_SLAB_PAGES; pages++) {
+        unsigned slab = pages * PAGE_BYTES, tail = slab % bytes;
+        if (tail * 50 < slab)
+            return pages;
+        /* tail / slab < best_tail / (best_pages * 4096), without division */
+        if ((uint64_t)tail * best_pages * PAGE_BYTES < (uint64_t)best_tail * slab) {
+            best_pages = pages;
+            best_tail = tail;
+        }
     }
+    return best_pages;
+}
 
-/* Rows: CLASS(class below, size, slab pages), then in the comment the objects
- * per slab, the tail waste in bytes and the worst internal waste (rounded
- * down). */
-const struct size_class size_classes[SIZE_CLASS_COUNT] = {
-    CLASS(0, 16, 1),      /*  256     0    93.75% */
-    CLASS(16, 32, 1),     /*  128     0    46.87% */
-    CLASS(32, 48, 1),     /*   85    16    31.25% */
-    CLASS(48, 64, 1),     /*   64     0    23.43% */
-    CLASS(64, 80, 1),     /*   51    16    18.75% */
-    CLASS(80, 96, 1),     /*   42    64    15.62% */
-    CLASS(96, 112, 1),    /*   36    64    13.39% */
-    CLASS(112, 128, 1),   /*   32     0    11.71% */
-    CLASS(128, 160, 2),   /*   51    32    19.37% (1 page: 25 objects, 96-byte tail, 2.3%) */
-    CLASS(160, 192, 1),   /*   21    64    16.14% */
-    CLASS(192, 224, 1),   /*   18    64    13.83% */
-    CLASS(224, 256, 1),   /*   16     0    12.10% */
-    CLASS(256, 320, 3),   /*   38   128    19.68% */
-    CLASS(320, 384, 2),   /*   21   128    16.40% */
-    CLASS(384, 448, 1),   /*    9    64    14.06% */
-    CLASS(448, 512, 1),   /*    8     0    12.30% */
-    CLASS(512, 640, 3),   /*   19   128    19.84% */
-    CLASS(640, 768, 3),   /*   16     0    16.53% */
-    CLASS(768, 896, 2),   /*    9   128    14.17% */
-    CLASS(896, 1024, 1),  /*    4     0    12.40% */
-    CLASS(1024, 1280, 5), /*   16     0    19.92% */
-    CLASS(1280, 1536, 3), /*    8     0    16.60% */
-    CLASS(1536, 1792, 4), /*    9   256    14.22% */
-    CLASS(1792, 2048, 1), /*    2     0    12.45% */
-    CLASS(2048, 2560, 5), /*    8     0    19.96% */
-    CLASS(2560, 3072, 3), /*    4     0    16.63% */
-    CLASS(3072, 3584, 7), /*    8     0    14.25% */
-    CLASS(3584, 4096, 1), /*    1     0    12.47% */
-};
+/* ---- the table from the rules ------------------------------------------- */
 
-/* Entry i: the class of sizes 16 * i - 15 .. 16 * i (entry 0: size 0). */
-const uint8_t size_class_lookup[SIZE_CLASS_LOOKUP_ENTRIES] = {
-    0,  0,  1,  2,  3,  4,  5,  6,  7,  8,  8,  9,  9,  10, 10, 11, /*    0 -  240 */
-    11, 12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, /*  241 -  496 */
-    15, 16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, /*  497 -  752 */
-    17, 18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, /*  753 - 1008 */
-    19, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, /* 1009 - 1264 */
-    20, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, /* 1265 - 1520 */
-    21, 22, 22, 22, 22, 22, 22, 22, 22, 22, 22, 22, 22, 22, 22, 22, /* 1521 - 1776 */
-    22, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, /* 1777 - 2032 */
-    23, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, /* 2033 - 2288 */
-    24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, /* 2289 - 2544 */
-    24, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, /* 2545 - 2800 */
-    25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, /* 2801 - 3056 */
-    25, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, /* 3057 - 3312 */
-    26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, /* 3313 - 3568 */
-    26, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, /* 3569 - 3824 */
-    27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, 27, /* 3825 - 4080 */
-    27,                                                             /* 4081 - 4096 */
-};
+BOOT_ONLY static void fill_class(struct size_class *cls, unsigned previous, unsigned bytes,
+                                 unsigned pages)
+{
+    cls->object_bytes = (uint16_t)bytes;
+    cls->align_bytes = (uint16_t)(bytes & -bytes);
+    cls->slab_pages = (uint8_t)pages;
+    cls->objects = (uint16_t)(pages * PAGE_BYTES / bytes);
+    cls->tail_waste_bytes = (uint16_t)(pages * PAGE_BYTES % bytes);
+    cls->worst_waste_bp = (uint16_t)((bytes - previous - 1) * 10000u / bytes);
+    cls->reciprocal = (uint32_t)((1ull << 32) / bytes + 1);
+}
+
+/* A design the allocator cannot use stops the boot here, saying which class
+ * breaks which rule of size_class.h, rather than corrupting memory later. */
+BOOT_ONLY static void check_class(unsigned index, unsigned previous, unsigned bytes, unsigned pages)
+{
+    const char *rule = NULL;
+    if (bytes <= previous)
+        rule = "is not larger than the class below";
+    else if (bytes % SIZE_CLASS_MIN_BYTES != 0)
+        rule = "is not a multiple of 16 (objects must stay 16-byte aligned)";
+    else if (bytes > SIZE_CLASS_MAX_BYTES)
+        rule = "is above 4096 (the last class must be exactly 4096)";
+    else if (pages < 1 || pages > SIZE_CLASS_MAX_SLAB_PAGES)
+        rule = "has a slab of 0 or more than 8 pages";
+    else if (pages * PAGE_BYTES / bytes > SIZE_CLASS_MAX_OBJECTS)
+        rule = "has more than 256 objects in a slab (the slab's bitmap holds 256)";
+    if (rule)
+        platform_panic("size classes: class %u (%u bytes, %u-page slab) %s; see mm/size_class.h",
+                       index, bytes, pages, rule);
+}
+
+BOOT_ONLY void size_classes_init(void)
+{
+    unsigned previous = 0, count = 0;
+    while (previous < SIZE_CLASS_MAX_BYTES && count < SIZE_CLASS_COUNT) {
+        unsigned bytes = next_class_bytes(previous), pages = slab_pages_for(bytes);
+        check_class(count, previous, bytes, pages);
+        fill_class(&size_classes[count++], previous, bytes, pages);
+        previous = bytes;
+    }
+    if (count != SIZE_CLASS_COUNT || previous != SIZE_CLASS_MAX_BYTES)
+        platform_panic("size classes: the rules give %s%u classes up to %u bytes, but "
+                       "SIZE_CLASS_COUNT (mm/size_class.h) is %u and the last class must be %u",
+                       previous < SIZE_CLASS_MAX_BYTES ? "only " : "", count, previous,
+                       SIZE_CLASS_COUNT, SIZE_CLASS_MAX_BYTES);
+    /* Row r holds sizes 16r - 15 .. 16r (row 0: size 0); the classes grow, so
+     * one pass over both finds each row's smallest class. */
+    unsigned index = 0;
+    for (unsigned row = 0; row < SIZE_CLASS_LOOKUP_ENTRIES; row++) {
+        while (size_classes[index].object_bytes < row * SIZE_CLASS_MIN_BYTES)
+            index++;
+        size_class_lookup[row] = (uint8_t)index;
+    }
+}
 
 unsigned size_class_for(size_t size, size_t align)
 {

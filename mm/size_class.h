@@ -3,7 +3,9 @@
  *
  * A small request is rounded up to one of 28 size classes; every slab (a run
  * of 1 to 8 pages, see mm/malloc.h) holds objects of a single class, packed
- * back to back from the slab's first byte. The classes:
+ * back to back from the slab's first byte. size_classes_init (size_class.c)
+ * builds the table at boot from two rules, next_class_bytes (the sizes) and
+ * slab_pages_for (the pages), and checks it; the classes they give:
  *
  *   16, 32, 48, 64, 80, 96, 112, 128          steps of 16 bytes
  *   160, 192, 224, 256                        then four classes per doubling:
@@ -66,6 +68,9 @@
 #define SIZE_CLASS_MAX_OBJECTS 256 /* the 16-byte class: one page of 16-byte objects */
 #define SIZE_CLASS_NONE 255u       /* "no class fits": use whole pages */
 
+/* malloc keeps a page's class as (class + 1) * 4 in a byte (mm/malloc.c). */
+_Static_assert(SIZE_CLASS_COUNT <= 62, "a class index must fit struct page's byte");
+
 /*
  * One class. Invariants (tests/host/mm/test_size_class.c checks them all):
  *   object_bytes is a multiple of 16, and the classes grow strictly;
@@ -88,12 +93,20 @@ struct size_class {
     uint32_t reciprocal;
 };
 
-extern const struct size_class size_classes[SIZE_CLASS_COUNT];
+/* Built by size_classes_init; read-only after it. */
+extern struct size_class size_classes[SIZE_CLASS_COUNT];
 
 /* size_class_lookup[(size + 15) / 16] is the smallest class holding size
  * bytes, for size 0..4096 (size 0 gets class 0, the 16-byte class). */
 #define SIZE_CLASS_LOOKUP_ENTRIES (SIZE_CLASS_MAX_BYTES / 16 + 1)
-extern const uint8_t size_class_lookup[SIZE_CLASS_LOOKUP_ENTRIES];
+extern uint8_t size_class_lookup[SIZE_CLASS_LOOKUP_ENTRIES];
+
+/* Builds size_classes and size_class_lookup from the rules in size_class.c,
+ * and panics naming the class and the rule when the rules give a table the
+ * allocator cannot use (for example a class that is not a multiple of 16, or
+ * a count other than SIZE_CLASS_COUNT). km_init calls it; calling it again
+ * builds the same table. */
+void size_classes_init(void);
 
 /* The smallest class holding size bytes, or SIZE_CLASS_NONE above 4096. O(1). */
 static inline unsigned size_class_of(size_t size)

@@ -849,18 +849,20 @@ With -smp, `set scheduler-locking on` before `finish` keeps the other CPUs stopp
                 EventBreakpoint("trace_malloc_refill", describe_refill)
             elif len(argv) == 2 and argv[0] == "malloc":
                 size = number(argv[1])
-                wanted = class_of_size(size)
-                if wanted is None:
+                if size > 4096:
                     raise KmemError(f"{size} bytes is above the largest class (4096): malloc "
                                     "takes whole pages for it")
-                object_bytes = size_class(wanted)["object_bytes"]
 
+                # The class table is built at boot (size_classes_init, from km_init), so
+                # the class is looked up when malloc runs, not when the breakpoint is set.
                 def same_class():
                     request = u64(gdb.parse_and_eval("$rdi"))  # malloc's size, at its entry
-                    return class_of_size(request) == wanted
+                    return class_of_size(request) == class_of_size(size)
 
                 def describe():
                     request = u64(gdb.parse_and_eval("$rdi"))
+                    wanted = class_of_size(size)
+                    object_bytes = size_class(wanted)["object_bytes"]
                     return (f"kbreak malloc: malloc({request}) on CPU {this_cpu_index()}, class "
                             f"{wanted} ({object_bytes}-byte objects); `finish`, then "
                             "`kmem obj $rax`")

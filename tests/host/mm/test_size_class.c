@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "mm/size_class.h"
@@ -233,9 +234,24 @@ static void the_reciprocal_divides_exactly(void **state)
     }
 }
 
+/* size_classes_init builds the table from the rules; again, it builds the same. */
+static void building_again_gives_the_same_table(void **state)
+{
+    (void)state;
+    struct size_class first[SIZE_CLASS_COUNT];
+    uint8_t first_lookup[SIZE_CLASS_LOOKUP_ENTRIES];
+    memcpy(first, size_classes, sizeof(first));
+    memcpy(first_lookup, size_class_lookup, sizeof(first_lookup));
+    size_classes_init();
+    assert_memory_equal(first, size_classes, sizeof(first));
+    assert_memory_equal(first_lookup, size_class_lookup, sizeof(first_lookup));
+}
+
 int main(void)
 {
+    size_classes_init(); /* as km_init does at boot */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(building_again_gives_the_same_table),
         cmocka_unit_test(the_table_is_the_one_the_issue_asks_for),
         cmocka_unit_test(slab_page_counts_follow_the_tail_rule),
         cmocka_unit_test(every_size_maps_to_the_smallest_fitting_class),
