@@ -25,6 +25,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = int(os.environ.get("LAB_TIMEOUT", "600"))
+# Stop at the first failed check (tests/labs/run.sh: enough to show that a hole costs points).
+STOP_AT_FIRST_FAILURE = os.environ.get("LAB_STOP_AT_FIRST_FAILURE") == "1"
 HOLE_MARK = "is yours to write"
 
 
@@ -183,6 +185,10 @@ def command_holes(number):
 # ---- grading ----------------------------------------------------------------------------------
 
 
+class StopGrading(Exception):
+    """A check failed and LAB_STOP_AT_FIRST_FAILURE=1: the rest are not run."""
+
+
 class Grader:
     """What a lab's grade.py uses: run things, check output, keep the score."""
 
@@ -228,17 +234,25 @@ class Grader:
             return text, f"timeout: the boot took more than {TIMEOUT} s (LAB_TIMEOUT)"
         return text, None
 
-    def host_test(self, binary, env=None):
-        """A host test program of tests/host (built there): passes if it reports no failure."""
-        program = os.path.join(ROOT, "build", "host", binary)
-        status, output = self.run(f"host-{binary.replace('/', '-')}",
-                                  ["make", "-s", "-C", "tests/host", program])
+    def host_test(self, binary, env=None, tsan=False):
+        """A host test program of tests/host (built there): passes if it reports no failure.
+        With tsan, the ThreadSanitizer build of it (build/host-tsan/): a data race fails it."""
+        program = os.path.join(ROOT, "build", "host-tsan" if tsan else "host", binary)
+        name = ("tsan-" if tsan else "") + binary.replace("/", "-")
+        status, output = self.run(f"host-{name}", ["make", "-s", "-C", "tests/host", program])
         if status != 0:
             return False, f"the test does not build: {output.strip()[-200:]}"
-        status, output = self.run(f"run-{binary.replace('/', '-')}", [program], env=env)
+        if tsan:
+            env = dict(env or {}, TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1")
+        status, output = self.run(f"run-{name}", [program], env=env)
         summary = re.findall(r"^(\d+) passed, (\d+) failed", output, re.M)
         if status is None:
             return False, f"timeout after {TIMEOUT} s (LAB_TIMEOUT)"
+        race = re.search(r"WARNING: ThreadSanitizer: (.*)", output)
+        if race:
+            where = re.search(r"^ +#0 (\S+) ", output[race.end():], re.M)
+            return False, f"ThreadSanitizer: {race.group(1).strip()}" + (
+                f" in {where.group(1)}" if where else "") + f" (build/labs/lab{self.number}/run-{name}.log)"
         ok = status == 0 and bool(summary) and summary[-1][1] == "0" and summary[-1][0] != "0"
         if summary:
             return ok, f"{summary[-1][0]} passed, {summary[-1][1]} failed"
@@ -252,6 +266,8 @@ class Grader:
         self.results.append((name, points if ok else 0, points))
         mark = f"OK ({points}/{points})" if ok else f"FAIL (0/{points})"
         print(f"{name} ... {mark}" + ("" if ok or not why else f"  {why}"))
+        if not ok and STOP_AT_FIRST_FAILURE:
+            raise StopGrading()
 
     def finish(self):
         earned = sum(r[1] for r in self.results)
@@ -270,7 +286,10 @@ def command_grade(number):
     grader = Grader(number)
     print(f"lab {number} ({os.path.basename(folder)}), graded in {ROOT}; timeout {TIMEOUT} s "
           "(LAB_TIMEOUT); logs in build/labs/")
-    namespace["grade"](grader)
+    try:
+        namespace["grade"](grader)
+    except StopGrading:
+        print("(the other checks were not run: LAB_STOP_AT_FIRST_FAILURE=1)")
     return grader.finish()
 
 

@@ -1199,7 +1199,7 @@ static void give_back_all(struct km_cpu *cpu, void **objects, uint64_t count)
  * copy is already free there is caught now (not into the magazine, where
  * the only check would be the top). Tail moves past each object before it
  * is freed, so a panic on one leaves the inbox consistent. Interrupts off. */
-static void drain_inbox(struct km_cpu *cpu)
+static void free_inbox_objects(struct km_cpu *cpu)
 {
     uint64_t tail = __atomic_load_n(&cpu->inbox_tail, __ATOMIC_RELAXED); /* ours alone */
     uint64_t head = __atomic_load_n(&cpu->inbox_head, __ATOMIC_ACQUIRE);
@@ -1234,6 +1234,14 @@ static void drain_inbox(struct km_cpu *cpu)
                            slab->class_index);
         local_free(pool, slab, object, ptr);
     }
+}
+
+/* The inbox's objects into their slabs, if another CPU sent any. */
+static void drain_inbox(struct km_cpu *cpu)
+{
+    if (__atomic_load_n(&cpu->inbox_head, __ATOMIC_ACQUIRE) !=
+        __atomic_load_n(&cpu->inbox_tail, __ATOMIC_RELAXED))
+        free_inbox_objects(cpu);
 }
 
 /* Flush: the `objects` oldest objects (the bottom of the stack) go back.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/labs/run.sh: every lab both ways (labs/README.md). The tree as it stands gets full
 # marks; the lab's starting point, exported to a temporary tree, fails its grade with the
-# lab's panic line showing; and each hole alone costs points, so that no hole goes unchecked.
+# lab's panic line showing; and each hole alone costs points, so that no hole goes unchecked
+# (those runs stop at the first failed check: LAB_STOP_AT_FIRST_FAILURE).
 # Ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,7 +40,8 @@ for folder in labs/[0-9][0-9]-*/; do
 print(' '.join(f for _, f in lab.holes(lab.lab_folder($n))))"); do
         rm -rf "$scratch/one"
         python3 labs/lab.py export "$n" "$scratch/one" "$function" > /dev/null
-        (cd "$scratch/one" && python3 labs/lab.py grade "$n") > "$out/$name-$function.log" 2>&1
+        (cd "$scratch/one" && LAB_STOP_AT_FIRST_FAILURE=1 python3 labs/lab.py grade "$n") \
+            > "$out/$name-$function.log" 2>&1
         score=$(sed -n 's/^Score: \([0-9]*\)\/\([0-9]*\)$/\1 \2/p' "$out/$name-$function.log")
         set -- $score
         result "${name}_hole_${function}_costs_points" \
