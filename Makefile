@@ -4,17 +4,19 @@
 # ---- what the user may set ---------------------------------------------------
 # (No comments at the end of these lines: make would keep the spaces.)
 # MEM: QEMU -m. SMP: QEMU -smp. MACHINE: pc or q35. ACCEL: tcg (KVM is slower
-# on these machines). CMDLINE: kernel command line, e.g. CMDLINE='run="help; exit 3"'.
+# on these machines). FIRMWARE: bios (SeaBIOS) or uefi (OVMF); the ISO boots
+# under both. CMDLINE: kernel command line, e.g. CMDLINE='run="help; exit 3"'.
 # BOOTFS: a tar archive to boot with instead of build/bootfs.tar (made by
 # tools/mkbootfs from iso/bootfs/ and the samples of tools/make-bootfs-root.sh).
 MEM ?= 128M
 SMP ?= 1
 MACHINE ?= pc
 ACCEL ?= tcg
+FIRMWARE ?= bios
 CMDLINE ?=
 DEFAULT_BOOTFS := build/bootfs.tar
 BOOTFS ?= $(DEFAULT_BOOTFS)
-export MEM SMP MACHINE ACCEL
+export MEM SMP MACHINE ACCEL FIRMWARE
 
 BUILD := build
 # V=1 shows every command.
@@ -61,7 +63,7 @@ iso: $(ISO)
 
 help:
 	@echo "targets: all iso run debug qemu-gdb gdb gdb-lesson memmap lab-start lab-reset lab-export grade test test-host test-qemu test-gdb format-check format bench libkmalloc clean"
-	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) CMDLINE='...' BOOTFS=file.tar GUI=1"
+	@echo "variables: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) ACCEL=$(ACCEL) FIRMWARE=$(FIRMWARE) CMDLINE='...' BOOTFS=file.tar GUI=1"
 
 deps:
 	@tools/check-deps.sh run

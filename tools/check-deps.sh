@@ -20,6 +20,10 @@ need_command nasm nasm
 if [ "$job" != build ]; then
     need_command grub-mkrescue grub-common
     need_file /usr/lib/grub/i386-pc/multiboot2.mod grub-pc-bin
+    # One ISO boots under both firmwares (tools/make-iso.sh): GRUB's EFI image, and OVMF
+    # (UEFI for QEMU) for FIRMWARE=uefi.
+    need_file /usr/lib/grub/x86_64-efi/multiboot2.mod grub-efi-amd64-bin
+    need_file /usr/share/OVMF/OVMF_CODE_4M.fd ovmf
     need_command xorriso xorriso
     need_command mformat mtools
     need_command qemu-system-x86_64 qemu-system-x86

@@ -5,7 +5,8 @@
 # Environment: MEM (-m, default 128M), SMP (-smp, default 1), MACHINE (pc or
 # q35), ACCEL (default tcg), SERIAL_LOG (a copy of the serial output, default
 # build/serial.log), GUI=1 to show the VGA window (and use its PS/2 keyboard),
-# EXIT_DEVICE=0 to leave out the isa-debug-exit device.
+# EXIT_DEVICE=0 to leave out the isa-debug-exit device, FIRMWARE=uefi to boot
+# through OVMF (UEFI) instead of SeaBIOS (FIRMWARE=bios, the default).
 #
 # Status: the kernel ends QEMU by writing N to the isa-debug-exit device at
 # port 0xf4; QEMU then exits with 2N+1. This script exits with N again.
@@ -25,10 +26,14 @@ exit_device=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 if [ "${EXIT_DEVICE:-1}" = 0 ]; then exit_device=(); fi # to see the kernel halt instead
 display=(-display none)
 if [ "${GUI:-0}" = 1 ]; then display=(); fi
+# shellcheck source=tools/qemu-firmware.sh
+. "$(dirname "$0")/qemu-firmware.sh"
+firmware_options "$(dirname "$serial_log")" || exit 2
+trap 'rm -f "$firmware_vars"' EXIT
 
 qemu-system-x86_64 \
     -machine "${MACHINE:-pc}" -accel "$accel" -m "${MEM:-128M}" -smp "${SMP:-1}" \
-    -cdrom "$iso" -boot d -no-reboot \
+    "${firmware[@]}" -cdrom "$iso" -boot d -no-reboot \
     "${display[@]}" \
     -chardev "stdio,id=console,mux=on,signal=off,logfile=$serial_log" \
     -serial chardev:console -mon chardev=console,mode=readline \

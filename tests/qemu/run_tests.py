@@ -51,6 +51,8 @@ class QemuTest:
     seabios_log: bool = False        # capture SeaBIOS's debug log; check(log, seabios) gets it
     bootfs: str = "default"          # the archive GRUB loads as the "bootfs" module: "default"
                                      # (build/bootfs.tar), "none", or a path
+    firmware: str = "bios"           # bios (SeaBIOS) or uefi (OVMF): FIRMWARE of qemu-run.sh
+    grub_maps: bool = False          # GRUB prints lsmmap (and lsefimmap) first: GRUB_MAPS=1
 
 
 _elf_tables = {}
@@ -122,6 +124,46 @@ def memmap_picture_agrees(log):
         wanted = f"{kind}: {first:#x}-{last:#x}, {last - first} bytes"
         if not any(t.startswith(wanted) for t in texts):
             return f"the picture has no '{wanted}' (e820's cleaned region)"
+    return None
+
+
+# GRUB's lsmmap names for the multiboot2 memory types (GRUB's grub_memory_type_t).
+LSMMAP_TYPES = {"available RAM": 1, "reserved RAM": 2, "ACPI reclaimable RAM": 3,
+                "ACPI non-volatile storage RAM": 4, "faulty RAM (BadRAM)": 5,
+                "persistent RAM": 7, "persistent RAM (legacy)": 12,
+                "RAM holding coreboot tables": 16, "RAM holding firmware code": 20}
+
+
+def grub_lsmmap_agrees(log):
+    """Under UEFI: GRUB's own `lsmmap` (printed before it loaded the kernel, GRUB_MAPS=1),
+    with neighbours of one type joined, is the map the kernel's `e820` says it was given; and
+    `mem` accounts for every available byte of it."""
+    text = re.sub(r"\x1b\[[0-9;=?]*[A-Za-z]", "", log.replace("\r", ""))
+    grub = text[text.find("grub: lsmmap"):text.find("grub: end of maps")]
+    listed = []
+    for base, length, name in re.findall(r"^base_addr = 0x([0-9a-f]+), length = 0x([0-9a-f]+), "
+                                         r"(.+)$", grub, re.M):
+        if name not in LSMMAP_TYPES:
+            return f"GRUB's lsmmap has a type this test does not know: {name}"
+        listed.append((int(base, 16), int(base, 16) + int(length, 16), LSMMAP_TYPES[name]))
+    entries = []  # in address order (lsmmap keeps the EFI map's), neighbours of a type joined
+    for start, end, kind in sorted(listed):
+        if entries and entries[-1][1] == start and entries[-1][2] == kind:
+            entries[-1] = (entries[-1][0], end, kind)
+        else:
+            entries.append((start, end, kind))
+    if not entries:
+        return "no lsmmap from GRUB in the log (GRUB_MAPS=1)"
+    given = text[text.find("firmware memory map, as given"):text.find("cleaned (sorted")]
+    kernel = [(int(a, 16), int(b, 16), int(k)) for a, b, k in
+              re.findall(r"^  0x([0-9a-f]+)-0x([0-9a-f]+) +\d+ KiB  type (\d+)", given, re.M)]
+    if sorted(kernel) != entries:
+        return f"the kernel's map {kernel} differs from GRUB's lsmmap {entries}"
+    available = sum(end - start for start, end, kind in entries if kind == 1)
+    accounted = re.search(r"^accounted: (\d+) bytes, usable: (\d+) bytes$", text, re.M)
+    if not accounted or int(accounted.group(1)) != available or int(accounted.group(2)) != available:
+        return f"mem's accounting ({accounted.group(0) if accounted else 'none'}) is not " \
+               f"GRUB's {available} available bytes"
     return None
 
 
@@ -530,6 +572,27 @@ TESTS = [
                      r"CPU 0 \(the holder\), interrupted by an NMI:",
                      r"#0 +0x[0-9a-f]+ crash_hold_lock_forever\+"]),
     *bootfs_tests.tests(QemuTest, DEFAULT_BOOTFS, NO_PANIC),
+    # UEFI (issue 18): the same ISO through OVMF. GRUB prints its own maps first (the
+    # oracle); the kernel's map and accounting must agree with them.
+    QemuTest("uefi_exit_status", 'run="exit 7"', 7, firmware="uefi", timeout=120,
+             expect=[r"^boot: loaded by GRUB", r"^ferrite: exit status 7"], forbid=NO_PANIC),
+    *[QemuTest(f"uefi_{machine}_{mem}_maps_agree_with_grub", 'run="e820; mem; exit 0"', 0,
+               firmware="uefi", grub_maps=True, mem=mem, machine=machine, timeout=180,
+               expect=[r"grub: lsefimmap", r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
+               forbid=NO_PANIC, check=grub_lsmmap_agrees)
+      for machine in ("pc", "q35") for mem in ("128M", "1G", "4G")],
+    QemuTest("uefi_crash_report", 'run="crash null"', PANIC_STATUS, firmware="uefi", timeout=120,
+             expect=CRASH_COMMON + [r"#PF \(page fault, vector 14\)",
+                                    r"crash_null_pointer\+0x"]),
+    QemuTest("uefi_q35_smp_4_stress", 'run="cpus; stress 3000; buddy check; exit 0"', 0,
+             firmware="uefi", machine="q35", smp=4, mem="256M", timeout=300,
+             expect=[r"^4 CPUs online", r"^buddy check: ok"] + SMP_EXPECT, forbid=NO_PANIC,
+             check=smp_checks([0, 1, 2, 3])),
+    QemuTest("uefi_bootfs_mounted", 'run="mount; cat /README.txt; buddy check; exit 0"', 0,
+             firmware="uefi", timeout=120,
+             expect=[r"^bootfs: mounted the module at 0x[0-9a-f]+ \(\d+ bytes\) read-only on /: "
+                     r"\d+ files, \d+ directories, \d+ bytes served in place, 0 copied",
+                     r"^buddy check: ok"], forbid=NO_PANIC),
 ]
 
 
@@ -564,7 +627,8 @@ def build_iso(test):
     if bootfs and not os.path.exists(bootfs):
         raise RuntimeError(f"no archive {bootfs} (make bootfs; the corpus: set TESTDATA)")
     subprocess.run([os.path.join(ROOT, "tools", "make-iso.sh"), KERNEL, iso, test.cmdline]
-                   + ([bootfs] if bootfs else []), check=True)
+                   + ([bootfs] if bootfs else []), check=True,
+                   env=dict(os.environ, GRUB_MAPS="1" if test.grub_maps else "0"))
     return iso
 
 
@@ -573,7 +637,7 @@ def run_one(test):
     iso = build_iso(test)
     log_path = os.path.join(OUT, test.name + ".log")
     env = dict(os.environ, MEM=test.mem, MACHINE=test.machine, SMP=str(test.smp),
-               ACCEL="tcg", SERIAL_LOG=log_path, GUI="0")
+               ACCEL="tcg", SERIAL_LOG=log_path, GUI="0", FIRMWARE=test.firmware)
     command = [os.path.join(ROOT, "tools", "qemu-run.sh"), iso]
     command += test.qemu_args
     seabios_path = os.path.join(OUT, test.name + ".seabios.log")
@@ -688,7 +752,8 @@ def main():
                 ok, message, prompt_seconds = future.result()
             except Exception as error:  # a broken runner counts as a failure
                 ok, message, prompt_seconds = False, f"runner error: {error}", None
-            if prompt_seconds is not None and not test.typed and test.mem == "128M":
+            if prompt_seconds is not None and not test.typed and test.mem == "128M" \
+                    and test.firmware == "bios":
                 prompt_times.append(prompt_seconds)
             if ok:
                 passed += 1

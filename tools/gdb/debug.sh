@@ -63,9 +63,12 @@ done
 
 exit_device=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 if [ "${EXIT_DEVICE:-1}" = 0 ]; then exit_device=(); fi
+# shellcheck source=tools/qemu-firmware.sh
+. "$(dirname "$0")/../qemu-firmware.sh"
+firmware_options "$build" || exit 2
 qemu=(qemu-system-x86_64 -machine "${MACHINE:-pc}" -accel "${ACCEL:-tcg}" -m "${MEM:-128M}"
-    -smp "${SMP:-1}" -cdrom "$iso" -boot d -no-reboot -display none "${exit_device[@]}"
-    -S -gdb "tcp:127.0.0.1:$port")
+    -smp "${SMP:-1}" "${firmware[@]}" -cdrom "$iso" -boot d -no-reboot -display none
+    "${exit_device[@]}" -S -gdb "tcp:127.0.0.1:$port")
 
 if [ "$mode" = qemu ]; then
     echo "$port" > "$build/debug-port"
@@ -73,7 +76,7 @@ if [ "$mode" = qemu ]; then
         "terminal. The kernel's console is this terminal (Ctrl-A X quits QEMU)."
     "${qemu[@]}" -serial mon:stdio
     status=$?
-    rm -f "$build/debug-port"
+    rm -f "$build/debug-port" "$firmware_vars"
     exit $status
 fi
 
@@ -82,7 +85,7 @@ rm -f "$build/debug-serial.sock" "$build/debug-serial.log" # no stale log from a
     -chardev "socket,id=console,path=$build/debug-serial.sock,server=on,wait=off,logfile=$build/debug-serial.log" \
     -serial chardev:console &
 qemu_pid=$!
-trap 'kill $qemu_pid 2>/dev/null; wait $qemu_pid 2>/dev/null' EXIT
+trap 'kill $qemu_pid 2>/dev/null; wait $qemu_pid 2>/dev/null; rm -f "$firmware_vars"' EXIT
 sleep 0.3
 if ! kill -0 "$qemu_pid" 2>/dev/null; then # it printed why (a bad -m, no ISO...)
     wait "$qemu_pid"
