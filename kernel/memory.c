@@ -131,9 +131,16 @@ BOOT_ONLY static void hand_over_range(void *ctx, uint64_t start, uint64_t end)
     handed_over_pages += (end - start) >> 12;
 }
 
+/* The EFI memory map (tag 17), under UEFI: its payload lies in the MBI, whose
+ * pages stay reserved. */
+static struct mb2_tag efi_map;
+static bool has_efi_map;
+
 BOOT_ONLY void memory_init(const struct mb2_summary *boot, uint64_t mbi_phys)
 {
     read_firmware_map(boot);
+    efi_map = boot->efi_mmap;
+    has_efi_map = boot->has_efi_mmap;
     char error[128];
     if (memmap_clean(raw_map, raw_count, &clean_map, error, sizeof(error)) != 0)
         panic("memory map: %s", error);
@@ -370,6 +377,11 @@ const struct bootmem *memory_bootmem(void)
 const struct memmap *memory_clean_map(void)
 {
     return &clean_map;
+}
+
+const struct mb2_tag *memory_efi_map(void)
+{
+    return has_efi_map ? &efi_map : NULL;
 }
 
 const struct memmap_entry *memory_firmware_map(unsigned *count, bool *from_meminfo)

@@ -103,6 +103,10 @@ struct buddy *memory_buddy(void);
 const struct bootmem *memory_bootmem(void);
 const struct memmap *memory_clean_map(void);
 const struct memmap_entry *memory_firmware_map(unsigned *count, bool *from_meminfo);
+
+/* The EFI memory map GRUB passed (tag 17, checked), or NULL: under a BIOS
+ * there is none. Read it with mb2_efi_mmap_descriptor (lib/multiboot2.h). */
+const struct mb2_tag *memory_efi_map(void);
 uint64_t memory_cached_pages(void);
 
 /* kernel/heap.c: malloc is ready from the buddy hand-over point on. */

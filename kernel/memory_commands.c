@@ -1,6 +1,7 @@
 /*
  * memory_commands.c: the shell's view of physical memory (kernel/memory.c
- * owns the data): `e820` (the firmware's map, as given and cleaned), `mem`
+ * owns the data): `e820` (the firmware's map, as given and cleaned), `efimap`
+ * (the EFI memory map under UEFI, reconciled with e820's), `mem`
  * (where every usable byte is), `buddy` (free lists; check, exhaust, storm),
  * `alloc` and `free` (a block of pages by hand).
  */
@@ -12,6 +13,7 @@
 #include "kernel/rootfs.h"
 #include "kernel/shell.h"
 #include "lib/args.h"
+#include "lib/efi_memmap.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "lib/random.h"
@@ -48,6 +50,90 @@ static int command_e820(int argc, char **argv)
     }
     kprintf("usable: %lu bytes, in whole pages: %lu bytes, lost to alignment: %lu bytes\n",
             clean_map->usable_bytes, clean_map->page_bytes, clean_map->lost_to_alignment_bytes);
+    return 0;
+}
+
+static void print_difference(const struct efi_difference *difference, void *context)
+{
+    (void)context;
+    char other[24];
+    const char *name = NULL;
+    if (difference->other_type >= 0) {
+        name = difference->kind == EFI_USABLE_BUT_NOT_IN_EFI
+                   ? efi_memory_type_name((uint32_t)difference->other_type)
+                   : memmap_type_name((uint32_t)difference->other_type);
+        if (!name) {
+            ksnprintf(other, sizeof(other), "type %ld", difference->other_type);
+            name = other;
+        }
+    }
+    if (difference->kind == EFI_USABLE_BUT_NOT_IN_EFI)
+        kprintf("  0x%012lx-0x%012lx usable in tag 6, but the EFI map says %s\n", difference->start,
+                difference->end, name ? name : "nothing (no descriptor)");
+    else
+        kprintf("  0x%012lx-0x%012lx free after boot services in the EFI map, but tag 6 says "
+                "%s\n",
+                difference->start, difference->end, name ? name : "nothing (no entry)");
+}
+
+/* `efimap`: the EFI memory map as the firmware gave it (through GRUB, tag 17),
+ * then the check that tag 6, which the kernel uses, agrees with it. */
+static int command_efimap(int argc, char **argv)
+{
+    (void)argc, (void)argv; /* no words: the shell checked (shell.h) */
+    const struct mb2_tag *tag = memory_efi_map();
+    if (!tag) {
+        kprintf("efimap: no EFI memory map: GRUB passes one (multiboot2 tag 17) only when it "
+                "was booted by UEFI (make run FIRMWARE=uefi)\n");
+        return 1;
+    }
+    unsigned count = (unsigned)mb2_efi_mmap_count(tag, NULL);
+    unsigned raw_count;
+    bool from_meminfo;
+    const struct memmap_entry *raw_map = memory_firmware_map(&raw_count, &from_meminfo);
+    size_t bytes = ((size_t)count + raw_count) * sizeof(struct efi_range);
+    struct efi_range *efi = memory_scratch_alloc(bytes);
+    if (!efi) {
+        kprintf("efimap: no free page for a table of %zu bytes\n", bytes);
+        return 1;
+    }
+    kprintf("EFI memory map (multiboot2 tag 17): %u descriptors of %u bytes, version %u\n", count,
+            mb2_efi_mmap_descriptor_size(tag), mb2_efi_mmap_descriptor_version(tag));
+    kprintf("  physical range                        pages        KiB  type                 "
+            "attributes\n");
+    uint64_t usable = 0;
+    for (unsigned i = 0; i < count; i++) {
+        struct mb2_efi_descriptor d;
+        mb2_efi_mmap_descriptor(tag, i, &d);
+        efi[i] =
+            (struct efi_range){d.physical_start, efi_range_end(d.physical_start, d.pages), d.type};
+        char attributes[96], unknown[16];
+        const char *name = efi_memory_type_name(d.type);
+        if (!name) {
+            ksnprintf(unknown, sizeof(unknown), "type %#x", d.type);
+            name = unknown;
+        }
+        kprintf("  0x%012lx-0x%012lx %10lu %10lu  %-20s %s\n", efi[i].start, efi[i].end, d.pages,
+                (efi[i].end - efi[i].start) / KIB, name,
+                efi_attribute_names(d.attribute, attributes, sizeof(attributes)));
+        if (efi_usable_after_boot_services(d.type))
+            usable += efi[i].end - efi[i].start;
+    }
+    kprintf("free after ExitBootServices (LoaderCode/Data, BootServicesCode/Data, "
+            "ConventionalMemory): %lu bytes\n",
+            usable);
+    struct efi_range *map = efi + count;
+    for (unsigned i = 0; i < raw_count; i++)
+        map[i] = (struct efi_range){raw_map[i].base, raw_map[i].base + raw_map[i].length,
+                                    raw_map[i].type};
+    kprintf("against the memory map the kernel uses (tag 6, %u entries):\n", raw_count);
+    unsigned differences = efi_reconcile(map, raw_count, efi, count, print_difference, NULL);
+    if (differences == 0)
+        kprintf("  the same: every usable byte of tag 6 is free in the EFI map, and the other "
+                "way round\n");
+    else
+        kprintf("  %u difference%s\n", differences, differences == 1 ? "" : "s");
+    memory_scratch_free(efi, bytes);
     return 0;
 }
 
@@ -341,6 +427,8 @@ static int command_free(int argc, char **argv)
 
 SHELL_COMMAND(e820, "e820", "the firmware's memory map, as given and cleaned", command_e820);
 SHELL_COMMAND(mem, "mem", "where every usable byte of RAM is", command_mem);
+SHELL_COMMAND(efimap, "efimap", "the EFI memory map (UEFI only), checked against the one in use",
+              command_efimap);
 static const struct shell_subcommand buddy_subcommands[] = {
     {"", "", "the free lists: free blocks per zone and order", buddy_free_lists},
     {"check", "check", "check every invariant of the page metadata and free lists",

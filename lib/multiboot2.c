@@ -152,34 +152,52 @@ const char *mb2_tag_string(const struct mb2_tag *tag)
 
 /* ---- the memory map (tag 6) ---------------------------------------------- */
 
-#define MMAP_HEADER_BYTES 8 /* entry_size, entry_version */
+/* Tags 6 and 17 are both a table: u32 record size, u32 version, then records
+ * of that size (a size that may grow, so the walk goes by it). Returns the
+ * record count, or -1 with *error set. record and records name them in
+ * messages ("entry", "entries": entry_size; "descriptor", "descriptors"). */
+#define TABLE_HEADER_BYTES 8
+
+static int table_count(const struct mb2_tag *tag, uint32_t type, const char *not_it,
+                       const char *record, const char *records, uint32_t min_size,
+                       struct mb2_error *error)
+{
+    if (tag->type != type) {
+        tag_fail(error, tag->type, tag->offset, "%s", not_it);
+        return -1;
+    }
+    if (tag->payload_size < TABLE_HEADER_BYTES) {
+        tag_fail(error, tag->type, tag->offset,
+                 "payload of %u bytes has no room for %s_size and %s_version", tag->payload_size,
+                 record, record);
+        return -1;
+    }
+    uint32_t size = read_u32(tag->payload);
+    if (size < min_size || size % 8 != 0) {
+        tag_fail(error, tag->type, tag->offset, "%s_size %u is not a multiple of 8 and at least %u",
+                 record, size, min_size);
+        return -1;
+    }
+    uint32_t bytes = tag->payload_size - TABLE_HEADER_BYTES;
+    if (bytes % size != 0) {
+        tag_fail(error, tag->type, tag->offset,
+                 "%u bytes of %s are not a whole number of %u-byte %s", bytes, records, size,
+                 records);
+        return -1;
+    }
+    return (int)(bytes / size); /* at most 2^32 / 24: fits an int */
+}
+
+/* The record at index of a table that passed table_count. */
+static const uint8_t *table_record(const struct mb2_tag *tag, uint32_t index)
+{
+    return tag->payload + TABLE_HEADER_BYTES + (uint64_t)index * read_u32(tag->payload);
+}
 
 int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error)
 {
-    if (tag->type != MB2_TAG_MMAP) {
-        tag_fail(error, tag->type, tag->offset, "not a memory map (tag 6)");
-        return -1;
-    }
-    if (tag->payload_size < MMAP_HEADER_BYTES) {
-        tag_fail(error, tag->type, tag->offset,
-                 "payload of %u bytes has no room for entry_size and entry_version",
-                 tag->payload_size);
-        return -1;
-    }
-    uint32_t entry_size = read_u32(tag->payload);
-    if (entry_size < MB2_MMAP_MIN_ENTRY_SIZE || entry_size % 8 != 0) {
-        tag_fail(error, tag->type, tag->offset,
-                 "entry_size %u is not a multiple of 8 and at least 24", entry_size);
-        return -1;
-    }
-    uint32_t entry_bytes = tag->payload_size - MMAP_HEADER_BYTES;
-    if (entry_bytes % entry_size != 0) {
-        tag_fail(error, tag->type, tag->offset,
-                 "%u bytes of entries are not a whole number of %u-byte entries", entry_bytes,
-                 entry_size);
-        return -1;
-    }
-    return (int)(entry_bytes / entry_size); /* at most 2^32 / 24: fits an int */
+    return table_count(tag, MB2_TAG_MMAP, "not a memory map (tag 6)", "entry", "entries",
+                       MB2_MMAP_MIN_ENTRY_SIZE, error);
 }
 
 bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_entry *entry)
@@ -187,14 +205,47 @@ bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_e
     int count = mb2_mmap_entry_count(tag, NULL);
     if (count < 0 || index >= (uint32_t)count)
         return false;
-    uint32_t entry_size = read_u32(tag->payload);
-    const uint8_t *at = tag->payload + MMAP_HEADER_BYTES + (uint64_t)index * entry_size;
+    const uint8_t *at = table_record(tag, index);
     *entry = (struct mb2_mmap_entry){
         .base = read_u64(at),
         .length = read_u64(at + 8),
         .type = read_u32(at + 16),
     };
     return true;
+}
+
+/* ---- the EFI memory map (tag 17) ----------------------------------------- */
+
+int mb2_efi_mmap_count(const struct mb2_tag *tag, struct mb2_error *error)
+{
+    return table_count(tag, MB2_TAG_EFI_MMAP, "not an EFI memory map (tag 17)", "descriptor",
+                       "descriptors", MB2_EFI_MIN_DESCRIPTOR_SIZE, error);
+}
+
+bool mb2_efi_mmap_descriptor(const struct mb2_tag *tag, uint32_t index,
+                             struct mb2_efi_descriptor *descriptor)
+{
+    int count = mb2_efi_mmap_count(tag, NULL);
+    if (count < 0 || index >= (uint32_t)count)
+        return false;
+    const uint8_t *at = table_record(tag, index);
+    *descriptor = (struct mb2_efi_descriptor){
+        .type = read_u32(at),
+        .physical_start = read_u64(at + 8),
+        .pages = read_u64(at + 24),
+        .attribute = read_u64(at + 32),
+    };
+    return true;
+}
+
+uint32_t mb2_efi_mmap_descriptor_size(const struct mb2_tag *tag)
+{
+    return mb2_efi_mmap_count(tag, NULL) < 0 ? 0 : read_u32(tag->payload);
+}
+
+uint32_t mb2_efi_mmap_descriptor_version(const struct mb2_tag *tag)
+{
+    return mb2_efi_mmap_count(tag, NULL) < 0 ? 0 : read_u32(tag->payload + 4);
 }
 
 /* ---- basic memory information (tag 4) ------------------------------------ */
@@ -343,6 +394,19 @@ static void summarize_tag(struct mb2_summary *summary, const struct mb2_tag *tag
         summary->mmap = *tag;
         summary->mmap_entry_count = (unsigned)count;
         summary->has_mmap = true;
+        break;
+    }
+    case MB2_TAG_EFI_MMAP: {
+        if (summary->has_efi_mmap)
+            break;
+        int count = mb2_efi_mmap_count(tag, &warning);
+        if (count < 0) {
+            warn(summary, &warning);
+            break;
+        }
+        summary->efi_mmap = *tag;
+        summary->efi_mmap_count = (unsigned)count;
+        summary->has_efi_mmap = true;
         break;
     }
     case MB2_TAG_ACPI_OLD_RSDP:

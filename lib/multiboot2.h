@@ -126,6 +126,38 @@ int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error);
  * checks above or index >= the entry count (then *entry is untouched). */
 bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_entry *entry);
 
+/* ---- the EFI memory map (tag 17) ----------------------------------------------
+ * Only under UEFI: the firmware's own map as GRUB got it from GetMemoryMap when
+ * it ended boot services. Payload: u32 descriptor_size, u32 descriptor_version,
+ * then descriptors of descriptor_size bytes, each starting with the UEFI
+ * spec's EFI_MEMORY_DESCRIPTOR: u32 type, 4 bytes of padding, u64
+ * physical_start, u64 virtual_start, u64 number_of_pages (4 KiB pages), u64
+ * attribute. Firmware may make descriptor_size larger than those 40 bytes (and
+ * OVMF does: 48), so the walk goes by descriptor_size, never by the struct's
+ * size. The version is reported, not checked: a new one may only append
+ * fields. Tag 6 stays the kernel's authority on what it may use; this map is
+ * read to show and check it (kernel `efimap`). */
+#define MB2_EFI_MIN_DESCRIPTOR_SIZE 40
+
+struct mb2_efi_descriptor {
+    uint32_t type; /* enum efi_memory_type (lib/efi_memmap.h), or any other value */
+    uint64_t physical_start;
+    uint64_t pages;
+    uint64_t attribute;
+};
+
+/* Checks a tag 17: type 17, payload >= 8, descriptor_size >= 40 and a multiple
+ * of 8, (payload - 8) a whole number of descriptors. Returns the descriptor
+ * count (0 is valid), or -1 with *error set (error may be NULL). */
+int mb2_efi_mmap_count(const struct mb2_tag *tag, struct mb2_error *error);
+
+/* Descriptor index of a tag 17, and its descriptor size and version. false if
+ * the tag fails the checks above or index >= the count. */
+bool mb2_efi_mmap_descriptor(const struct mb2_tag *tag, uint32_t index,
+                             struct mb2_efi_descriptor *descriptor);
+uint32_t mb2_efi_mmap_descriptor_size(const struct mb2_tag *tag);
+uint32_t mb2_efi_mmap_descriptor_version(const struct mb2_tag *tag);
+
 /* ---- basic memory information (tag 4) -------------------------------------- */
 struct mb2_meminfo {
     uint32_t mem_lower_kib; /* RAM from 0, at most 640 KiB */
@@ -179,6 +211,10 @@ struct mb2_summary {
     struct mb2_module modules[MB2_MAX_MODULES]; /* well-formed tags 3, in MBI order */
     unsigned module_count;
     bool modules_truncated; /* more than MB2_MAX_MODULES well-formed ones; the rest dropped */
+
+    bool has_efi_mmap;       /* a tag 17 that passed mb2_efi_mmap_count */
+    struct mb2_tag efi_mmap; /* that tag: read it with mb2_efi_mmap_descriptor() */
+    unsigned efi_mmap_count;
 
     bool has_acpi_old_rsdp, has_acpi_new_rsdp;   /* tag 14 (payload >= 20), tag 15 (>= 36) */
     struct mb2_tag acpi_old_rsdp, acpi_new_rsdp; /* checksums are the ACPI code's job */

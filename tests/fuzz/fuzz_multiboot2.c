@@ -5,9 +5,9 @@
  * size bytes (malloc gives 8-byte alignment), so ASan reports any read past what the reader may
  * look at. Then:
  *   - mb2_summarize, and every pointer and tag in the summary must lie inside the MBI;
- *   - a plain walk with mb2_reader_* that runs every decoder (mmap, module, meminfo, string) on
- *     every tag, whatever its type, and rebuilds what the summary should say from that;
- *   - mb2_meminfo_as_mmap on what the summary found.
+ *   - a plain walk with mb2_reader_* that runs every decoder (mmap, EFI mmap, module, meminfo,
+ *     string) on every tag, whatever its type, and rebuilds what the summary should say;
+ *   - mb2_meminfo_as_mmap on what the summary found, and the two maps reconciled (efimap).
  * A broken property prints why and traps: libFuzzer saves the input as a crash.
  */
 #include <stdbool.h>
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/efi_memmap.h"
 #include "lib/multiboot2.h"
 
 #define CHECK(condition)                                                                           \
@@ -102,6 +103,74 @@ static int read_mmap(const struct mb2_tag *tag)
     return count;
 }
 
+/* All descriptors of an EFI map (tag 17); returns the count or -1. */
+static int read_efi_mmap(const struct mb2_tag *tag)
+{
+    struct mb2_error error;
+    int count = mb2_efi_mmap_count(tag, &error);
+    CHECK(count == mb2_efi_mmap_count(tag, NULL));
+    if (count < 0) {
+        check_error(&error);
+        CHECK(error.offset == tag->offset);
+        struct mb2_efi_descriptor d = {.type = 77};
+        CHECK(!mb2_efi_mmap_descriptor(tag, 0, &d));
+        CHECK(d.type == 77);
+        CHECK(mb2_efi_mmap_descriptor_size(tag) == 0);
+        return -1;
+    }
+    CHECK(tag->type == MB2_TAG_EFI_MMAP);
+    uint32_t size = mb2_efi_mmap_descriptor_size(tag);
+    CHECK(size >= MB2_EFI_MIN_DESCRIPTOR_SIZE && size % 8 == 0);
+    CHECK(8 + (uint64_t)count * size == tag->payload_size);
+    for (uint32_t i = 0; i < (uint32_t)count; i++) {
+        struct mb2_efi_descriptor d;
+        CHECK(mb2_efi_mmap_descriptor(tag, i, &d));
+        char names[96];
+        efi_attribute_names(d.attribute, names, sizeof(names));
+        CHECK(strlen(names) < sizeof(names));
+        uint64_t end = efi_range_end(d.physical_start, d.pages);
+        CHECK(end >= d.physical_start);
+        sink += end ^ d.type ^ (efi_memory_type_name(d.type) != NULL);
+    }
+    struct mb2_efi_descriptor d = {.type = 77};
+    CHECK(!mb2_efi_mmap_descriptor(tag, (uint32_t)count, &d));
+    CHECK(d.type == 77);
+    return count;
+}
+
+static void count_difference(const struct efi_difference *difference, void *context)
+{
+    CHECK(difference->start < difference->end);
+    CHECK(difference->kind == EFI_USABLE_BUT_NOT_IN_EFI ||
+          difference->kind == EFI_FREE_BUT_NOT_USABLE);
+    (*(unsigned *)context)++;
+}
+
+/* The summary's two maps reconciled, as the kernel's `efimap` does (first 64
+ * entries of each): every difference is a non-empty range, and each is
+ * reported once. */
+static void reconcile_maps(const struct mb2_summary *s)
+{
+    if (!s->has_mmap || !s->has_efi_mmap)
+        return;
+    struct efi_range map[64], efi[64];
+    size_t map_count = 0, efi_count = 0;
+    for (uint32_t i = 0; i < s->mmap_entry_count && map_count < 64; i++) {
+        struct mb2_mmap_entry e;
+        CHECK(mb2_mmap_entry(&s->mmap, i, &e));
+        uint64_t end = e.base + e.length < e.base ? UINT64_MAX : e.base + e.length;
+        map[map_count++] = (struct efi_range){e.base, end, e.type};
+    }
+    for (uint32_t i = 0; i < s->efi_mmap_count && efi_count < 64; i++) {
+        struct mb2_efi_descriptor d;
+        CHECK(mb2_efi_mmap_descriptor(&s->efi_mmap, i, &d));
+        efi[efi_count++] =
+            (struct efi_range){d.physical_start, efi_range_end(d.physical_start, d.pages), d.type};
+    }
+    unsigned counted = 0;
+    CHECK(efi_reconcile(map, map_count, efi, efi_count, count_difference, &counted) == counted);
+}
+
 static void check_module(const struct mb2_module *module, const char *empty_name)
 {
     CHECK(module->start <= module->end);
@@ -114,7 +183,7 @@ static void check_module(const struct mb2_module *module, const char *empty_name
  * well-formed tag of each kind counts (a tag 6 only with at least one entry). */
 struct expected {
     const char *cmdline, *boot_loader_name;
-    uint32_t mmap_offset, acpi_old_offset, acpi_new_offset; /* 0: none */
+    uint32_t mmap_offset, efi_mmap_offset, acpi_old_offset, acpi_new_offset; /* 0: none */
     bool has_meminfo;
     struct mb2_meminfo meminfo;
     struct mb2_module modules[MB2_MAX_MODULES];
@@ -127,6 +196,8 @@ static void decode_tag(const struct mb2_tag *tag, const char *empty_name, struct
     int count = read_mmap(tag);
     if (count > 0 && !want->mmap_offset)
         want->mmap_offset = tag->offset;
+    if (read_efi_mmap(tag) >= 0 && !want->efi_mmap_offset)
+        want->efi_mmap_offset = tag->offset;
 
     struct mb2_module module;
     struct mb2_error error;
@@ -185,6 +256,10 @@ static void compare_summary(const struct mb2_summary *s, const struct expected *
     CHECK(s->boot_loader_name == want->boot_loader_name);
     CHECK(s->has_mmap == (want->mmap_offset != 0));
     CHECK(!s->has_mmap || s->mmap.offset == want->mmap_offset);
+    CHECK(s->has_efi_mmap == (want->efi_mmap_offset != 0));
+    CHECK(!s->has_efi_mmap || s->efi_mmap.offset == want->efi_mmap_offset);
+    CHECK(!s->has_efi_mmap || (int)s->efi_mmap_count == mb2_efi_mmap_count(&s->efi_mmap, NULL));
+    reconcile_maps(s);
     CHECK(s->has_acpi_old_rsdp == (want->acpi_old_offset != 0));
     CHECK(!s->has_acpi_old_rsdp || s->acpi_old_rsdp.offset == want->acpi_old_offset);
     CHECK(s->has_acpi_new_rsdp == (want->acpi_new_offset != 0));

@@ -167,6 +167,53 @@ def grub_lsmmap_agrees(log):
     return None
 
 
+# GRUB's lsefimmap names and the kernel's `efimap` names (the UEFI spec's) of the EFI types.
+LSEFIMMAP_TYPES = {"reserved": 0, "ldr-code": 1, "ldr-data": 2, "BS-code": 3, "BS-data": 4,
+                   "RT-code": 5, "RT-data": 6, "conv-mem": 7, "unusable": 8, "ACPI-rec": 9,
+                   "ACPI-nvs": 10, "MMIO": 11, "IO-ports": 12, "PAL-code": 13, "persist": 14}
+EFI_TYPES = {"Reserved": 0, "LoaderCode": 1, "LoaderData": 2, "BootServicesCode": 3,
+             "BootServicesData": 4, "RuntimeServicesCode": 5, "RuntimeServicesData": 6,
+             "ConventionalMemory": 7, "UnusableMemory": 8, "ACPIReclaimMemory": 9,
+             "ACPIMemoryNVS": 10, "MemoryMappedIO": 11, "MemoryMappedIOPortSpace": 12,
+             "PalCode": 13, "PersistentMemory": 14, "UnacceptedMemory": 15}
+
+
+def grub_lsefimmap_agrees(log):
+    """Under UEFI: every descriptor GRUB's `lsefimmap` listed before it loaded the kernel
+    is in the kernel's `efimap`, byte for byte and with its type, except where conventional
+    memory was taken after GRUB printed: by GRUB for the kernel, its modules and the boot
+    information (LoaderCode, LoaderData) or by the firmware on its behalf (BootServicesCode,
+    BootServicesData), all free again once boot services end; and `efimap` found tag 6 and
+    the EFI map the same."""
+    text = re.sub(r"\x1b\[[0-9;=?]*[A-Za-z]", "", log.replace("\r", ""))
+    listing = text[text.find("grub: lsefimmap"):text.find("grub: end of maps")]
+    grub = [(int(a, 16), int(b, 16) + 1, LSEFIMMAP_TYPES.get(name)) for name, a, b in
+            re.findall(r"^(\S+)\s+([0-9a-f]{16})-([0-9a-f]{16}) ", listing, re.M)]
+    if not grub or None in [kind for _, _, kind in grub]:
+        return "no lsefimmap from GRUB in the log, or a type this test does not know"
+    efimap = text[text.find("EFI memory map (multiboot2 tag 17)"):text.find("free after Exit")]
+    kernel = sorted((int(a, 16), int(b, 16), EFI_TYPES.get(name, -1)) for a, b, name in
+                    re.findall(r"^  0x([0-9a-f]+)-0x([0-9a-f]+) +\d+ +\d+  (\S+)", efimap, re.M))
+    if not kernel:
+        return "no `efimap` listing from the kernel"
+    for start, end, kind in grub:
+        at = start
+        for k_start, k_end, k_kind in kernel:
+            if k_end <= at or k_start >= end:
+                continue
+            if k_start > at:
+                return f"GRUB's {start:#x}-{end:#x} has a gap at {at:#x} in the kernel's EFI map"
+            if k_kind != kind and not (kind == 7 and k_kind in (1, 2, 3, 4)):
+                return (f"GRUB's {start:#x}-{end:#x} (EFI type {kind}) is type {k_kind} at "
+                        f"{max(at, k_start):#x} in the kernel's EFI map")
+            at = k_end
+        if at < end:
+            return f"GRUB's {start:#x}-{end:#x}: the kernel's EFI map stops at {at:#x}"
+    if not re.search(r"^  the same: every usable byte of tag 6 is free in the EFI map", text, re.M):
+        return "efimap found differences between tag 6 and the EFI map"
+    return grub_lsmmap_agrees(log)
+
+
 def two_objects_in_one_page(log):
     """The two `malloc alloc 2048` objects are the two halves of one 4 KiB page."""
     found = [int(a, 16) for a in re.findall(r"^malloc alloc: 0x([0-9a-f]+) \(2048", log, re.M)]
@@ -574,12 +621,15 @@ TESTS = [
     *bootfs_tests.tests(QemuTest, DEFAULT_BOOTFS, NO_PANIC),
     # UEFI (issue 18): the same ISO through OVMF. GRUB prints its own maps first (the
     # oracle); the kernel's map and accounting must agree with them.
+    QemuTest("efimap_under_bios_says_there_is_none", 'run="efimap; exit 0"', 0,
+             expect=[r"^efimap: no EFI memory map: GRUB passes one \(multiboot2 tag 17\) only "
+                     r"when it was booted by UEFI"], forbid=NO_PANIC),
     QemuTest("uefi_exit_status", 'run="exit 7"', 7, firmware="uefi", timeout=120,
              expect=[r"^boot: loaded by GRUB", r"^ferrite: exit status 7"], forbid=NO_PANIC),
-    *[QemuTest(f"uefi_{machine}_{mem}_maps_agree_with_grub", 'run="e820; mem; exit 0"', 0,
-               firmware="uefi", grub_maps=True, mem=mem, machine=machine, timeout=180,
+    *[QemuTest(f"uefi_{machine}_{mem}_maps_agree_with_grub", 'run="e820; efimap; mem; exit 0"',
+               0, firmware="uefi", grub_maps=True, mem=mem, machine=machine, timeout=180,
                expect=[r"grub: lsefimmap", r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
-               forbid=NO_PANIC, check=grub_lsmmap_agrees)
+               forbid=NO_PANIC, check=grub_lsefimmap_agrees)
       for machine in ("pc", "q35") for mem in ("128M", "1G", "4G")],
     QemuTest("uefi_crash_report", 'run="crash null"', PANIC_STATUS, firmware="uefi", timeout=120,
              expect=CRASH_COMMON + [r"#PF \(page fault, vector 14\)",

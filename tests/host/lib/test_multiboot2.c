@@ -1437,6 +1437,132 @@ static void test_mmap_entry_size_24_and_32(void **state)
     free(odd);
 }
 
+/* ---- the EFI memory map (tag 17) ---------------------------------------------------------- */
+
+/* Descriptors from a real OVMF boot (q35, 256M): type, physical start, pages, attribute. */
+static const uint64_t ovmf_efi_map[][4] = {
+    {3, 0x0, 1, 0xf},                              /* BootServicesCode */
+    {2, 0x1000, 21, 0xf},                          /* LoaderData */
+    {7, 0x16000, 138, 0xf},                        /* ConventionalMemory */
+    {10, 0x806000, 2, 0xf},                        /* ACPIMemoryNVS */
+    {6, 0xeaa0000, 258, 0x800000000000000full},    /* RuntimeServicesData */
+    {11, 0xffc00000, 1024, 0x8000000000000001ull}, /* MemoryMappedIO, runtime */
+};
+
+/* A tag 17 of count descriptors of descriptor_size bytes (0xee past the 40 the
+ * spec defines, so that a reader that walks by 40 reads garbage). */
+static uint32_t builder_efi_tag(struct mbi_builder *b, uint32_t descriptor_size, uint32_t version,
+                                const uint64_t (*descriptors)[4], uint32_t count)
+{
+    uint8_t payload[8 + 64 * 8];
+    assert_true(8 + (uint64_t)count * descriptor_size <= sizeof(payload));
+    memset(payload, 0xee, sizeof(payload));
+    put_u32(payload, descriptor_size);
+    put_u32(payload + 4, version);
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t *at = payload + 8 + descriptor_size * i;
+        put_u32(at, (uint32_t)descriptors[i][0]);
+        put_u32(at + 4, 0);
+        put_u64(at + 8, descriptors[i][1]);
+        put_u64(at + 16, 0); /* virtual start */
+        put_u64(at + 24, descriptors[i][2]);
+        put_u64(at + 32, descriptors[i][3]);
+    }
+    return builder_tag(b, MB2_TAG_EFI_MMAP, payload, 8 + count * descriptor_size);
+}
+
+static void test_efi_mmap_walks_by_descriptor_size(void **state)
+{
+    (void)state;
+    const uint32_t count = sizeof(ovmf_efi_map) / sizeof(ovmf_efi_map[0]);
+    for (uint32_t size = 40; size <= 64; size += 8) { /* OVMF: 48 */
+        struct mbi_builder b;
+        builder_init(&b, 0);
+        builder_efi_tag(&b, size, 1, ovmf_efi_map, count);
+        uint32_t total = builder_finish(&b);
+        struct mb2_tag tag = only_tag(&b, total);
+        struct mb2_error error = {.offset = 99};
+        assert_int_equal(mb2_efi_mmap_count(&tag, &error), (int)count);
+        assert_int_equal(error.offset, 99);
+        assert_int_equal(mb2_efi_mmap_descriptor_size(&tag), size);
+        assert_int_equal(mb2_efi_mmap_descriptor_version(&tag), 1);
+        for (uint32_t i = 0; i < count; i++) {
+            struct mb2_efi_descriptor d;
+            assert_true(mb2_efi_mmap_descriptor(&tag, i, &d));
+            assert_int_equal(d.type, ovmf_efi_map[i][0]);
+            assert_int_equal(d.physical_start, ovmf_efi_map[i][1]);
+            assert_int_equal(d.pages, ovmf_efi_map[i][2]);
+            assert_int_equal(d.attribute, ovmf_efi_map[i][3]);
+        }
+        struct mb2_efi_descriptor untouched = {.type = 42};
+        assert_false(mb2_efi_mmap_descriptor(&tag, count, &untouched));
+        assert_false(mb2_efi_mmap_descriptor(&tag, 0xffffffffu, &untouched));
+        assert_int_equal(untouched.type, 42);
+
+        struct mb2_summary s;
+        uint8_t *copy = exact_copy(b.bytes, total);
+        assert_true(mb2_summarize(copy, total, &s, NULL));
+        assert_true(s.has_efi_mmap);
+        assert_int_equal(s.efi_mmap_count, count);
+        assert_int_equal(s.warning_count, 0);
+        free(copy);
+    }
+}
+
+static void test_efi_mmap_broken_sizes_rejected(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t descriptor_size, payload;
+        const char *message;
+    } cases[] = {
+        {32, 8 + 2 * 32, "descriptor_size 32 is not a multiple of 8 and at least 40"},
+        {44, 8 + 2 * 44, "descriptor_size 44 is not a multiple of 8 and at least 40"},
+        {0, 8, "descriptor_size 0 is not"},
+        {48, 8 + 48 + 20, "68 bytes of descriptors are not a whole number of 48-byte descriptors"},
+        {48, 4, "payload of 4 bytes has no room for descriptor_size and descriptor_version"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        uint8_t payload[160] = {0};
+        put_u32(payload, cases[c].descriptor_size);
+        struct mbi_builder b;
+        builder_init(&b, 0);
+        builder_string_tag(&b, MB2_TAG_CMDLINE, "x");
+        uint32_t at = builder_tag(&b, MB2_TAG_EFI_MMAP, payload, cases[c].payload);
+        builder_string_tag(&b, MB2_TAG_BOOT_LOADER_NAME, "after");
+        uint32_t total = builder_finish(&b);
+        struct walk walk;
+        walk_bytes(b.bytes, total, &walk);
+        assert_int_equal(walk.count, 3);
+        struct mb2_tag tag = walk.tags[1];
+        struct mb2_error error;
+        assert_int_equal(mb2_efi_mmap_count(&tag, &error), -1);
+        expect_message(&error, at, "tag 17 (EFI memory map) at offset ");
+        expect_message(&error, at, cases[c].message);
+        struct mb2_efi_descriptor d;
+        assert_false(mb2_efi_mmap_descriptor(&tag, 0, &d));
+        assert_int_equal(mb2_efi_mmap_descriptor_size(&tag), 0);
+        /* In an MBI: skipped with a warning, the tag after it still read. */
+        struct mb2_summary s;
+        uint8_t *copy = exact_copy(b.bytes, total);
+        assert_true(mb2_summarize(copy, total, &s, NULL));
+        assert_false(s.has_efi_mmap);
+        assert_int_equal(s.warning_count, 1);
+        expect_message(&s.first_warning, at, cases[c].message);
+        assert_string_equal(s.boot_loader_name, "after");
+        free(copy);
+    }
+    /* A descriptor size of 40 and no descriptor: a valid, empty map. */
+    uint8_t empty[8] = {0};
+    put_u32(empty, 40);
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_tag(&b, MB2_TAG_EFI_MMAP, empty, 8);
+    uint32_t total = builder_finish(&b);
+    struct mb2_tag tag = only_tag(&b, total);
+    assert_int_equal(mb2_efi_mmap_count(&tag, NULL), 0);
+}
+
 static void test_mmap_entry_size_16_and_28_rejected(void **state)
 {
     (void)state;
@@ -1980,6 +2106,8 @@ int main(void)
         MB2_TEST(test_summary_rejects_unusable_header),
         MB2_TEST(test_mmap_entry_size_24_and_32),
         MB2_TEST(test_mmap_entry_size_16_and_28_rejected),
+        MB2_TEST(test_efi_mmap_walks_by_descriptor_size),
+        MB2_TEST(test_efi_mmap_broken_sizes_rejected),
         MB2_TEST(test_mmap_partial_trailing_entry_rejected),
         MB2_TEST(test_mmap_with_zero_entries),
         MB2_TEST(test_module_zero_length_and_name_forms),
