@@ -32,6 +32,16 @@ multiboot2_header_start:
     dw 6, 0
     dd 8
 
+    ; Framebuffer (type 5), optional, 800x600 at 32 bits: under UEFI there is
+    ; no VGA text mode, and GRUB sets this mode through the firmware's GOP.
+    ; Under BIOS, grub.cfg's gfxpayload=text keeps the VGA text screen (tag 8
+    ; then says EGA text, 80x25 at 0xb8000). 800x600 keeps a full redraw cheap
+    ; under emulation.
+    align 8
+    dw 5, MB2_TAG_OPTIONAL
+    dd 20
+    dd 800, 600, 32
+
     ; End tag.
     align 8
     dw 0, 0

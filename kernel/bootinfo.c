@@ -34,3 +34,23 @@ BOOT_ONLY void bootinfo_read(phys_addr_t mbi_phys, struct boot_info *info)
     if (summary->modules_truncated)
         log_warn("boot information: more than %d modules; the rest are ignored", MB2_MAX_MODULES);
 }
+
+BOOT_ONLY void bootinfo_log_framebuffer(const struct boot_info *info)
+{
+    const struct mb2_framebuffer *fb = &info->summary.framebuffer;
+    if (!info->summary.has_framebuffer)
+        log_info("boot: no framebuffer from the boot loader");
+    else if (fb->type == MB2_FRAMEBUFFER_EGA_TEXT)
+        log_info("boot: framebuffer: VGA text, %ux%u characters at %#lx (the console's VGA mirror)",
+                 fb->width, fb->height, fb->address);
+    else if (fb->type == MB2_FRAMEBUFFER_RGB)
+        log_info("boot: framebuffer: %ux%u pixels, %u bits (red, green, blue at bits %u, %u, %u), "
+                 "pitch %u bytes, at physical %#lx; the console does not draw on it yet (serial "
+                 "only)",
+                 fb->width, fb->height, fb->bpp, fb->red_position, fb->green_position,
+                 fb->blue_position, fb->pitch, fb->address);
+    else
+        log_info("boot: framebuffer: %ux%u pixels, %u bits, a palette of %u colours, at physical "
+                 "%#lx; the console does not draw on it",
+                 fb->width, fb->height, fb->bpp, fb->palette_colors, fb->address);
+}

@@ -17,4 +17,7 @@ struct boot_info {
  * its offset; what could be read safely is kept. */
 void bootinfo_read(phys_addr_t mbi_phys, struct boot_info *info);
 
+/* One boot-log line: the framebuffer GRUB set up (tag 8), or that there is none. */
+void bootinfo_log_framebuffer(const struct boot_info *info);
+
 #endif

@@ -6,6 +6,7 @@
 #include "kernel/console.h"
 
 #include "kernel/cpu.h"
+#include "kernel/fbcon.h"
 #include "kernel/percpu.h"
 #include "kernel/serial.h"
 #include "kernel/vga.h"
@@ -77,6 +78,7 @@ void console_write(const char *text, size_t len)
 {
     serial_write(text, len);
     vga_write(text, len);
+    fbcon_write(text, len); /* under UEFI, once started (kernel/fbcon.c) */
 }
 
 void console_set_quiet(bool on)

@@ -6,6 +6,7 @@
 #include "kernel/boot_options.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
+#include "kernel/fbcon.h"
 #include "kernel/cpu.h"
 #include "kernel/exit.h"
 #include "kernel/keyboard.h"
@@ -55,6 +56,7 @@ BOOT_REF void kernel_main(phys_addr_t mbi_phys)
              (uint64_t)__kernel_phys_end,
              ((uint64_t)__kernel_phys_end - (uint64_t)__kernel_phys_start) / 1024);
     log_info("boot: command line: %s", boot_info.cmdline);
+    bootinfo_log_framebuffer(&boot_info);
 
     if (!boot_info.valid)
         panic("no usable boot information: cannot find the machine's memory");
@@ -62,6 +64,7 @@ BOOT_REF void kernel_main(phys_addr_t mbi_phys)
     malloc_init();                                       // per-CPU malloc pools, from here on
     smp_init(&boot_info.summary);                        // ACPI MADT, local APIC, the other CPUs
     rootfs_mount(&boot_info.summary);                    // the "bootfs" module, read-only on /
+    fbcon_start(&boot_info.summary);                     // UEFI: the console on the framebuffer
     pic_init(TRAP_IRQ_BASE);                             // legacy PIC moved to vectors 32-47
     enable_console_input();                              // serial and keyboard interrupts on
     memory_free_boot_only(); // the code above that runs once, to the page allocator

@@ -7,21 +7,21 @@
 
 #include "kernel/cpu.h"
 #include "kernel/memlayout.h"
+#include "kernel/text_screen.h"
 #include "lib/boot_only.h"
 
 #define CRTC_INDEX 0x3D4
 #define CRTC_DATA 0x3D5
 #define CRTC_CURSOR_HIGH 0x0E
 #define CRTC_CURSOR_LOW 0x0F
-#define TAB_WIDTH 8
 
 static volatile uint16_t *screen;
-static unsigned cursor_row, cursor_column;
 static uint8_t attribute = VGA_LIGHT_GREY;
+static struct text_screen cursor; /* defined below, with the functions it calls */
 
 static void move_hardware_cursor(void)
 {
-    unsigned position = cursor_row * VGA_COLUMNS + cursor_column;
+    unsigned position = cursor.row * VGA_COLUMNS + cursor.column;
     outb(CRTC_INDEX, CRTC_CURSOR_HIGH);
     outb(CRTC_DATA, (uint8_t)(position >> 8));
     outb(CRTC_INDEX, CRTC_CURSOR_LOW);
@@ -39,7 +39,7 @@ BOOT_ONLY void vga_init(void)
     screen = phys_to_virt(VGA_TEXT_PHYS);
     for (unsigned row = 0; row < VGA_ROWS; row++)
         clear_row(row);
-    cursor_row = cursor_column = 0;
+    cursor.row = cursor.column = 0;
     move_hardware_cursor();
 }
 
@@ -48,58 +48,26 @@ void vga_set_color(enum vga_color foreground, enum vga_color background)
     attribute = (uint8_t)(background << 4 | foreground);
 }
 
+static void draw_cell(unsigned column, unsigned row, unsigned char c)
+{
+    screen[row * VGA_COLUMNS + column] = (uint16_t)(c | attribute << 8);
+}
+
 static void scroll_up_one_row(void)
 {
     for (unsigned i = 0; i < (VGA_ROWS - 1) * VGA_COLUMNS; i++)
         screen[i] = screen[i + VGA_COLUMNS];
     clear_row(VGA_ROWS - 1);
-    cursor_row = VGA_ROWS - 1;
 }
 
-static void new_line(void)
-{
-    cursor_column = 0;
-    if (++cursor_row == VGA_ROWS)
-        scroll_up_one_row();
-}
-
-static void put_char(char c)
-{
-    switch (c) {
-    case '\n':
-        new_line();
-        return;
-    case '\r':
-        cursor_column = 0;
-        return;
-    case '\b':
-        if (cursor_column > 0)
-            cursor_column--;
-        return;
-    case '\t':
-        do
-            put_char(' ');
-        while (cursor_column % TAB_WIDTH != 0);
-        return;
-    case '\a':
-        return;
-    default:
-        break;
-    }
-    unsigned char printable = (unsigned char)c;
-    if (printable < 0x20)
-        printable = '?';
-    screen[cursor_row * VGA_COLUMNS + cursor_column] = (uint16_t)(printable | attribute << 8);
-    if (++cursor_column == VGA_COLUMNS)
-        new_line();
-}
+static struct text_screen cursor = {VGA_COLUMNS, VGA_ROWS, 0, 0, draw_cell, scroll_up_one_row};
 
 void vga_write(const char *text, size_t len)
 {
     if (!screen)
         return;
     for (size_t i = 0; i < len; i++)
-        put_char(text[i]);
+        text_screen_put(&cursor, text[i]);
     move_hardware_cursor();
 }
 
@@ -112,5 +80,5 @@ uint16_t vga_cell(unsigned row, unsigned column)
 
 unsigned vga_cursor_row(void)
 {
-    return cursor_row;
+    return cursor.row;
 }

@@ -248,6 +248,69 @@ uint32_t mb2_efi_mmap_descriptor_version(const struct mb2_tag *tag)
     return mb2_efi_mmap_count(tag, NULL) < 0 ? 0 : read_u32(tag->payload + 4);
 }
 
+/* ---- the framebuffer (tag 8) --------------------------------------------- */
+
+#define FRAMEBUFFER_FIXED_BYTES 24 /* address .. reserved */
+
+bool mb2_read_framebuffer(const struct mb2_tag *tag, struct mb2_framebuffer *framebuffer,
+                          struct mb2_error *error)
+{
+    if (tag->type != MB2_TAG_FRAMEBUFFER)
+        return tag_fail(error, tag->type, tag->offset, "not framebuffer info (tag 8)");
+    if (tag->payload_size < FRAMEBUFFER_FIXED_BYTES)
+        return tag_fail(error, tag->type, tag->offset,
+                        "payload of %u bytes is shorter than the 24 of address, pitch, width, "
+                        "height, bpp and type",
+                        tag->payload_size);
+    const uint8_t *p = tag->payload;
+    struct mb2_framebuffer fb = {
+        .address = read_u64(p),
+        .pitch = read_u32(p + 8),
+        .width = read_u32(p + 12),
+        .height = read_u32(p + 16),
+        .bpp = p[20],
+        .type = p[21],
+    };
+    uint32_t color_bytes = 0;
+    if (fb.type == MB2_FRAMEBUFFER_RGB) {
+        color_bytes = 6;
+    } else if (fb.type == MB2_FRAMEBUFFER_INDEXED) {
+        if (tag->payload_size >= FRAMEBUFFER_FIXED_BYTES + 2)
+            fb.palette_colors = (uint16_t)(p[24] | p[25] << 8);
+        color_bytes = 2 + 3u * fb.palette_colors;
+    } else if (fb.type != MB2_FRAMEBUFFER_EGA_TEXT) {
+        return tag_fail(error, tag->type, tag->offset, "framebuffer type %u is not 0, 1 or 2",
+                        fb.type);
+    }
+    if (tag->payload_size - FRAMEBUFFER_FIXED_BYTES < color_bytes)
+        return tag_fail(error, tag->type, tag->offset,
+                        "payload of %u bytes has no room for the %u bytes of type %u's colours",
+                        tag->payload_size, color_bytes, fb.type);
+    if (fb.type == MB2_FRAMEBUFFER_RGB) {
+        fb.red_position = p[24], fb.red_size = p[25];
+        fb.green_position = p[26], fb.green_size = p[27];
+        fb.blue_position = p[28], fb.blue_size = p[29];
+    }
+    if (fb.width == 0 || fb.height == 0 || fb.bpp == 0)
+        return tag_fail(error, tag->type, tag->offset, "%ux%u at %u bits per pixel is empty",
+                        fb.width, fb.height, fb.bpp);
+    if (fb.type == MB2_FRAMEBUFFER_EGA_TEXT && fb.bpp != 16)
+        return tag_fail(error, tag->type, tag->offset, "EGA text at %u bits a character, not 16",
+                        fb.bpp);
+    uint64_t row_bytes = ((uint64_t)fb.width * fb.bpp + 7) / 8;
+    if (fb.pitch < row_bytes)
+        return tag_fail(error, tag->type, tag->offset,
+                        "pitch %u is shorter than a row of %u pixels at %u bits", fb.pitch,
+                        fb.width, fb.bpp);
+    uint64_t bytes = (uint64_t)fb.pitch * fb.height;
+    if (fb.address > UINT64_MAX - bytes)
+        return tag_fail(error, tag->type, tag->offset,
+                        "%lu bytes at %#lx run past the end of the address space",
+                        (unsigned long)bytes, (unsigned long)fb.address);
+    *framebuffer = fb;
+    return true;
+}
+
 /* ---- basic memory information (tag 4) ------------------------------------ */
 
 bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info, struct mb2_error *error)
@@ -396,6 +459,14 @@ static void summarize_tag(struct mb2_summary *summary, const struct mb2_tag *tag
         summary->has_mmap = true;
         break;
     }
+    case MB2_TAG_FRAMEBUFFER:
+        if (summary->has_framebuffer)
+            break;
+        if (mb2_read_framebuffer(tag, &summary->framebuffer, &warning))
+            summary->has_framebuffer = true;
+        else
+            warn(summary, &warning);
+        break;
     case MB2_TAG_EFI_MMAP: {
         if (summary->has_efi_mmap)
             break;

@@ -158,6 +158,34 @@ bool mb2_efi_mmap_descriptor(const struct mb2_tag *tag, uint32_t index,
 uint32_t mb2_efi_mmap_descriptor_size(const struct mb2_tag *tag);
 uint32_t mb2_efi_mmap_descriptor_version(const struct mb2_tag *tag);
 
+/* ---- the framebuffer GRUB set up (tag 8) -------------------------------------
+ * Payload: u64 address, u32 pitch (bytes a row), u32 width, u32 height, u8
+ * bits per pixel, u8 type, u16 reserved (the spec says u8; GRUB writes u16),
+ * then the colour information of the type: for direct RGB (1) six u8, the bit
+ * position and size of red, green and blue; for a palette (0) a u16 count and
+ * count 3-byte entries; nothing for EGA text (2, width and height in
+ * characters, 2 bytes a character). */
+enum mb2_framebuffer_type {
+    MB2_FRAMEBUFFER_INDEXED = 0,
+    MB2_FRAMEBUFFER_RGB = 1,
+    MB2_FRAMEBUFFER_EGA_TEXT = 2,
+};
+
+struct mb2_framebuffer {
+    uint64_t address; /* physical */
+    uint32_t pitch, width, height;
+    uint8_t bpp, type;
+    uint8_t red_position, red_size, green_position, green_size, blue_position, blue_size;
+    uint16_t palette_colors; /* type 0 */
+};
+
+/* Checks a tag 8 (payload long enough for its type's colour information;
+ * width, height and bpp not zero; EGA text at 16 bits; pitch at least a row's
+ * bytes; the last byte's address below 2^64) and decodes it. false with *error
+ * set if malformed (then *framebuffer is untouched). */
+bool mb2_read_framebuffer(const struct mb2_tag *tag, struct mb2_framebuffer *framebuffer,
+                          struct mb2_error *error);
+
 /* ---- basic memory information (tag 4) -------------------------------------- */
 struct mb2_meminfo {
     uint32_t mem_lower_kib; /* RAM from 0, at most 640 KiB */
@@ -211,6 +239,9 @@ struct mb2_summary {
     struct mb2_module modules[MB2_MAX_MODULES]; /* well-formed tags 3, in MBI order */
     unsigned module_count;
     bool modules_truncated; /* more than MB2_MAX_MODULES well-formed ones; the rest dropped */
+
+    bool has_framebuffer; /* tag 8 */
+    struct mb2_framebuffer framebuffer;
 
     bool has_efi_mmap;       /* a tag 17 that passed mb2_efi_mmap_count */
     struct mb2_tag efi_mmap; /* that tag: read it with mb2_efi_mmap_descriptor() */

@@ -24,6 +24,9 @@ if [ "$job" != build ]; then
     # (UEFI for QEMU) for FIRMWARE=uefi.
     need_file /usr/lib/grub/x86_64-efi/multiboot2.mod grub-efi-amd64-bin
     need_file /usr/share/OVMF/OVMF_CODE_4M.fd ovmf
+    # The font of the framebuffer console, put in the boot filesystem (and read by
+    # lib/psf's host tests).
+    need_file /usr/share/consolefonts/Lat15-VGA16.psf.gz console-setup-linux
     need_command xorriso xorriso
     need_command mformat mtools
     need_command qemu-system-x86_64 qemu-system-x86

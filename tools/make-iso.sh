@@ -72,7 +72,8 @@ for module in lsefimmap efi_gop efi_uga; do
 done
 partitions="$(cd "$efi_modules" && ls part_*.mod | sed 's/\.mod$//' | tr '\n' ' ')"
 grub-mkrescue \
-    --install-modules="multiboot2 normal iso9660 configfile echo test lsmmap $partitions" \
+    --install-modules="multiboot2 normal iso9660 configfile echo test lsmmap video video_fb \
+        $partitions" \
     --fonts= --locales= --themes= --compress=xz \
     -o "$iso" "$staging" >/dev/null 2>"$log" || {
     cat "$log" >&2

@@ -184,6 +184,8 @@ static void check_module(const struct mb2_module *module, const char *empty_name
 struct expected {
     const char *cmdline, *boot_loader_name;
     uint32_t mmap_offset, efi_mmap_offset, acpi_old_offset, acpi_new_offset; /* 0: none */
+    uint32_t framebuffer_offset;
+    struct mb2_framebuffer framebuffer;
     bool has_meminfo;
     struct mb2_meminfo meminfo;
     struct mb2_module modules[MB2_MAX_MODULES];
@@ -198,6 +200,19 @@ static void decode_tag(const struct mb2_tag *tag, const char *empty_name, struct
         want->mmap_offset = tag->offset;
     if (read_efi_mmap(tag) >= 0 && !want->efi_mmap_offset)
         want->efi_mmap_offset = tag->offset;
+    struct mb2_framebuffer fb;
+    struct mb2_error fb_error;
+    if (mb2_read_framebuffer(tag, &fb, &fb_error)) {
+        CHECK(tag->type == MB2_TAG_FRAMEBUFFER);
+        CHECK(fb.width && fb.height && fb.bpp);
+        CHECK(fb.pitch >= ((uint64_t)fb.width * fb.bpp + 7) / 8);
+        CHECK(fb.address <= UINT64_MAX - (uint64_t)fb.pitch * fb.height);
+        if (!want->framebuffer_offset)
+            want->framebuffer_offset = tag->offset, want->framebuffer = fb;
+    } else {
+        check_error(&fb_error);
+        CHECK(fb_error.offset == tag->offset);
+    }
 
     struct mb2_module module;
     struct mb2_error error;
@@ -256,6 +271,12 @@ static void compare_summary(const struct mb2_summary *s, const struct expected *
     CHECK(s->boot_loader_name == want->boot_loader_name);
     CHECK(s->has_mmap == (want->mmap_offset != 0));
     CHECK(!s->has_mmap || s->mmap.offset == want->mmap_offset);
+    CHECK(s->has_framebuffer == (want->framebuffer_offset != 0));
+    CHECK(!s->has_framebuffer || (s->framebuffer.address == want->framebuffer.address &&
+                                  s->framebuffer.pitch == want->framebuffer.pitch &&
+                                  s->framebuffer.width == want->framebuffer.width &&
+                                  s->framebuffer.height == want->framebuffer.height &&
+                                  s->framebuffer.type == want->framebuffer.type));
     CHECK(s->has_efi_mmap == (want->efi_mmap_offset != 0));
     CHECK(!s->has_efi_mmap || s->efi_mmap.offset == want->efi_mmap_offset);
     CHECK(!s->has_efi_mmap || (int)s->efi_mmap_count == mb2_efi_mmap_count(&s->efi_mmap, NULL));

@@ -9,6 +9,8 @@ corpus/fuzz_multiboot2/: whole MBIs shaped like what GRUB 2.06 passes (tag order
     and one with the odd-but-valid shapes (entry_size 32, a zero-length module...).
 corpus/fuzz_memmap/: firmware memory maps as 20-byte records (u64 base, u64 length, u32 type,
     little-endian), the QEMU maps of shared/notes/qemu-facts.md.
+corpus/fuzz_psf/: small PSF1 fonts: a Unicode table for ASCII, one with a combining sequence,
+    and 512 glyphs without a table.
 
 Deterministic: running it again rewrites the same bytes. Only the files named here are written.
 """
@@ -151,7 +153,26 @@ def write(directory, name, data):
     print("%-40s %5d bytes" % (os.path.join("corpus", directory, name), len(data)))
 
 
+def psf1(mode, height, count, table=None):
+    """A PSF1 font (lib/psf.h): glyph g's rows all hold g & 0xff; table: per glyph, a list of
+    u16 codes (0xFFFE starts a sequence), each list closed by 0xFFFF."""
+    glyphs = b"".join(bytes([g & 0xFF]) * height for g in range(count))
+    codes = b""
+    for entry in table or []:
+        codes += b"".join(struct.pack("<H", c) for c in entry) + struct.pack("<H", 0xFFFF)
+    return bytes([0x36, 0x04, mode, height]) + glyphs + codes
+
+
+FONTS = {
+    "ascii_table.psf": psf1(0x02, 4, 256, [[g] if 32 <= g < 127 else [] for g in range(256)]),
+    "sequences.psf": psf1(0x06, 2, 256, [[0xFFFE, 65, 0x301] if g == 1 else [g] for g in range(256)]),
+    "no_table_512.psf": psf1(0x01, 2, 512),
+}
+
+
 def main():
+    for name, data in FONTS.items():
+        write("fuzz_psf", name, data)
     for name, data in MBIS.items():
         assert len(data) % 8 == 0 and struct.unpack_from("<I", data)[0] == len(data)
         write("fuzz_multiboot2", name, data)

@@ -53,6 +53,7 @@ class QemuTest:
                                      # (build/bootfs.tar), "none", or a path
     firmware: str = "bios"           # bios (SeaBIOS) or uefi (OVMF): FIRMWARE of qemu-run.sh
     grub_maps: bool = False          # GRUB prints lsmmap (and lsefimmap) first: GRUB_MAPS=1
+    screendump: bool = False         # when end_on shows: the screen to NAME.ppm, then quit
 
 
 _elf_tables = {}
@@ -212,6 +213,57 @@ def grub_lsefimmap_agrees(log):
     if not re.search(r"^  the same: every usable byte of tag 6 is free in the EFI map", text, re.M):
         return "efimap found differences between tag 6 and the EFI map"
     return grub_lsmmap_agrees(log)
+
+
+CONSOLE_FONT = "/usr/share/consolefonts/Lat15-VGA16.psf.gz"
+FBCON_GREY, FBCON_BLACK = (0xAA, 0xAA, 0xAA), (0, 0, 0)
+
+
+def font_glyphs():
+    """{character: 16 rows} for printable ASCII, from Debian's PSF1 font, read here with the
+    test's own code (not the kernel's lib/psf.c)."""
+    import gzip
+    data = gzip.open(CONSOLE_FONT).read()
+    count, height = (512 if data[2] & 1 else 256), data[3]
+    table, glyph, by_code, at = data[4 + count * height:], 0, {}, 0
+    while glyph < count and at + 2 <= len(table):
+        code = int.from_bytes(table[at:at + 2], "little")
+        at += 2
+        if code == 0xFFFF:
+            glyph += 1
+        elif code < 128 and code not in by_code:
+            by_code[code] = glyph
+    return {chr(c): data[4 + g * height:4 + (g + 1) * height] for c, g in by_code.items()}, height
+
+
+def framebuffer_shows(ppm_path, lines_from_bottom):
+    """The check of a screendump: the framebuffer console's bottom text rows are these lines
+    (each drawn here, pixel by pixel, grey on black, and compared whole, the rest of the row
+    blank)."""
+    def check(log):
+        if not os.path.exists(ppm_path):
+            return "no screendump"
+        data = open(ppm_path, "rb").read()
+        magic, size, depth, pixels = data.split(b"\n", 3)
+        width, height = map(int, size.split())
+        if magic != b"P6" or depth != b"255":
+            return f"not a P6 PPM: {magic} {depth}"
+        glyphs, glyph_height = font_glyphs()
+        rows = height // glyph_height
+        for back, line in enumerate(reversed(lines_from_bottom)):
+            row = rows - 1 - back
+            for column in range(width // 8):
+                char = line[column] if column < len(line) else " "
+                glyph = glyphs[char]
+                for y in range(glyph_height):
+                    for x in range(8):
+                        at = ((row * glyph_height + y) * width + column * 8 + x) * 3
+                        want = FBCON_GREY if glyph[y] & (0x80 >> x) else FBCON_BLACK
+                        if tuple(pixels[at:at + 3]) != want:
+                            return (f"text row {row} column {column} ({char!r}): pixel ({x}, {y}) "
+                                    f"is {tuple(pixels[at:at + 3])}, not {want}")
+        return None
+    return check
 
 
 def two_objects_in_one_page(log):
@@ -626,6 +678,15 @@ TESTS = [
                      r"when it was booted by UEFI"], forbid=NO_PANIC),
     QemuTest("uefi_exit_status", 'run="exit 7"', 7, firmware="uefi", timeout=120,
              expect=[r"^boot: loaded by GRUB", r"^ferrite: exit status 7"], forbid=NO_PANIC),
+    # The kernel asks for a framebuffer: GOP sets one under UEFI (and GRUB no longer says it
+    # found no video mode), while a BIOS boot keeps the VGA text screen.
+    QemuTest("uefi_framebuffer_from_gop", 'run="exit 0"', 0, firmware="uefi", timeout=120,
+             expect=[r"^boot: framebuffer: 800x600 pixels, 32 bits \(red, green, blue at bits "
+                     r"16, 8, 0\), pitch 3200 bytes, at physical 0x[0-9a-f]+"],
+             forbid=NO_PANIC + [r"no suitable video mode", r"no console will be available"]),
+    QemuTest("bios_framebuffer_stays_vga_text", 'run="exit 0"', 0,
+             expect=[r"^boot: framebuffer: VGA text, 80x25 characters at 0xb8000"],
+             forbid=NO_PANIC),
     *[QemuTest(f"uefi_{machine}_{mem}_maps_agree_with_grub", 'run="e820; efimap; mem; exit 0"',
                0, firmware="uefi", grub_maps=True, mem=mem, machine=machine, timeout=180,
                expect=[r"grub: lsefimmap", r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
@@ -638,6 +699,16 @@ TESTS = [
              firmware="uefi", machine="q35", smp=4, mem="256M", timeout=300,
              expect=[r"^4 CPUs online", r"^buddy check: ok"] + SMP_EXPECT, forbid=NO_PANIC,
              check=smp_checks([0, 1, 2, 3])),
+    # The framebuffer console: after help and mem (more lines than the 37 rows: it scrolled),
+    # the screen's last rows are the newest lines, drawn with Debian's font.
+    QemuTest("uefi_framebuffer_console_shows_the_prompt", 'run="help; mem; echo last line"', 0,
+             firmware="uefi", timeout=120, exit_device=False, screendump=True,
+             end_on=r"ferrite> echo last line\r?\nlast line\r?\nferrite> ",
+             expect=[r"^console: on the framebuffer too, 100x37 characters \(font "
+                     r"/fonts/Lat15-VGA16\.psf, 8x16\)"],
+             forbid=NO_PANIC,
+             check=framebuffer_shows(os.path.join(OUT, "uefi_framebuffer_console_shows_the_prompt.ppm"),
+                                     ["ferrite> echo last line", "last line", "ferrite> "])),
     QemuTest("uefi_bootfs_mounted", 'run="mount; cat /README.txt; buddy check; exit 0"', 0,
              firmware="uefi", timeout=120,
              expect=[r"^bootfs: mounted the module at 0x[0-9a-f]+ \(\d+ bytes\) read-only on /: "
@@ -682,6 +753,24 @@ def build_iso(test):
     return iso
 
 
+def take_screendump(monitor, path):
+    """QEMU's monitor writes the screen to path (PPM); then QEMU is told to quit."""
+    import socket
+    if os.path.exists(path):
+        os.remove(path)
+    time.sleep(0.5)  # the last characters drawn after the serial line showed them
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.connect(monitor)
+        connection.sendall(f"screendump {path}\n".encode())
+        for _ in range(100):
+            time.sleep(0.1)
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                break
+        time.sleep(0.3)
+        connection.sendall(b"quit\n")
+        time.sleep(0.3)
+
+
 def run_one(test):
     """Returns (ok, message, seconds to prompt)."""
     iso = build_iso(test)
@@ -694,6 +783,9 @@ def run_one(test):
     if test.seabios_log:  # SeaBIOS writes its debug output to port 0x402
         command += ["-chardev", f"file,id=seabios,path={seabios_path}",
                     "-device", "isa-debugcon,iobase=0x402,chardev=seabios"]
+    monitor = os.path.join(OUT, test.name + ".monitor")
+    if test.screendump:  # a second monitor, on a socket of its own
+        command += ["-monitor", f"unix:{monitor},server=on,wait=off"]
     env["EXIT_DEVICE"] = "1" if test.exit_device else "0"
     start = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE,
@@ -710,6 +802,8 @@ def run_one(test):
             break
         if test.end_on and re.search(test.end_on, reader.text()):
             ended_early = True
+            if test.screendump:
+                take_screendump(monitor, os.path.join(OUT, test.name + ".ppm"))
             break
         if not typed and reader.prompt_seconds is not None:
             typed = True

@@ -1563,6 +1563,116 @@ static void test_efi_mmap_broken_sizes_rejected(void **state)
     assert_int_equal(mb2_efi_mmap_count(&tag, NULL), 0);
 }
 
+/* ---- the framebuffer (tag 8) --------------------------------------------------------------- */
+
+/* A tag 8: the 24 fixed bytes, then color (color_len bytes). */
+static uint32_t builder_framebuffer_tag(struct mbi_builder *b, uint64_t address, uint32_t pitch,
+                                        uint32_t width, uint32_t height, uint8_t bpp, uint8_t type,
+                                        const uint8_t *color, uint32_t color_len)
+{
+    uint8_t payload[64] = {0};
+    assert_true(24 + color_len <= sizeof(payload));
+    put_u64(payload, address);
+    put_u32(payload + 8, pitch);
+    put_u32(payload + 12, width);
+    put_u32(payload + 16, height);
+    payload[20] = bpp;
+    payload[21] = type;
+    if (color_len)
+        memcpy(payload + 24, color, color_len);
+    return builder_tag(b, MB2_TAG_FRAMEBUFFER, payload, 24 + color_len);
+}
+
+static void test_framebuffer_rgb_and_ega_text(void **state)
+{
+    (void)state;
+    /* What GRUB passes under OVMF (GOP, 32-bit BGRX) and under SeaBIOS with
+     * gfxpayload=text (the probe in multiboot2-facts.md). */
+    static const uint8_t bgrx[6] = {16, 8, 8, 8, 0, 8};
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_framebuffer_tag(&b, 0x80000000, 3200, 800, 600, 32, MB2_FRAMEBUFFER_RGB, bgrx, 6);
+    uint32_t total = builder_finish(&b);
+    struct mb2_tag tag = only_tag(&b, total);
+    struct mb2_framebuffer fb;
+    assert_true(mb2_read_framebuffer(&tag, &fb, NULL));
+    assert_int_equal(fb.address, 0x80000000);
+    assert_int_equal(fb.pitch, 3200);
+    assert_int_equal(fb.width, 800);
+    assert_int_equal(fb.height, 600);
+    assert_int_equal(fb.bpp, 32);
+    assert_int_equal(fb.type, MB2_FRAMEBUFFER_RGB);
+    assert_int_equal(fb.red_position, 16);
+    assert_int_equal(fb.green_position, 8);
+    assert_int_equal(fb.blue_position, 0);
+    assert_int_equal(fb.blue_size, 8);
+
+    builder_init(&b, 0);
+    builder_framebuffer_tag(&b, 0xb8000, 160, 80, 25, 16, MB2_FRAMEBUFFER_EGA_TEXT, NULL, 0);
+    total = builder_finish(&b);
+    tag = only_tag(&b, total);
+    assert_true(mb2_read_framebuffer(&tag, &fb, NULL));
+    assert_int_equal(fb.type, MB2_FRAMEBUFFER_EGA_TEXT);
+    assert_int_equal(fb.width, 80);
+
+    uint8_t palette[2 + 6] = {2, 0, 0, 0, 0, 255, 255, 255};
+    builder_init(&b, 0);
+    builder_framebuffer_tag(&b, 0xa0000, 320, 320, 200, 8, MB2_FRAMEBUFFER_INDEXED, palette, 8);
+    total = builder_finish(&b);
+    tag = only_tag(&b, total);
+    assert_true(mb2_read_framebuffer(&tag, &fb, NULL));
+    assert_int_equal(fb.palette_colors, 2);
+}
+
+static void test_framebuffer_broken_tags_rejected(void **state)
+{
+    (void)state;
+    static const uint8_t rgb[6] = {16, 8, 8, 8, 0, 8};
+    static const uint8_t palette_of_3[2] = {3, 0}; /* 3 colours announced, none there */
+    static const struct {
+        uint64_t address;
+        uint32_t pitch, width, height;
+        uint8_t bpp, type;
+        const uint8_t *color;
+        uint32_t color_len;
+        const char *message;
+    } cases[] = {
+        {0x80000000, 3200, 800, 600, 32, 1, rgb, 3, "has no room for the 6 bytes of type 1's"},
+        {0xa0000, 320, 320, 200, 8, 0, palette_of_3, 2, "no room for the 11 bytes of type 0's"},
+        {0x80000000, 3200, 800, 600, 32, 3, NULL, 0, "framebuffer type 3 is not 0, 1 or 2"},
+        {0x80000000, 3200, 0, 600, 32, 1, rgb, 6, "0x600 at 32 bits per pixel is empty"},
+        {0x80000000, 3199, 800, 600, 32, 1, rgb, 6, "pitch 3199 is shorter than a row of 800"},
+        {0xb8000, 160, 80, 25, 8, 2, NULL, 0, "EGA text at 8 bits a character, not 16"},
+        {UINT64_MAX - 4096, 3200, 800, 600, 32, 1, rgb, 6, "run past the end of the address"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct mbi_builder b;
+        builder_init(&b, 0);
+        builder_framebuffer_tag(&b, cases[c].address, cases[c].pitch, cases[c].width,
+                                cases[c].height, cases[c].bpp, cases[c].type, cases[c].color,
+                                cases[c].color_len);
+        uint32_t total = builder_finish(&b);
+        struct mb2_tag tag = only_tag(&b, total);
+        struct mb2_framebuffer fb = {.width = 7};
+        struct mb2_error error;
+        assert_false(mb2_read_framebuffer(&tag, &fb, &error));
+        expect_message(&error, 8, "tag 8 (framebuffer) at offset 8: ");
+        expect_message(&error, 8, cases[c].message);
+        assert_int_equal(fb.width, 7);
+    }
+    /* Shorter than the fixed part. */
+    uint8_t short_payload[20] = {0};
+    struct mbi_builder b;
+    builder_init(&b, 0);
+    builder_tag(&b, MB2_TAG_FRAMEBUFFER, short_payload, sizeof(short_payload));
+    uint32_t total = builder_finish(&b);
+    struct mb2_tag tag = only_tag(&b, total);
+    struct mb2_framebuffer fb;
+    struct mb2_error error;
+    assert_false(mb2_read_framebuffer(&tag, &fb, &error));
+    expect_message(&error, 8, "payload of 20 bytes is shorter than the 24");
+}
+
 static void test_mmap_entry_size_16_and_28_rejected(void **state)
 {
     (void)state;
@@ -2108,6 +2218,8 @@ int main(void)
         MB2_TEST(test_mmap_entry_size_16_and_28_rejected),
         MB2_TEST(test_efi_mmap_walks_by_descriptor_size),
         MB2_TEST(test_efi_mmap_broken_sizes_rejected),
+        MB2_TEST(test_framebuffer_rgb_and_ega_text),
+        MB2_TEST(test_framebuffer_broken_tags_rejected),
         MB2_TEST(test_mmap_partial_trailing_entry_rejected),
         MB2_TEST(test_mmap_with_zero_entries),
         MB2_TEST(test_module_zero_length_and_name_forms),
