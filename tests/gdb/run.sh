@@ -11,14 +11,14 @@ passed=0 failed=0
 # One GDB session (tools/gdb/debug.sh in batch mode): passes if QEMU started,
 # GDB stopped at kernel_main and ended with status 0. session_ok says whether
 # it did; a check that something is absent from a log counts only then.
-# ISO, MEM, SMP and EXIT_DEVICE choose the machine (default: the build's ISO,
+# ISO, MEM, SMP, EXIT_DEVICE and FIRMWARE choose the machine (default: the build's ISO,
 # 128M, 1 CPU, with the exit device).
 session_ok=0
-ISO=build/ferrite.iso MEM=128M SMP=1 EXIT_DEVICE=1
+ISO=build/ferrite.iso MEM=128M SMP=1 EXIT_DEVICE=1 FIRMWARE=bios
 session() { # name, log, GDB_BATCH commands
     local name="$1" log="$2"
     rm -f build/debug-serial.log
-    GDB_BATCH="$3" MEM=$MEM SMP=$SMP EXIT_DEVICE=$EXIT_DEVICE timeout 300 \
+    GDB_BATCH="$3" MEM=$MEM SMP=$SMP EXIT_DEVICE=$EXIT_DEVICE FIRMWARE=$FIRMWARE timeout 300 \
         tools/gdb/debug.sh build/ferrite.elf "$ISO" > "$log" 2>&1
     local status=$?
     if [ $status -eq 0 ] && grep -qE "Breakpoint 1, kernel_main \(" "$log"; then
@@ -101,6 +101,14 @@ for machine in 3M:1 128M:1 8G:1 128M:4; do
     compare "kmem_map_equals_mem_$tag" map "$out/kmem-$tag.log"
     compare "kmem_vtop_equals_vtop_$tag" vtop "$out/kmem-$tag.log" "${addresses[@]}"
 done
+# The same under UEFI (OVMF, make debug FIRMWARE=uefi): its map is far more fragmented.
+ISO="$out/compare.iso" MEM=128M SMP=1 FIRMWARE=uefi
+session kmem_session_uefi "$out/kmem-uefi.log" \
+    "hbreak shell_run;continue;$(kmem_batch "kmem buddy" "kmem map" "${kmem_vtops[@]}");kill"
+compare kmem_buddy_equals_buddy_uefi buddy "$out/kmem-uefi.log"
+compare kmem_map_equals_mem_uefi map "$out/kmem-uefi.log"
+compare kmem_vtop_equals_vtop_uefi vtop "$out/kmem-uefi.log" "${addresses[@]}"
+FIRMWARE=bios
 ISO=build/ferrite.iso MEM=128M SMP=1
 
 # 4. Four CPUs: kmem cpus lists them, and kmem malloc follows the selected thread.

@@ -676,8 +676,10 @@ TESTS = [
     QemuTest("efimap_under_bios_says_there_is_none", 'run="efimap; exit 0"', 0,
              expect=[r"^efimap: no EFI memory map: GRUB passes one \(multiboot2 tag 17\) only "
                      r"when it was booted by UEFI"], forbid=NO_PANIC),
-    QemuTest("uefi_exit_status", 'run="exit 7"', 7, firmware="uefi", timeout=120,
-             expect=[r"^boot: loaded by GRUB", r"^ferrite: exit status 7"], forbid=NO_PANIC),
+    *[QemuTest(f"uefi_{machine}_exit_status", 'run="exit 7"', 7, firmware="uefi",
+               machine=machine, timeout=120,
+               expect=[r"^boot: loaded by GRUB", r"^ferrite: exit status 7"], forbid=NO_PANIC)
+      for machine in ("pc", "q35")],
     # The kernel asks for a framebuffer: GOP sets one under UEFI (and GRUB no longer says it
     # found no video mode), while a BIOS boot keeps the VGA text screen.
     QemuTest("uefi_framebuffer_from_gop", 'run="exit 0"', 0, firmware="uefi", timeout=120,
@@ -692,13 +694,16 @@ TESTS = [
                expect=[r"grub: lsefimmap", r"^accounted: (\d+) bytes, usable: \1 bytes\r?$"],
                forbid=NO_PANIC, check=grub_lsefimmap_agrees)
       for machine in ("pc", "q35") for mem in ("128M", "1G", "4G")],
-    QemuTest("uefi_crash_report", 'run="crash null"', PANIC_STATUS, firmware="uefi", timeout=120,
-             expect=CRASH_COMMON + [r"#PF \(page fault, vector 14\)",
-                                    r"crash_null_pointer\+0x"]),
-    QemuTest("uefi_q35_smp_4_stress", 'run="cpus; stress 3000; buddy check; exit 0"', 0,
-             firmware="uefi", machine="q35", smp=4, mem="256M", timeout=300,
-             expect=[r"^4 CPUs online", r"^buddy check: ok"] + SMP_EXPECT, forbid=NO_PANIC,
-             check=smp_checks([0, 1, 2, 3])),
+    *[QemuTest(f"uefi_{machine}_crash_report", 'run="crash null"', PANIC_STATUS, firmware="uefi",
+               machine=machine, timeout=120,
+               expect=CRASH_COMMON + [r"#PF \(page fault, vector 14\)",
+                                      r"crash_null_pointer\+0x"])
+      for machine in ("pc", "q35")],
+    *[QemuTest(f"uefi_{machine}_smp_4_stress", 'run="cpus; stress 3000; buddy check; exit 0"', 0,
+               firmware="uefi", machine=machine, smp=4, mem="256M", timeout=300,
+               expect=[r"^4 CPUs online", r"^buddy check: ok"] + SMP_EXPECT, forbid=NO_PANIC,
+               check=smp_checks([0, 1, 2, 3]))
+      for machine in ("pc", "q35")],
     # The framebuffer console: after help and mem (more lines than the 37 rows: it scrolled),
     # the screen's last rows are the newest lines, drawn with Debian's font.
     QemuTest("uefi_framebuffer_console_shows_the_prompt", 'run="help; mem; echo last line"', 0,
@@ -709,11 +714,13 @@ TESTS = [
              forbid=NO_PANIC,
              check=framebuffer_shows(os.path.join(OUT, "uefi_framebuffer_console_shows_the_prompt.ppm"),
                                      ["ferrite> echo last line", "last line", "ferrite> "])),
-    QemuTest("uefi_bootfs_mounted", 'run="mount; cat /README.txt; buddy check; exit 0"', 0,
-             firmware="uefi", timeout=120,
-             expect=[r"^bootfs: mounted the module at 0x[0-9a-f]+ \(\d+ bytes\) read-only on /: "
-                     r"\d+ files, \d+ directories, \d+ bytes served in place, 0 copied",
-                     r"^buddy check: ok"], forbid=NO_PANIC),
+    *[QemuTest(f"uefi_{machine}_bootfs_mounted",
+               'run="mount; cat /README.txt; buddy check; exit 0"', 0, firmware="uefi",
+               machine=machine, timeout=120,
+               expect=[r"^bootfs: mounted the module at 0x[0-9a-f]+ \(\d+ bytes\) read-only on "
+                       r"/: \d+ files, \d+ directories, \d+ bytes served in place, 0 copied",
+                       r"^buddy check: ok"], forbid=NO_PANIC)
+      for machine in ("pc", "q35")],
 ]
 
 
