@@ -116,12 +116,19 @@ BOOT_ONLY void fbcon_start(const struct mb2_summary *boot)
     }
     if (!load_font(&fb.font))
         return;
-    uint64_t bytes = (uint64_t)info->pitch * info->height;
-    if (!paging_map_device(info->address, bytes)) {
+    uint64_t offset = info->address & 0xfff;
+    uint64_t bytes = (offset + (uint64_t)info->pitch * info->height + 0xfff) & ~0xfffull;
+    if (bytes > FRAMEBUFFER_MAX_BYTES) {
+        log_warn("console: a framebuffer of %lu bytes does not fit its %u-MiB window "
+                 "(kernel/memlayout.h)",
+                 bytes, FRAMEBUFFER_MAX_BYTES >> 20);
+        return;
+    }
+    if (!paging_map_write_combining(FRAMEBUFFER_BASE, info->address - offset, bytes)) {
         log_warn("console: no memory for the page tables of the framebuffer");
         return;
     }
-    fb.pixels = phys_to_virt(info->address);
+    fb.pixels = (uint8_t *)(FRAMEBUFFER_BASE + offset);
     fb.pitch = info->pitch, fb.width = info->width, fb.height = info->height;
     fb.bytes_per_pixel = info->bpp / 8;
     fb.foreground = pack(info, 0xAA, 0xAA, 0xAA);
@@ -130,6 +137,9 @@ BOOT_ONLY void fbcon_start(const struct mb2_summary *boot)
         info->width / PSF_GLYPH_WIDTH, info->height / fb.font.height, 0, 0, draw_cell, scroll_up};
     clear_rows(0, fb.cursor.rows);
     fb.active = true;
-    log_info("console: on the framebuffer too, %ux%u characters (font %s, 8x%u)", fb.cursor.columns,
-             fb.cursor.rows, FBCON_FONT_PATH, fb.font.height);
+    log_info("console: on the framebuffer too, %ux%u characters (font %s, 8x%u); %lu KiB at "
+             "%#lx, %s",
+             fb.cursor.columns, fb.cursor.rows, FBCON_FONT_PATH, fb.font.height, bytes >> 10,
+             (uint64_t)FRAMEBUFFER_BASE,
+             paging_stats()->has_pat ? "write-combining" : "uncached (no PAT)");
 }

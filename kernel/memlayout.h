@@ -44,6 +44,12 @@
  * One page, as Linux gives its #DF stack; the boot CPU's is in .bss. */
 #define CPU_DOUBLE_FAULT_STACK_BYTES 0x1000
 
+/* The framebuffer GRUB set up under UEFI (kernel/fbcon.c): device memory
+ * outside RAM, anywhere in the physical address space (above 4 GiB too), so it
+ * is not in the direct map but in a window of its own, write-combining. */
+#define FRAMEBUFFER_BASE 0xFFFFFD0000000000
+#define FRAMEBUFFER_MAX_BYTES 0x4000000
+
 /* Legacy devices at fixed physical addresses, set by the PC architecture. */
 #define VGA_TEXT_PHYS 0xB8000
 

@@ -139,6 +139,7 @@ BOOT_ONLY void paging_init(const struct paging_ram_range *ram, size_t count,
     stats.has_1g_pages = edx & CPUID_1G_PAGES;
     stats.has_nx = read_msr(MSR_EFER) & EFER_NXE; /* boot/entry.asm set it if it could */
     no_execute = stats.has_nx ? PTE_NO_EXECUTE : 0;
+    paging_set_pat();
     page_source = source;
     kernel_pml4_phys = new_table();
 
@@ -203,6 +204,36 @@ void paging_walk(uint64_t virt, struct paging_walk *walk)
         }
         table = entry & PTE_ADDRESS_MASK;
     }
+}
+
+#define MSR_PAT 0x277
+#define CPUID_PAT (1u << 16) /* CPUID 1, EDX */
+/* PA0..PA7, one byte each from the low end: WB, WC (power-on: WT), UC-, UC,
+ * WB, WT, UC-, UC. */
+#define PAT_WITH_WRITE_COMBINING 0x0007040600070106ull
+
+void paging_set_pat(void)
+{
+    uint32_t eax, ebx, ecx, edx;
+    cpuid(1, &eax, &ebx, &ecx, &edx);
+    if (!(edx & CPUID_PAT))
+        return;
+    write_msr(MSR_PAT, PAT_WITH_WRITE_COMBINING);
+    stats.has_pat = true;
+}
+
+bool paging_map_write_combining(uint64_t virt, uint64_t phys, uint64_t bytes)
+{
+    uint64_t cache = stats.has_pat ? PTE_WRITE_THROUGH /* PAT entry 1: WC */
+                                   : PTE_CACHE_DISABLE | PTE_WRITE_THROUGH;
+    for (uint64_t offset = 0; offset < bytes; offset += PAGE_4K) {
+        uint64_t *entry = entry_for(virt + offset, LEVEL_PT);
+        if (*entry & PTE_PRESENT)
+            return false;
+        *entry = (phys + offset) | PTE_PRESENT | PTE_WRITABLE | cache | no_execute;
+        __asm__ volatile("invlpg (%0)" : : "r"(virt + offset) : "memory");
+    }
+    return true;
 }
 
 bool paging_map_kernel_page(uint64_t virt, uint64_t phys)

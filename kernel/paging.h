@@ -29,6 +29,7 @@ struct paging_stats {
     uint64_t direct_map_1g_pages, direct_map_2m_pages, direct_map_4k_pages;
     uint64_t table_pages; /* pages holding page tables */
     bool has_1g_pages, has_nx;
+    bool has_pat; /* the PAT's entry 1 is write-combining (paging_set_pat) */
 };
 
 /* Build the tables for ram[] and switch CR3 to them. */
@@ -39,6 +40,18 @@ void paging_set_page_source(paging_page_source_fn source);
  * false if out of memory for tables. */
 bool paging_map_device(uint64_t phys, uint64_t bytes);
 const struct paging_stats *paging_stats(void);
+/* This CPU's page attribute table: entry 1 (a page-table entry with PWT set
+ * and PCD clear) becomes write-combining instead of the power-on
+ * write-through; the other seven stay as they were. Every CPU must hold the
+ * same table (Intel SDM vol. 3, 12.12.4): paging_init sets the boot CPU's,
+ * ap_main each other CPU's, before anything is mapped with entry 1. Nothing
+ * when the CPU has no PAT. */
+void paging_set_pat(void);
+/* Maps bytes of device memory at phys to the kernel's virtual address virt
+ * (both page-aligned), write-combining where the CPU has a PAT, else
+ * uncached: for a framebuffer, whose writes may then leave in bursts. false if
+ * out of memory for tables or if a page there is already mapped. */
+bool paging_map_write_combining(uint64_t virt, uint64_t phys, uint64_t bytes);
 
 /* Map one 4 KiB page read-write, no-execute, outside the direct map (the CPU
  * stacks area): false if virt is mapped already. */

@@ -330,6 +330,7 @@ void ap_main(struct cpu *cpu)
     percpu_install(cpu);
     gdt_load(&cpu->tables, cpu->double_fault_stack_top);
     idt_load();
+    paging_set_pat(); /* the same page attribute table as the boot CPU's */
     lapic_enable_this_cpu();
     uint32_t apic_id = lapic_id();
     if (apic_id != cpu->apic_id) /* ACPI and the hardware disagree: say so, carry on */

@@ -710,7 +710,8 @@ TESTS = [
              firmware="uefi", timeout=120, exit_device=False, screendump=True,
              end_on=r"ferrite> echo last line\r?\nlast line\r?\nferrite> ",
              expect=[r"^console: on the framebuffer too, 100x37 characters \(font "
-                     r"/fonts/Lat15-VGA16\.psf, 8x16\)"],
+                     r"/fonts/Lat15-VGA16\.psf, 8x16\); 1876 KiB at 0xfffffd0000000000, "
+                     r"write-combining"],
              forbid=NO_PANIC,
              check=framebuffer_shows(os.path.join(OUT, "uefi_framebuffer_console_shows_the_prompt.ppm"),
                                      ["ferrite> echo last line", "last line", "ferrite> "])),
