@@ -25,11 +25,6 @@ static struct {
     struct text_screen cursor;
 } fb;
 
-bool fbcon_active(void)
-{
-    return fb.active;
-}
-
 /* An 8-bit-per-channel colour in the framebuffer's own layout. */
 static uint32_t pack(const struct mb2_framebuffer *info, uint8_t red, uint8_t green, uint8_t blue)
 {

@@ -6,7 +6,6 @@
 #ifndef KERNEL_FBCON_H
 #define KERNEL_FBCON_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/multiboot2.h"
@@ -22,7 +21,5 @@ void fbcon_start(const struct mb2_summary *boot);
 /* Draws text at the cursor (newline, carriage return, backspace and tab as
  * the VGA mirror does), scrolling up when the last row is full. */
 void fbcon_write(const char *text, size_t len);
-
-bool fbcon_active(void);
 
 #endif

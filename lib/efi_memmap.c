@@ -2,8 +2,7 @@
 #include "lib/efi_memmap.h"
 
 #include "lib/format.h"
-
-#define MB2_AVAILABLE 1 /* tag 6's usable type (lib/multiboot2.h) */
+#include "lib/multiboot2.h"
 
 const char *efi_memory_type_name(uint32_t type)
 {
@@ -77,7 +76,7 @@ typedef bool (*range_filter)(uint32_t type);
 
 static bool map_usable(uint32_t type)
 {
-    return type == MB2_AVAILABLE;
+    return type == MB2_MMAP_AVAILABLE;
 }
 
 /* The type of the first range of list (of any type) that holds address, or

@@ -15,11 +15,9 @@
 #include <string.h>
 
 #include "lib/efi_memmap.h"
+#include "lib/multiboot2.h"
 #include "lib/random.h"
 #include "tests/host/lib/test_report.h"
-
-#define MB2_AVAILABLE 1
-#define MB2_RESERVED 2
 
 static void names_are_the_specifications(void **state)
 {
@@ -79,8 +77,8 @@ static void ovmf_like_maps_agree(void **state)
     (void)state;
     /* Tag 6 as GRUB makes it from the EFI map: usable = the usable types, merged. */
     const struct efi_range map[] = {
-        {0x0, 0xa0000, MB2_AVAILABLE},
-        {0x100000, 0x806000, MB2_AVAILABLE},
+        {0x0, 0xa0000, MB2_MMAP_AVAILABLE},
+        {0x100000, 0x806000, MB2_MMAP_AVAILABLE},
         {0x806000, 0x808000, 4},
         {0xf5ec000, 0xf6ec000, 20}, /* runtime services code: GRUB's type 20 */
     };
@@ -98,8 +96,8 @@ static void each_kind_of_difference_is_reported_with_the_other_maps_type(void **
 {
     (void)state;
     const struct efi_range map[] = {
-        {0x0, 0x10000, MB2_AVAILABLE},
-        {0x20000, 0x30000, MB2_RESERVED},
+        {0x0, 0x10000, MB2_MMAP_AVAILABLE},
+        {0x20000, 0x30000, MB2_MMAP_RESERVED},
     };
     const struct efi_range efi[] = {
         {0x0, 0x8000, 7},      {0x8000, 0x9000, 6}, /* runtime data inside tag 6's usable range */
@@ -120,7 +118,7 @@ static void each_kind_of_difference_is_reported_with_the_other_maps_type(void **
     assert_int_equal(r.list[2].kind, EFI_FREE_BUT_NOT_USABLE);
     assert_int_equal(r.list[2].start, 0x20000);
     assert_int_equal(r.list[2].end, 0x22000);
-    assert_int_equal(r.list[2].other_type, MB2_RESERVED);
+    assert_int_equal(r.list[2].other_type, MB2_MMAP_RESERVED);
     assert_int_equal(r.list[3].kind, EFI_FREE_BUT_NOT_USABLE);
     assert_int_equal(r.list[3].start, 0x40000);
     assert_int_equal(r.list[3].other_type, -1);
@@ -137,8 +135,9 @@ static void random_maps_match_a_page_by_page_oracle(void **state)
         size_t map_count = 1 + random_next(&seed) % 6, efi_count = random_next(&seed) % 10;
         for (size_t i = 0; i < map_count; i++) {
             uint64_t a = random_next(&seed) % 64, b = random_next(&seed) % 65;
-            map[i] = (struct efi_range){a * 4096, (a > b ? a : b) * 4096,
-                                        random_next(&seed) % 3 ? MB2_AVAILABLE : MB2_RESERVED};
+            map[i] =
+                (struct efi_range){a * 4096, (a > b ? a : b) * 4096,
+                                   random_next(&seed) % 3 ? MB2_MMAP_AVAILABLE : MB2_MMAP_RESERVED};
         }
         for (size_t i = 0; i < efi_count; i++) {
             uint64_t a = random_next(&seed) % 64, pages = random_next(&seed) % 20;
@@ -148,7 +147,7 @@ static void random_maps_match_a_page_by_page_oracle(void **state)
         bool free_in_efi[64] = {0}, in_usable_entry[64] = {0};
         for (size_t i = 0; i < map_count; i++)
             for (uint64_t p = map[i].start / 4096; p < map[i].end / 4096; p++)
-                if (map[i].type == MB2_AVAILABLE)
+                if (map[i].type == MB2_MMAP_AVAILABLE)
                     in_usable_entry[p] = true;
         for (size_t i = 0; i < efi_count; i++)
             for (uint64_t p = efi[i].start / 4096; p < efi[i].end / 4096 && p < 64; p++)
@@ -159,7 +158,7 @@ static void random_maps_match_a_page_by_page_oracle(void **state)
         uint64_t expected[2] = {0, 0};
         for (size_t i = 0; i < map_count; i++)
             for (uint64_t p = map[i].start / 4096; p < map[i].end / 4096; p++)
-                if (map[i].type == MB2_AVAILABLE && !free_in_efi[p])
+                if (map[i].type == MB2_MMAP_AVAILABLE && !free_in_efi[p])
                     expected[EFI_USABLE_BUT_NOT_IN_EFI] += 4096;
         for (size_t i = 0; i < efi_count; i++)
             if (efi_usable_after_boot_services(efi[i].type))
