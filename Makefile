@@ -89,10 +89,10 @@ $(BUILD)/kernel-objects/%.o: %.asm $(BUILD)/memlayout.inc
 	@echo "  NASM    $<"
 	$(Q)$(NASM) $(NASM_FLAGS) $< -o $@
 
-# Two link passes for the symbol table (see tools/gensyms.sh).
-$(BUILD)/ksyms-empty.c:
+# Two link passes for the symbol table (see tools/gensyms.py).
+$(BUILD)/ksyms-empty.c: Makefile
 	@mkdir -p $(@D)
-	printf '#include "kernel/ksyms.h"\nconst struct ksym_entry ksyms_table[] __attribute__((section(".ksyms"))) = {{0, 0}};\nconst char ksyms_names[] __attribute__((section(".ksyms"))) = "";\nconst size_t ksyms_count = 0;\n' > $@
+	printf '#include "kernel/ksyms.h"\nconst size_t ksyms_count = 0;\nconst uint32_t ksyms_offsets[] = {0};\nconst uint8_t ksyms_names[] = {0};\nconst uint8_t ksyms_token_pairs[][2] = {{0, 0}};\n' > $@
 
 $(BUILD)/ksyms-%.o: $(BUILD)/ksyms-%.c
 	$(CC) $(KERNEL_CFLAGS) -Os -c $< -o $@
@@ -100,15 +100,15 @@ $(BUILD)/ksyms-%.o: $(BUILD)/ksyms-%.c
 $(BUILD)/ferrite-pass1.elf: $(KERNEL_OBJECTS) $(BUILD)/ksyms-empty.o $(BUILD)/linker.ld
 	ld $(KERNEL_LDFLAGS) -T $(BUILD)/linker.ld -o $@ $(KERNEL_OBJECTS) $(BUILD)/ksyms-empty.o
 
-$(BUILD)/ksyms-final.c: $(BUILD)/ferrite-pass1.elf tools/gensyms.sh
-	tools/gensyms.sh $< > $@
+$(BUILD)/ksyms-final.c: $(BUILD)/ferrite-pass1.elf tools/gensyms.py
+	tools/gensyms.py $< > $@
 
 $(KERNEL): $(KERNEL_OBJECTS) $(BUILD)/ksyms-final.o $(BUILD)/linker.ld
 	@python3 tools/check-boot-only.py $(KERNEL_OBJECTS)
 	ld $(KERNEL_LDFLAGS) -T $(BUILD)/linker.ld -o $@ $(KERNEL_OBJECTS) $(BUILD)/ksyms-final.o
-	@tools/gensyms.sh $@ | sed 1d > $(BUILD)/ksyms-check.c
+	@tools/gensyms.py $@ | sed 1d > $(BUILD)/ksyms-check.c
 	@sed 1d $(BUILD)/ksyms-final.c | cmp -s - $(BUILD)/ksyms-check.c || \
-	    { echo "error: text symbols moved between the two links (see tools/gensyms.sh)"; rm -f $@; exit 1; }
+	    { echo "error: text symbols moved between the two links (see tools/gensyms.py)"; rm -f $@; exit 1; }
 	@size $@ | tail -1 | awk '{printf "kernel: %s bytes text, %s data, %s bss\n", $$1, $$2, $$3}'
 
 # GDB's auto-load script for the ELF: a plain `gdb build/ferrite.elf` gets the

@@ -2,7 +2,7 @@
  * ksyms.h: the kernel's own symbol table (function names for backtraces).
  *
  * The table is generated at build time from the linked kernel by
- * tools/gensyms.sh (two link passes: see the Makefile) and sorted by address.
+ * tools/gensyms.py (two link passes: see the Makefile) and sorted by address.
  */
 #ifndef KERNEL_KSYMS_H
 #define KERNEL_KSYMS_H
@@ -11,24 +11,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The table as stored (tools/gensyms.sh): 8 bytes a function. */
-struct ksym_entry {
-    uint32_t offset; /* address - KERNEL_VIRT_BASE */
-    uint32_t name;   /* offset of its name in ksyms_names */
-};
-
-extern const struct ksym_entry ksyms_table[];
-extern const char ksyms_names[]; /* the names, each ended by a NUL */
+/* The table as stored (tools/gensyms.py explains the format): ksyms_count
+ * functions sorted by address, each a 4-byte offset from KERNEL_VIRT_BASE;
+ * their names in the same order, each a length byte and its bytes, compressed
+ * by byte-pair encoding (a byte below 0x80 is a character, 0x80 + t stands
+ * for the two bytes of token t). */
 extern const size_t ksyms_count;
+extern const uint32_t ksyms_offsets[];
+extern const uint8_t ksyms_names[];
+extern const uint8_t ksyms_token_pairs[][2];
 
-/* A look-up's answer. */
+#define KSYM_NAME_MAX 128 /* the longest name, with its NUL (gensyms.py checks) */
+
+/* A look-up's answer: the name is decoded into it. */
 struct ksym {
     uint64_t address;
-    const char *name;
+    char name[KSYM_NAME_MAX];
 };
 
-/* Entry index as a struct ksym (index < ksyms_count). */
-struct ksym ksyms_entry(size_t index);
 /* The symbol containing address (the last one at or below it, within the
  * kernel's code): true and *out, or false. */
 bool ksyms_lookup(uint64_t address, struct ksym *out);
