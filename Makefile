@@ -43,10 +43,11 @@ KERNEL_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-pic -fno-pie -DPLATFORM_
 # Size or speed: the allocators and what their fast paths call are built for
 # speed (-O2), and so is the `bench` command (at -Os its own loop cost the
 # kernel's malloc figure 38%: it would measure itself); everything else (boot
-# steps, shell commands, tests, parsers) for size (-Os), which keeps 25 KiB of
-# text out of the kernel's footprint at -m 3M (docs/performance.md).
-KERNEL_SPEED_SOURCES := $(wildcard mm/*.c) lib/string.c lib/spinlock.c kernel/heap.c \
-    kernel/platform.c kernel/percpu.c kernel/bench.c
+# steps, shell commands, tests, parsers, and mm/'s boot-time memmap.c and
+# bootmem.c) for size (-Os), which keeps 25 KiB of text out of the kernel's
+# footprint at -m 3M (docs/performance.md).
+KERNEL_SPEED_SOURCES := $(filter-out mm/memmap.c mm/bootmem.c,$(wildcard mm/*.c)) lib/string.c \
+    lib/spinlock.c kernel/heap.c kernel/platform.c kernel/percpu.c kernel/bench.c
 KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 NASM_FLAGS := -f elf64 -I$(BUILD)/ -Werror
 

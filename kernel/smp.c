@@ -40,6 +40,7 @@
 #include "lib/alloc.h"
 #include "lib/args.h"
 #include "lib/boot_only.h"
+#include "lib/format.h"
 #include "lib/string.h"
 #include "mm/malloc.h"
 #include "mm/page_alloc.h"
@@ -729,8 +730,11 @@ _Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me
             cpu_relax();
     }
     unsigned holder = __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED);
-    kprintf("\n*** suspected deadlock on lock %p: CPU %u %s; held by CPU %u\n", (const void *)lock,
-            me, why, holder);
+    char holder_name[16] = "no CPU yet"; /* handed over, not yet taken (lib/spinlock.c) */
+    if (holder != PLATFORM_LOCK_NO_OWNER)
+        ksnprintf(holder_name, sizeof(holder_name), "CPU %u", holder);
+    kprintf("\n*** suspected deadlock on lock %p: CPU %u %s; held by %s\n", (const void *)lock, me,
+            why, holder_name);
     kprintf("CPU %u (waiting):\n", me);
     backtrace_print_here();
     struct cpu *other = holder != me ? smp_cpu(holder) : NULL;
@@ -753,6 +757,6 @@ _Noreturn void smp_report_deadlock(const struct platform_lock *lock, unsigned me
                         (const void *)second);
         }
     }
-    panic_after_report("suspected deadlock on lock %p (CPU %u waiting, CPU %u holding)",
-                       (const void *)lock, me, holder);
+    panic_after_report("suspected deadlock on lock %p (CPU %u waiting, %s holding)",
+                       (const void *)lock, me, holder_name);
 }

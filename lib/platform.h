@@ -40,7 +40,11 @@ void *platform_phys_to_virt(uint64_t phys);
  * is only meaningful while held.
  * A CPU that takes a lock it already holds, or waits PLATFORM_LOCK_STUCK_US
  * without the lock changing hands once, is reported (platform_lock_stuck):
- * the deadline restarts at every hand-over, so a long queue is no deadlock. */
+ * the deadline restarts at every hand-over, so a long queue is no deadlock.
+ * A lock handed over but not yet taken (owner_cpu still NO_OWNER: the next
+ * CPU in line has not seen its turn) gets PLATFORM_LOCK_HANDOVER_STUCK_US:
+ * no code of the kernel is running there, the CPU in line is not running at
+ * all, which an emulator on a busy host does to a virtual CPU for a while. */
 struct platform_lock {
     volatile uint32_t next_ticket; /* the ticket the next arrival takes */
     volatile uint32_t now_serving; /* the ticket whose holder has the lock */
@@ -54,6 +58,7 @@ struct platform_lock {
         0, 0, PLATFORM_LOCK_NO_OWNER, 0                                                            \
     }
 #define PLATFORM_LOCK_STUCK_US 2000000
+#define PLATFORM_LOCK_HANDOVER_STUCK_US 10000000
 
 void platform_lock_acquire(struct platform_lock *lock);       /* lib/spinlock.c */
 void platform_lock_release(struct platform_lock *lock);       /* lib/spinlock.c */

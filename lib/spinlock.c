@@ -14,6 +14,11 @@
  * every hand-over: waiting behind a queue of CPUs that each get their turn is
  * progress, not a deadlock (the unfair lock this replaces let a CPU lose race
  * after race with its first deadline still running, and cried deadlock).
+ * A lock that has been handed over but that nobody holds yet is not stuck in
+ * the kernel's code: the CPU whose turn it is has not run since. Under TCG on
+ * a loaded host a virtual CPU can wait seconds for a host thread, so that
+ * case gets the longer PLATFORM_LOCK_HANDOVER_STUCK_US and a report of its
+ * own (a CPU that stopped while it queued stays a hang worth reporting).
  */
 #include "lib/platform.h"
 
@@ -36,18 +41,27 @@ void platform_lock_acquire(struct platform_lock *lock)
     uint32_t serving = __atomic_load_n(&lock->now_serving, __ATOMIC_ACQUIRE);
     if (serving != ticket) {
         platform_lock_waiting(lock);
+        uint32_t owner = __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED);
         uint64_t since = platform_time_us();
         for (;;) {
             platform_cpu_relax();
             uint32_t now = __atomic_load_n(&lock->now_serving, __ATOMIC_ACQUIRE);
             if (now == ticket)
                 break;
-            if (now != serving) { /* it changed hands: progress, the clock restarts */
+            uint32_t holder = __atomic_load_n(&lock->owner_cpu, __ATOMIC_RELAXED);
+            if (now != serving || holder != owner) { /* handed over or taken: progress */
                 serving = now;
+                owner = holder;
                 since = platform_time_us();
-            } else if (platform_time_us() - since > PLATFORM_LOCK_STUCK_US) {
-                platform_lock_stuck(lock, me, "waited 2 seconds without the lock changing hands");
+                continue;
             }
+            uint64_t waited = platform_time_us() - since;
+            if (holder != PLATFORM_LOCK_NO_OWNER && waited > PLATFORM_LOCK_STUCK_US)
+                platform_lock_stuck(lock, me, "waited 2 seconds without the lock changing hands");
+            if (holder == PLATFORM_LOCK_NO_OWNER && waited > PLATFORM_LOCK_HANDOVER_STUCK_US)
+                platform_lock_stuck(lock, me,
+                                    "waited 10 seconds for the CPU whose turn it is to take the "
+                                    "lock (that CPU has not run since)");
         }
         platform_lock_waiting(NULL);
     }

@@ -140,6 +140,23 @@ static void a_lock_that_never_changes_hands_is_reported(void **state)
     host_set_cpu(0, 1);
 }
 
+/* A lock handed to a ticket whose CPU never runs again (a ticket taken by
+ * nobody here: the CPU in line is not running): no code holds it, so the
+ * 2 s limit does not apply; after 10 s it is reported as such. */
+static void a_lock_handed_to_a_cpu_that_does_not_run_is_reported_later(void **state)
+{
+    (void)state;
+    struct platform_lock lock = PLATFORM_LOCK_INIT;
+    lock.next_ticket = 1; /* ticket 0 is served, and its CPU never takes the lock */
+    host_set_quiet(true);
+    uint64_t start = platform_time_us();
+    assert_true(HOST_EXPECT_PANIC(platform_lock_acquire(&lock)));
+    uint64_t waited = platform_time_us() - start;
+    assert_true(waited >= PLATFORM_LOCK_HANDOVER_STUCK_US);
+    assert_non_null(strstr(host_last_panic, "for the CPU whose turn it is to take the lock"));
+    host_set_quiet(false);
+}
+
 #define QUEUE 4
 #define HOLD_US 700000
 static struct platform_lock queue_lock = PLATFORM_LOCK_INIT;
@@ -186,6 +203,7 @@ int main(void)
         cmocka_unit_test(a_recursive_take_is_reported),
         cmocka_unit_test(a_lock_that_never_changes_hands_is_reported),
         cmocka_unit_test(a_long_queue_is_not_a_deadlock),
+        cmocka_unit_test(a_lock_handed_to_a_cpu_that_does_not_run_is_reported_later),
     };
     return RUN_AND_REPORT(tests);
 }
