@@ -218,6 +218,10 @@ BOOT_ONLY static void keep_firmware_map(void)
 BOOT_REF void memory_free_boot_only(void)
 {
     keep_firmware_map();
+    /* Released while bootmem's boot-only sweep can still run (it counts the
+     * claims again). */
+    if (bootmem_release(&bootmem, NAME_BOOT_ONLY) != 1)
+        panic("memory: the boot-only reservation is missing or was freed already");
     uint64_t start = (uint64_t)__boot_only_start, end = (uint64_t)__boot_only_end;
     /* Unmapped first, on every CPU: a call into the freed code must fault,
      * not run whatever the pages hold next. */
@@ -226,8 +230,6 @@ BOOT_REF void memory_free_boot_only(void)
         pages.cpus->run_on(cpu, flush_tlb_job, NULL);
     uint64_t first = kernel_image_virt_to_phys(__boot_only_start) >> 12;
     uint64_t last = kernel_image_virt_to_phys(__boot_only_end) >> 12;
-    if (bootmem_release(&bootmem, NAME_BOOT_ONLY) != 1)
-        panic("memory: the boot-only reservation is missing or was freed already");
     buddy_free_range(&buddy, first, last);
     handed_over_pages += last - first;
     log_info("memory: freed %lu KiB of boot-only code and data (%#lx-%#lx) to the page allocator",

@@ -7,6 +7,11 @@
  * interval tells whether it is RAM and which reservation (the first that
  * covers it) claims it. With a few dozen ranges this is small and obvious,
  * which matters more here than speed: it runs a handful of times at boot.
+ *
+ * The sweep and its table of boundaries are boot-only (lib/boot_only.h):
+ * every change to the reservations ends with count_claims, which stores each
+ * reservation's claim in it, so that `mem` reads the claims after the boot
+ * without the sweep.
  */
 #include "mm/bootmem.h"
 
@@ -16,6 +21,8 @@
 #define PAGE_MASK ((uint64_t)BOOTMEM_PAGE_SIZE - 1)
 #define MAX_BOUNDARIES (2 * (BOOTMEM_MAX_RAM_RANGES + BOOTMEM_MAX_RESERVATIONS))
 #define NO_RESERVATION ((size_t)-1)
+
+static void count_claims(struct bootmem *bootmem);
 
 static uint64_t page_floor(uint64_t address)
 {
@@ -58,17 +65,19 @@ BOOT_ONLY bool bootmem_reserve(struct bootmem *bootmem, uint64_t start, uint64_t
         if (last->name == name && !last->released && (end == last->start || start == last->end)) {
             last->start = start < last->start ? start : last->start;
             last->end = end > last->end ? end : last->end;
+            count_claims(bootmem);
             return true;
         }
     }
     if (bootmem->reserved_count == BOOTMEM_MAX_RESERVATIONS)
         return false;
     bootmem->reserved[bootmem->reserved_count++] =
-        (struct bootmem_reservation){start, end, name, false};
+        (struct bootmem_reservation){start, end, name, false, 0};
+    count_claims(bootmem);
     return true;
 }
 
-unsigned bootmem_release(struct bootmem *bootmem, const char *name)
+BOOT_ONLY unsigned bootmem_release(struct bootmem *bootmem, const char *name)
 {
     unsigned released = 0;
     for (size_t i = 0; i < bootmem->reserved_count; i++) {
@@ -77,11 +86,12 @@ unsigned bootmem_release(struct bootmem *bootmem, const char *name)
             released++;
         }
     }
+    count_claims(bootmem);
     return released;
 }
 
 /* All range boundaries, sorted, without duplicates. Returns the count. */
-static size_t collect_boundaries(const struct bootmem *bootmem, uint64_t *points)
+BOOT_ONLY static size_t collect_boundaries(const struct bootmem *bootmem, uint64_t *points)
 {
     size_t count = 0;
     for (size_t i = 0; i < bootmem->ram_count; i++) {
@@ -107,7 +117,7 @@ static size_t collect_boundaries(const struct bootmem *bootmem, uint64_t *points
     return unique;
 }
 
-static bool is_ram(const struct bootmem *bootmem, uint64_t start, uint64_t end)
+BOOT_ONLY static bool is_ram(const struct bootmem *bootmem, uint64_t start, uint64_t end)
 {
     for (size_t i = 0; i < bootmem->ram_count; i++) {
         if (bootmem->ram[i].start <= start && end <= bootmem->ram[i].end)
@@ -118,7 +128,7 @@ static bool is_ram(const struct bootmem *bootmem, uint64_t start, uint64_t end)
 
 /* The first active reservation covering [start, end), or NO_RESERVATION.
  * (An elementary interval is either wholly inside a range or wholly out.) */
-static size_t claimed_by(const struct bootmem *bootmem, uint64_t start, uint64_t end)
+BOOT_ONLY static size_t claimed_by(const struct bootmem *bootmem, uint64_t start, uint64_t end)
 {
     for (size_t i = 0; i < bootmem->reserved_count; i++) {
         const struct bootmem_reservation *reservation = &bootmem->reserved[i];
@@ -131,13 +141,15 @@ static size_t claimed_by(const struct bootmem *bootmem, uint64_t start, uint64_t
 /* Calls visit(ctx, start, end, owner) for each elementary RAM interval. */
 typedef void (*interval_fn)(void *ctx, uint64_t start, uint64_t end, size_t owner);
 
-static void sweep(const struct bootmem *bootmem, interval_fn visit, void *ctx)
+BOOT_ONLY_DATA static uint64_t boundaries[MAX_BOUNDARIES]; /* boot is single-threaded */
+
+BOOT_ONLY static void sweep(const struct bootmem *bootmem, interval_fn visit, void *ctx)
 {
-    static uint64_t points[MAX_BOUNDARIES]; /* boot is single-threaded */
-    size_t count = collect_boundaries(bootmem, points);
+    size_t count = collect_boundaries(bootmem, boundaries);
     for (size_t i = 0; i + 1 < count; i++) {
-        if (is_ram(bootmem, points[i], points[i + 1]))
-            visit(ctx, points[i], points[i + 1], claimed_by(bootmem, points[i], points[i + 1]));
+        if (is_ram(bootmem, boundaries[i], boundaries[i + 1]))
+            visit(ctx, boundaries[i], boundaries[i + 1],
+                  claimed_by(bootmem, boundaries[i], boundaries[i + 1]));
     }
 }
 
@@ -147,7 +159,7 @@ struct free_visit {
     uint64_t run_start, run_end; /* adjacent free intervals are merged */
 };
 
-static void visit_free(void *ctx, uint64_t start, uint64_t end, size_t owner)
+BOOT_ONLY static void visit_free(void *ctx, uint64_t start, uint64_t end, size_t owner)
 {
     struct free_visit *state = ctx;
     if (owner != NO_RESERVATION)
@@ -162,7 +174,8 @@ static void visit_free(void *ctx, uint64_t start, uint64_t end, size_t owner)
     state->run_end = end;
 }
 
-static void for_each_free_range(const struct bootmem *bootmem, bootmem_range_fn visit, void *ctx)
+BOOT_ONLY static void for_each_free_range(const struct bootmem *bootmem, bootmem_range_fn visit,
+                                          void *ctx)
 {
     struct free_visit state = {visit, ctx, 0, 0};
     sweep(bootmem, visit_free, &state);
@@ -182,7 +195,7 @@ struct fit_search {
     uint64_t best; /* highest fitting address found, or 0 */
 };
 
-static void consider_free_range(void *ctx, uint64_t start, uint64_t end)
+BOOT_ONLY static void consider_free_range(void *ctx, uint64_t start, uint64_t end)
 {
     struct fit_search *search = ctx;
     if (search->limit && end > search->limit)
@@ -210,24 +223,25 @@ BOOT_ONLY uint64_t bootmem_alloc(struct bootmem *bootmem, uint64_t bytes, uint64
     return search.best;
 }
 
-struct claim_count {
-    size_t index;
-    uint64_t bytes;
-};
-
-static void count_claim(void *ctx, uint64_t start, uint64_t end, size_t owner)
+BOOT_ONLY static void add_claim(void *ctx, uint64_t start, uint64_t end, size_t owner)
 {
-    struct claim_count *count = ctx;
-    if (owner == count->index)
-        count->bytes += end - start;
+    struct bootmem *bootmem = ctx;
+    if (owner != NO_RESERVATION)
+        bootmem->reserved[owner].claimed_pages += (uint32_t)((end - start) / BOOTMEM_PAGE_SIZE);
+}
+
+BOOT_ONLY static void count_claims(struct bootmem *bootmem)
+{
+    for (size_t i = 0; i < bootmem->reserved_count; i++)
+        bootmem->reserved[i].claimed_pages = 0;
+    sweep(bootmem, add_claim, bootmem);
 }
 
 uint64_t bootmem_claimed_bytes(const struct bootmem *bootmem, size_t index)
 {
-    struct claim_count count = {index, 0};
-    if (index < bootmem->reserved_count && !bootmem->reserved[index].released)
-        sweep(bootmem, count_claim, &count);
-    return count.bytes;
+    if (index >= bootmem->reserved_count)
+        return 0;
+    return (uint64_t)bootmem->reserved[index].claimed_pages * BOOTMEM_PAGE_SIZE;
 }
 
 uint64_t bootmem_ram_bytes(const struct bootmem *bootmem)
@@ -238,12 +252,12 @@ uint64_t bootmem_ram_bytes(const struct bootmem *bootmem)
     return bytes;
 }
 
-static void add_free(void *ctx, uint64_t start, uint64_t end)
+BOOT_ONLY static void add_free(void *ctx, uint64_t start, uint64_t end)
 {
     *(uint64_t *)ctx += end - start;
 }
 
-uint64_t bootmem_free_bytes(const struct bootmem *bootmem)
+BOOT_ONLY uint64_t bootmem_free_bytes(const struct bootmem *bootmem)
 {
     uint64_t bytes = 0;
     for_each_free_range(bootmem, add_free, &bytes);

@@ -31,7 +31,8 @@ struct bootmem_range {
 struct bootmem_reservation {
     uint64_t start, end;
     const char *name;
-    bool released; /* given back before the hand-over (bootmem_release) */
+    bool released;          /* given back (bootmem_release) */
+    uint32_t claimed_pages; /* what it claims (counted again at every change) */
 };
 
 /* Invariant: ram[] sorted, disjoint, page-aligned, non-empty ranges. */
@@ -52,7 +53,9 @@ bool bootmem_add_ram(struct bootmem *bootmem, uint64_t start, uint64_t end);
  * same name (the same pointer) extends it. false if the table is full. */
 bool bootmem_reserve(struct bootmem *bootmem, uint64_t start, uint64_t end, const char *name);
 /* Give a reservation back (by name), so its pages become free at the hand-over.
- * Returns the number of reservations released. */
+ * Returns the number of reservations released. After the hand-over the caller
+ * gives the pages to the page allocator itself; the claims are counted again
+ * either way. */
 unsigned bootmem_release(struct bootmem *bootmem, const char *name);
 /* Allocate bytes (rounded up to pages), aligned to align (a power of two,
  * at least a page), entirely below limit (0 = no limit), from the highest free
@@ -67,7 +70,9 @@ typedef void (*bootmem_range_fn)(void *ctx, uint64_t start, uint64_t end);
 void bootmem_for_each_free_range(struct bootmem *bootmem, bootmem_range_fn visit, void *ctx);
 
 /* Bytes of RAM (whole pages) that reservation index i claims: the pages it
- * touches, minus those outside RAM and those an earlier reservation claims. */
+ * touches, minus those outside RAM and those an earlier reservation claims.
+ * Counted when the reservations change, so it needs no boot-only code: `mem`
+ * reads it after the boot. */
 uint64_t bootmem_claimed_bytes(const struct bootmem *bootmem, size_t index);
 uint64_t bootmem_ram_bytes(const struct bootmem *bootmem);
 uint64_t bootmem_free_bytes(const struct bootmem *bootmem);
