@@ -93,7 +93,7 @@ $(BUILD)/kernel-objects/%.o: %.asm $(BUILD)/memlayout.inc
 # Two link passes for the symbol table (see tools/gensyms.py).
 $(BUILD)/ksyms-empty.c: Makefile
 	@mkdir -p $(@D)
-	printf '#include "kernel/ksyms.h"\nconst size_t ksyms_count = 0;\nconst uint32_t ksyms_offsets[] = {0};\nconst uint8_t ksyms_names[] = {0};\nconst uint8_t ksyms_token_pairs[][2] = {{0, 0}};\n' > $@
+	printf '#include "kernel/ksyms.h"\nconst size_t ksyms_count = 0;\nconst uint32_t ksyms_first_offset = 0;\nconst uint16_t ksyms_gaps[] = {0};\nconst uint8_t ksyms_names[] = {0};\nconst uint8_t ksyms_token_pairs[][2] = {{0, 0}};\n' > $@
 
 $(BUILD)/ksyms-%.o: $(BUILD)/ksyms-%.c
 	$(CC) $(KERNEL_CFLAGS) -Os -c $< -o $@

@@ -12,12 +12,14 @@
 #include <stdint.h>
 
 /* The table as stored (tools/gensyms.py explains the format): ksyms_count
- * functions sorted by address, each a 4-byte offset from KERNEL_VIRT_BASE;
- * their names in the same order, each a length byte and its bytes, compressed
- * by byte-pair encoding (a byte below 0x80 is a character, 0x80 + t stands
- * for the two bytes of token t). */
+ * functions in address order. The first is at KERNEL_VIRT_BASE +
+ * ksyms_first_offset, each next one ksyms_gaps[i] bytes after the one before
+ * (ksyms_gaps[0] is unused). Their names in the same order, each a length
+ * byte and its bytes, compressed by byte-pair encoding (a byte below 0x80 is
+ * a character, 0x80 + t stands for the two bytes of token t). */
 extern const size_t ksyms_count;
-extern const uint32_t ksyms_offsets[];
+extern const uint32_t ksyms_first_offset;
+extern const uint16_t ksyms_gaps[];
 extern const uint8_t ksyms_names[];
 extern const uint8_t ksyms_token_pairs[][2];
 

@@ -8,9 +8,12 @@ both links; the Makefile checks that they are.
 
 The table is small because it is resident for the whole run (docs/performance.md counts every
 page of the kernel at -m 3M):
-- an address is 4 bytes: its offset from KERNEL_VIRT_BASE (the image is far below 4 GiB);
+- an address is 2 bytes: its gap from the function before (the first is a 4-byte offset from
+  KERNEL_VIRT_BASE); no function is 64 KiB long, and this script fails if a gap does not fit.
+  A look-up walks the table from its start instead of a binary search: only backtraces and
+  reports look names up, and 896 steps cost them nothing;
 - the names are one byte string, each name a length byte and then its bytes, in the order of
-  the addresses, so no per-name offset is stored (a look-up skips names by their lengths);
+  the addresses, so no per-name offset is stored (the walk skips names by their lengths);
 - the names are compressed by byte-pair encoding, as Linux's kallsyms does with its token
   table: a byte below 0x80 is an ASCII character, a byte 0x80 + t is token t, which stands for
   the two bytes ksyms_token_pairs[t] (each a character or an earlier token). The most frequent
@@ -117,9 +120,16 @@ def main():
     print('#include "kernel/ksyms.h"')
     print(f"/* {len(symbols)} functions; names {names_bytes} bytes ({plain_bytes} uncompressed), "
           f"{len(pairs)} tokens. */")
+    offsets = [offset for offset, _ in symbols]
+    gaps = [0] + [b - a for a, b in zip(offsets, offsets[1:])]
+    for gap, (_, name) in zip(gaps[1:], symbols[1:]):
+        if not 0 < gap < 0x10000:
+            sys.exit(f"gensyms: {name} is {gap:#x} bytes after the function before it: "
+                     "a gap must fit in 16 bits (kernel/ksyms.h)")
     print(f"const size_t ksyms_count = {len(symbols)};")
-    print_array("const uint32_t ksyms_offsets[]",
-                [f"{offset:#x}u, /* {name} */" for offset, name in symbols], "0,")
+    print(f"const uint32_t ksyms_first_offset = {offsets[0] if offsets else 0:#x}u;")
+    print_array("const uint16_t ksyms_gaps[]",
+                [f"{gap}, /* {name} */" for gap, (_, name) in zip(gaps, symbols)], "0,")
     print_array("const uint8_t ksyms_names[]",
                 [", ".join(str(b) for b in [len(e)] + e) + "," for e in encoded] + ["0,"], "")
     print_array("const uint8_t ksyms_token_pairs[][2]",

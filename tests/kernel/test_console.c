@@ -8,6 +8,7 @@
 #include "kernel/vga.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include "mm/malloc.h"
 
 void kernel_main(uint64_t mbi_phys);
 
@@ -48,12 +49,34 @@ KTEST(ksyms_find_functions_by_address_and_name)
     KTEST_EXPECT_EQ(ksyms_address_of("kernel_main"), main_address);
     KTEST_EXPECT(!ksyms_lookup(0x1000, &symbol));
     KTEST_EXPECT(ksyms_count > 50);
+    /* Names the compiler's addresses must get back (their pieces are tokens
+     * of the compressed table: "_command", "malloc", "ksyms_"...). */
+    static const struct {
+        const void *address;
+        const char *name;
+    } known[] = {
+        {(const void *)malloc, "malloc"},
+        {(const void *)free, "free"},
+        {(const void *)kprintf, "kprintf"},
+        {(const void *)ksyms_lookup, "ksyms_lookup"},
+        {(const void *)ksyms_format_address, "ksyms_format_address"},
+        {(const void *)shell_find_command, "shell_find_command"},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        KTEST_EXPECT(ksyms_lookup((uint64_t)known[i].address, &symbol) &&
+                     strcmp(symbol.name, known[i].name) == 0 &&
+                     symbol.address == (uint64_t)known[i].address);
+        KTEST_EXPECT_EQ(ksyms_address_of(known[i].name), (uint64_t)known[i].address);
+    }
     /* Sorted by address, and every compressed name decodes to a C name (gcc
      * adds ".cold", ".part.0", ... to the pieces it splits off). */
     bool sorted = true, names_ok = true;
+    uint64_t offset = ksyms_first_offset;
     for (size_t i = 0; i < ksyms_count; i++) {
-        sorted = sorted && (i == 0 || ksyms_offsets[i - 1] < ksyms_offsets[i]);
-        ksyms_lookup(KERNEL_VIRT_BASE + ksyms_offsets[i], &symbol);
+        sorted = sorted && (i == 0 || ksyms_gaps[i] > 0);
+        offset += i == 0 ? 0 : ksyms_gaps[i];
+        names_ok = names_ok && ksyms_lookup(KERNEL_VIRT_BASE + offset, &symbol) &&
+                   symbol.address == KERNEL_VIRT_BASE + offset;
         names_ok = names_ok && symbol.name[0] && !(symbol.name[0] >= '0' && symbol.name[0] <= '9');
         for (const char *c = symbol.name; *c; c++)
             names_ok = names_ok && is_name_character(*c);
