@@ -16,6 +16,7 @@
 #include "lib/alloc.h"
 #include "lib/platform.h"
 #include "lib/string.h"
+#include "lib/boot_only.h"
 
 const char *fs_error_text(int error)
 {
@@ -111,8 +112,8 @@ static struct bootfs_node *find_child(const struct bootfs_node *directory, struc
     return NULL;
 }
 
-static struct bootfs_node *new_node(struct bootfs *fs, struct bootfs_node *parent,
-                                    struct tar_bytes name)
+BOOT_ONLY static struct bootfs_node *new_node(struct bootfs *fs, struct bootfs_node *parent,
+                                              struct tar_bytes name)
 {
     struct bootfs_node *node = malloc(sizeof(*node));
     if (!node)
@@ -132,7 +133,7 @@ static struct bootfs_node *new_node(struct bootfs *fs, struct bootfs_node *paren
 }
 
 /* Frees the subtrees below node (not node itself), without recursion. */
-static void free_children(struct bootfs *fs, struct bootfs_node *node)
+BOOT_ONLY static void free_children(struct bootfs *fs, struct bootfs_node *node)
 {
     struct bootfs_node *current = node->first_child;
     node->first_child = NULL;
@@ -153,7 +154,7 @@ static void free_children(struct bootfs *fs, struct bootfs_node *node)
     }
 }
 
-static void warn(const struct bootfs *fs, const struct tar_entry *entry, const char *what)
+BOOT_ONLY static void warn(const struct bootfs *fs, const struct tar_entry *entry, const char *what)
 {
     if (fs->quiet)
         return;
@@ -338,8 +339,8 @@ static int add_entry(struct bootfs *fs, const struct tar_entry *entry)
     return 0;
 }
 
-int bootfs_mount(struct bootfs *fs, const void *archive, uint64_t archive_bytes,
-                 uint64_t archive_phys, bool quiet, struct tar_error *error)
+BOOT_ONLY int bootfs_mount(struct bootfs *fs, const void *archive, uint64_t archive_bytes,
+                           uint64_t archive_phys, bool quiet, struct tar_error *error)
 {
     memset(fs, 0, sizeof(*fs));
     fs->archive = archive;
@@ -372,7 +373,7 @@ int bootfs_mount(struct bootfs *fs, const void *archive, uint64_t archive_bytes,
     return FS_OK;
 }
 
-void bootfs_unmount(struct bootfs *fs)
+BOOT_ONLY void bootfs_unmount(struct bootfs *fs)
 {
     if (fs->root) {
         free_children(fs, fs->root);

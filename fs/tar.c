@@ -15,6 +15,7 @@
 
 #include "lib/format.h"
 #include "lib/string.h"
+#include "lib/boot_only.h"
 
 /* Header fields: offset and width. */
 #define F_NAME 0, 100
@@ -61,7 +62,7 @@ struct pending {
     struct tar_bytes gnu_path, gnu_link;
 };
 
-void tar_reader_init(struct tar_reader *reader, const void *archive, uint64_t length)
+BOOT_ONLY void tar_reader_init(struct tar_reader *reader, const void *archive, uint64_t length)
 {
     memset(reader, 0, sizeof(*reader));
     reader->archive = archive;
@@ -120,7 +121,8 @@ static int fail(struct tar_reader *reader, struct tar_error *error, uint64_t off
 /* ---- header fields ------------------------------------------------------- */
 
 /* A string field: up to its first NUL, or all of it. */
-static struct tar_bytes string_field(const uint8_t *header, unsigned offset, unsigned width)
+BOOT_ONLY static struct tar_bytes string_field(const uint8_t *header, unsigned offset,
+                                               unsigned width)
 {
     size_t length = 0;
     while (length < width && header[offset + length] != 0)
@@ -254,7 +256,7 @@ static bool has_nul(struct tar_bytes bytes)
 }
 
 /* Decimal digits only, below 2^63. */
-static bool parse_decimal(struct tar_bytes text, uint64_t *out)
+BOOT_ONLY static bool parse_decimal(struct tar_bytes text, uint64_t *out)
 {
     uint64_t value = 0;
     if (text.length == 0)
@@ -461,8 +463,8 @@ static enum tar_type entry_type(char typeflag)
 }
 
 /* The body of an x, g, X, L or K header, bounded and capped. */
-static int special_body(struct tar_reader *reader, struct tar_error *error, uint64_t header_offset,
-                        uint64_t size)
+BOOT_ONLY static int special_body(struct tar_reader *reader, struct tar_error *error,
+                                  uint64_t header_offset, uint64_t size)
 {
     if (size > TAR_MAX_SPECIAL_BYTES)
         return fail(reader, error, header_offset,
@@ -494,7 +496,7 @@ static int end_of_archive(struct tar_reader *reader)
     return 0;
 }
 
-int tar_next(struct tar_reader *reader, struct tar_entry *entry, struct tar_error *error)
+BOOT_ONLY int tar_next(struct tar_reader *reader, struct tar_entry *entry, struct tar_error *error)
 {
     if (reader->done) {
         if (reader->failed && error)

@@ -40,7 +40,7 @@ static const void *read_physical(void *context, uint64_t phys, uint64_t length)
 
 static const struct acpi_memory physical_memory = {read_physical, NULL};
 
-static bool rsdp_from_tag(const struct mb2_tag *tag, const char *name)
+BOOT_ONLY static bool rsdp_from_tag(const struct mb2_tag *tag, const char *name)
 {
     char error[96];
     if (acpi_parse_rsdp(tag->payload, tag->payload_size, &rsdp, error, sizeof(error)) == 0) {

@@ -84,7 +84,8 @@ static bool fits(uint64_t virt, uint64_t phys, uint64_t bytes, uint64_t page)
 
 /* Map [phys, phys + bytes) at virt, with the largest pages that fit when
  * allow_huge, counting the pages used for the direct-map statistics. */
-static void map_range(uint64_t virt, uint64_t phys, uint64_t bytes, uint64_t flags, bool allow_huge)
+BOOT_ONLY static void map_range(uint64_t virt, uint64_t phys, uint64_t bytes, uint64_t flags,
+                                bool allow_huge)
 {
     while (bytes > 0) {
         uint64_t step;
@@ -222,7 +223,7 @@ void paging_set_pat(void)
     stats.has_pat = true;
 }
 
-bool paging_map_write_combining(uint64_t virt, uint64_t phys, uint64_t bytes)
+BOOT_ONLY bool paging_map_write_combining(uint64_t virt, uint64_t phys, uint64_t bytes)
 {
     uint64_t cache = stats.has_pat ? PTE_WRITE_THROUGH /* PAT entry 1: WC */
                                    : PTE_CACHE_DISABLE | PTE_WRITE_THROUGH;
@@ -236,7 +237,7 @@ bool paging_map_write_combining(uint64_t virt, uint64_t phys, uint64_t bytes)
     return true;
 }
 
-bool paging_map_kernel_page(uint64_t virt, uint64_t phys)
+BOOT_ONLY bool paging_map_kernel_page(uint64_t virt, uint64_t phys)
 {
     uint64_t *entry = entry_for(virt, LEVEL_PT);
     if (*entry & PTE_PRESENT)
@@ -270,14 +271,15 @@ uint64_t paging_kernel_pml4_phys(void)
     return kernel_pml4_phys;
 }
 
-void paging_map_identity_page(uint64_t phys)
+BOOT_ONLY void paging_map_identity_page(uint64_t phys)
 {
     *entry_for(phys, LEVEL_PT) = phys | PTE_PRESENT | PTE_WRITABLE; /* executable */
     __asm__ volatile("invlpg (%0)" : : "r"(phys) : "memory");
 }
 
 /* Frees the tables under entry (a PDPT, PD or PT entry at level), then clears it. */
-static void free_tables_under(uint64_t *entry, enum level level, void (*free_page)(uint64_t))
+BOOT_ONLY static void free_tables_under(uint64_t *entry, enum level level,
+                                        void (*free_page)(uint64_t))
 {
     if (!(*entry & PTE_PRESENT) || (*entry & PTE_HUGE) || level == LEVEL_PT) {
         *entry = 0;
@@ -291,7 +293,7 @@ static void free_tables_under(uint64_t *entry, enum level level, void (*free_pag
     stats.table_pages--;
 }
 
-void paging_remove_identity(void (*free_page)(uint64_t phys))
+BOOT_ONLY void paging_remove_identity(void (*free_page)(uint64_t phys))
 {
     free_tables_under(&table_at(kernel_pml4_phys)[0], LEVEL_PML4, free_page);
     write_cr3(read_cr3()); /* flush this CPU's TLB; the others flush on request */

@@ -362,7 +362,7 @@ static void free_table_page(uint64_t phys)
 }
 
 /* Maps a fresh page at virt; its physical address, or 0. */
-static uint64_t map_stack_page(uint64_t virt)
+BOOT_ONLY static uint64_t map_stack_page(uint64_t virt)
 {
     uint64_t phys = memory_alloc_pages(0, BUDDY_ANY);
     if (phys && !paging_map_kernel_page(virt, phys)) {
@@ -391,7 +391,7 @@ BOOT_ONLY static bool make_stacks(struct cpu *cpu)
     return true;
 }
 
-static bool wait_online(struct cpu *cpu, uint64_t microseconds)
+BOOT_ONLY static bool wait_online(struct cpu *cpu, uint64_t microseconds)
 {
     uint64_t deadline = delay_deadline_us(microseconds);
     while (__atomic_load_n(&cpu->state, __ATOMIC_ACQUIRE) != CPU_ONLINE)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "lib/format.h"
+#include "lib/boot_only.h"
 
 #define RSDP_SIGNATURE "RSD PTR "
 #define RSDP_SIGNATURE_BYTES 8
@@ -116,8 +117,8 @@ uint8_t acpi_checksum(const void *bytes, size_t length)
 
 /* ---- RSDP ------------------------------------------------------------------------ */
 
-int acpi_parse_rsdp(const void *bytes, size_t length, struct acpi_rsdp *out, char *error,
-                    size_t error_size)
+BOOT_ONLY int acpi_parse_rsdp(const void *bytes, size_t length, struct acpi_rsdp *out, char *error,
+                              size_t error_size)
 {
     const uint8_t *rsdp = bytes;
     if (!rsdp || length < ACPI_RSDP_V1_BYTES)
@@ -165,8 +166,8 @@ int acpi_parse_rsdp(const void *bytes, size_t length, struct acpi_rsdp *out, cha
     return 0;
 }
 
-int acpi_read_rsdp(const struct acpi_memory *memory, uint64_t phys, struct acpi_rsdp *out,
-                   char *error, size_t error_size)
+BOOT_ONLY int acpi_read_rsdp(const struct acpi_memory *memory, uint64_t phys, struct acpi_rsdp *out,
+                             char *error, size_t error_size)
 {
     const uint8_t *rsdp = read_phys(memory, phys, ACPI_RSDP_V1_BYTES);
     if (!rsdp)
@@ -188,7 +189,7 @@ int acpi_read_rsdp(const struct acpi_memory *memory, uint64_t phys, struct acpi_
     return acpi_parse_rsdp(rsdp, size, out, error, error_size);
 }
 
-uint64_t acpi_scan_rsdp(const struct acpi_memory *memory, uint64_t start, uint64_t length)
+BOOT_ONLY uint64_t acpi_scan_rsdp(const struct acpi_memory *memory, uint64_t start, uint64_t length)
 {
     if (length > SCAN_MAX_BYTES)
         length = SCAN_MAX_BYTES;
@@ -346,9 +347,9 @@ int acpi_for_each_table(const struct acpi_memory *memory, const struct acpi_rsdp
     return (int)root->entry_count; /* at most 16 MiB / 4 */
 }
 
-int acpi_find_table(const struct acpi_memory *memory, const struct acpi_rsdp *rsdp,
-                    const char signature[4], uint64_t *table_phys, uint32_t *table_length,
-                    char *error, size_t error_size)
+BOOT_ONLY int acpi_find_table(const struct acpi_memory *memory, const struct acpi_rsdp *rsdp,
+                              const char signature[4], uint64_t *table_phys, uint32_t *table_length,
+                              char *error, size_t error_size)
 {
     char wanted[SIGNATURE_BYTES + 1];
     copy_signature(wanted, (const uint8_t *)signature, SIGNATURE_BYTES);
@@ -381,7 +382,7 @@ int acpi_find_table(const struct acpi_memory *memory, const struct acpi_rsdp *rs
 
 /* ---- MADT ------------------------------------------------------------------------- */
 
-const char *acpi_madt_entry_name(uint8_t type)
+BOOT_ONLY const char *acpi_madt_entry_name(uint8_t type)
 {
     static const char *const names[] = {
         [ACPI_MADT_LOCAL_APIC] = "local APIC",
@@ -424,8 +425,8 @@ static size_t madt_entry_min_length(uint8_t type)
     }
 }
 
-static void madt_add_cpu(struct acpi_madt *madt, uint32_t apic_id, uint32_t uid, uint32_t flags,
-                         bool x2apic)
+BOOT_ONLY static void madt_add_cpu(struct acpi_madt *madt, uint32_t apic_id, uint32_t uid,
+                                   uint32_t flags, bool x2apic)
 {
     madt->cpu_entries++;
     for (size_t i = 0; i < madt->cpus_stored; i++) {
@@ -507,8 +508,8 @@ static void madt_add_entry(struct acpi_madt *madt, const uint8_t *entry)
     }
 }
 
-int acpi_parse_madt(const void *table, size_t length, struct acpi_madt *out, char *error,
-                    size_t error_size)
+BOOT_ONLY int acpi_parse_madt(const void *table, size_t length, struct acpi_madt *out, char *error,
+                              size_t error_size)
 {
     struct acpi_cpu *cpus = out->cpus;
     size_t capacity = cpus ? out->cpu_capacity : 0;

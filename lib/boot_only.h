@@ -15,7 +15,9 @@
  * every kernel object's relocations and fails the build where code or data
  * outside those sections refers to them; and a call that slips through
  * faults on the unmapped page (the page-fault report says so). String
- * literals in a BOOT_ONLY function stay in .rodata, as in Linux.
+ * literals in a BOOT_ONLY function stay in .rodata, as in Linux, and so do
+ * its switches' jump tables (the check lets those through: they hold
+ * addresses inside the function, which only the function itself uses).
  *
  * On the host (tests, fuzzers, libkmalloc) the marks are empty: the same
  * functions are ordinary ones there.

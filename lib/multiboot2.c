@@ -3,6 +3,7 @@
 #include "lib/multiboot2.h"
 
 #include "lib/format.h"
+#include "lib/boot_only.h"
 
 #define MB2_HEADER_BYTES 8
 #define MB2_TAG_HEADER_BYTES 8
@@ -78,8 +79,8 @@ const char *mb2_tag_type_name(uint32_t type)
     return "unknown";
 }
 
-bool mb2_reader_init(struct mb2_reader *reader, const void *mbi, size_t available_bytes,
-                     struct mb2_error *error)
+BOOT_ONLY bool mb2_reader_init(struct mb2_reader *reader, const void *mbi, size_t available_bytes,
+                               struct mb2_error *error)
 {
     reader->base = mbi;
     reader->total_size = 0;
@@ -99,7 +100,8 @@ bool mb2_reader_init(struct mb2_reader *reader, const void *mbi, size_t availabl
     return true;
 }
 
-int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag, struct mb2_error *error)
+BOOT_ONLY int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag,
+                              struct mb2_error *error)
 {
     if (reader->finished)
         return 0;
@@ -141,7 +143,7 @@ int mb2_reader_next(struct mb2_reader *reader, struct mb2_tag *tag, struct mb2_e
     return 1;
 }
 
-const char *mb2_tag_string(const struct mb2_tag *tag)
+BOOT_ONLY const char *mb2_tag_string(const struct mb2_tag *tag)
 {
     for (uint32_t i = 0; i < tag->payload_size; i++) {
         if (tag->payload[i] == '\0')
@@ -194,13 +196,14 @@ static const uint8_t *table_record(const struct mb2_tag *tag, uint32_t index)
     return tag->payload + TABLE_HEADER_BYTES + (uint64_t)index * read_u32(tag->payload);
 }
 
-int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error)
+BOOT_ONLY int mb2_mmap_entry_count(const struct mb2_tag *tag, struct mb2_error *error)
 {
     return table_count(tag, MB2_TAG_MMAP, "not a memory map (tag 6)", "entry", "entries",
                        MB2_MMAP_MIN_ENTRY_SIZE, error);
 }
 
-bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index, struct mb2_mmap_entry *entry)
+BOOT_ONLY bool mb2_mmap_entry(const struct mb2_tag *tag, uint32_t index,
+                              struct mb2_mmap_entry *entry)
 {
     int count = mb2_mmap_entry_count(tag, NULL);
     if (count < 0 || index >= (uint32_t)count)
@@ -252,8 +255,8 @@ uint32_t mb2_efi_mmap_descriptor_version(const struct mb2_tag *tag)
 
 #define FRAMEBUFFER_FIXED_BYTES 24 /* address .. reserved */
 
-bool mb2_read_framebuffer(const struct mb2_tag *tag, struct mb2_framebuffer *framebuffer,
-                          struct mb2_error *error)
+BOOT_ONLY bool mb2_read_framebuffer(const struct mb2_tag *tag, struct mb2_framebuffer *framebuffer,
+                                    struct mb2_error *error)
 {
     if (tag->type != MB2_TAG_FRAMEBUFFER)
         return tag_fail(error, tag->type, tag->offset, "not framebuffer info (tag 8)");
@@ -313,7 +316,8 @@ bool mb2_read_framebuffer(const struct mb2_tag *tag, struct mb2_framebuffer *fra
 
 /* ---- basic memory information (tag 4) ------------------------------------ */
 
-bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info, struct mb2_error *error)
+BOOT_ONLY bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info,
+                                struct mb2_error *error)
 {
     if (tag->type != MB2_TAG_BASIC_MEMINFO)
         return tag_fail(error, tag->type, tag->offset, "not basic meminfo (tag 4)");
@@ -330,7 +334,7 @@ bool mb2_read_meminfo(const struct mb2_tag *tag, struct mb2_meminfo *info, struc
 #define LOW_MEMORY_MAX_KIB 640
 #define UPPER_MEMORY_BASE (1024 * KIB)
 
-unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_entry out[2])
+BOOT_ONLY unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_entry out[2])
 {
     unsigned count = 0;
     uint32_t lower_kib = info->mem_lower_kib;
@@ -348,7 +352,8 @@ unsigned mb2_meminfo_as_mmap(const struct mb2_meminfo *info, struct mb2_mmap_ent
 
 #define MODULE_HEADER_BYTES 8 /* mod_start, mod_end */
 
-bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module, struct mb2_error *error)
+BOOT_ONLY bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module,
+                               struct mb2_error *error)
 {
     if (tag->type != MB2_TAG_MODULE)
         return tag_fail(error, tag->type, tag->offset, "not a module (tag 3)");
@@ -379,14 +384,15 @@ bool mb2_read_module(const struct mb2_tag *tag, struct mb2_module *module, struc
 
 /* ---- the whole MBI ---------------------------------------------------------- */
 
-static void warn(struct mb2_summary *summary, const struct mb2_error *warning)
+BOOT_ONLY static void warn(struct mb2_summary *summary, const struct mb2_error *warning)
 {
     if (summary->warning_count++ == 0)
         summary->first_warning = *warning;
 }
 
 /* For tags 1 and 2: the string, or NULL after a warning. */
-static const char *summarize_string(struct mb2_summary *summary, const struct mb2_tag *tag)
+BOOT_ONLY static const char *summarize_string(struct mb2_summary *summary,
+                                              const struct mb2_tag *tag)
 {
     const char *text = mb2_tag_string(tag);
     if (!text) {
@@ -398,8 +404,8 @@ static const char *summarize_string(struct mb2_summary *summary, const struct mb
     return text;
 }
 
-static void summarize_rsdp(struct mb2_summary *summary, const struct mb2_tag *tag,
-                           uint32_t min_bytes, struct mb2_tag *slot, bool *has)
+BOOT_ONLY static void summarize_rsdp(struct mb2_summary *summary, const struct mb2_tag *tag,
+                                     uint32_t min_bytes, struct mb2_tag *slot, bool *has)
 {
     if (*has)
         return;
@@ -493,8 +499,8 @@ static void summarize_tag(struct mb2_summary *summary, const struct mb2_tag *tag
     }
 }
 
-bool mb2_summarize(const void *mbi, size_t available_bytes, struct mb2_summary *summary,
-                   struct mb2_error *error)
+BOOT_ONLY bool mb2_summarize(const void *mbi, size_t available_bytes, struct mb2_summary *summary,
+                             struct mb2_error *error)
 {
     *summary = (struct mb2_summary){0};
     struct mb2_reader reader;

@@ -2,6 +2,7 @@
 #include "lib/psf.h"
 
 #include "lib/format.h"
+#include "lib/boot_only.h"
 
 #define PSF1_MAGIC0 0x36
 #define PSF1_MAGIC1 0x04
@@ -41,7 +42,8 @@ static bool read_table(const uint8_t *bytes, size_t size, size_t at, struct psf_
     return true;
 }
 
-bool psf_parse(const void *data, size_t size, struct psf_font *font, char *error, size_t error_size)
+BOOT_ONLY bool psf_parse(const void *data, size_t size, struct psf_font *font, char *error,
+                         size_t error_size)
 {
     const uint8_t *bytes = data;
     if (!bytes || size < PSF1_HEADER_BYTES)

@@ -213,7 +213,8 @@ BOOT_ONLY int memmap_clean(const struct memmap_entry *raw, size_t raw_count, str
     return 0;
 }
 
-bool memmap_page_range(const struct memmap *map, size_t index, uint64_t *start, uint64_t *end)
+BOOT_ONLY bool memmap_page_range(const struct memmap *map, size_t index, uint64_t *start,
+                                 uint64_t *end)
 {
     size_t found = 0;
     for (size_t i = 0; i < map->region_count; i++) {

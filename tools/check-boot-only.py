@@ -12,6 +12,11 @@ that some object defines in .boot_only.* (Linux's modpost does this check
 and calls it a section mismatch). Debug information and .eh_frame (which
 the linker script discards) may point anywhere, and so may a function
 marked BOOT_REF (kernel_main: it runs the boot steps, then frees them).
+One more exception: a switch's jump table. gcc puts it in .rodata, as a list
+of addresses inside the function (its case labels). An address inside a
+boot-only function, not at the start of any function, can only be used by
+that function's own code (C has no way to name it), so it is let through; a
+pointer to the start of a boot-only function is not.
 
 Prints one line per mismatch and exits 1, or exits 0 in silence.
 """
@@ -21,7 +26,7 @@ import sys
 BOOT_ONLY_PREFIX = ".boot_only."
 BOOT_REF_SECTION = ".text.boot_ref"  # BOOT_REF: resident code that calls boot steps
 SHT_SYMTAB, SHT_RELA = 2, 4
-STT_SECTION = 3
+STT_FUNC, STT_SECTION = 2, 3
 SHN_UNDEF = 0
 
 
@@ -53,15 +58,15 @@ def read_object(path):
         for at in range(section["offset"], section["offset"] + section["size"], 24):
             name, info, _other, shndx, _value, _size = struct.unpack_from("<IBBHQQ", data, at)
             symbols.append(dict(name=string(strings, name), kind=info & 15, bind=info >> 4,
-                                shndx=shndx))
-    relocations = []  # (section the address is written into, symbol index)
+                                shndx=shndx, value=_value))
+    relocations = []  # (section the address is written into, symbol index, addend)
     for section in sections:
         if section["kind"] != SHT_RELA:
             continue
         target = sections[section["info"]]["name"]
         for at in range(section["offset"], section["offset"] + section["size"], 24):
-            _offset, info, _addend = struct.unpack_from("<QQq", data, at)
-            relocations.append((target, info >> 32))
+            _offset, info, addend = struct.unpack_from("<QQq", data, at)
+            relocations.append((target, info >> 32, addend))
     return sections, symbols, relocations
 
 
@@ -80,10 +85,15 @@ def main(paths):
 
     mismatches = []
     for path, (sections, symbols, relocations) in objects.items():
-        for where, index in relocations:
+        function_starts = {(symbol["shndx"], symbol["value"]) for symbol in symbols
+                           if symbol["kind"] == STT_FUNC}
+        for where, index, addend in relocations:
             if where.startswith((BOOT_ONLY_PREFIX, BOOT_REF_SECTION, ".debug", ".eh_frame")):
                 continue
             symbol = symbols[index]
+            if (where.startswith(".rodata") and symbol["kind"] == STT_SECTION and
+                    (symbol["shndx"], addend) not in function_starts):
+                continue  # a jump table's case label, inside a function
             home = section_name(sections, symbol["shndx"])
             if symbol["shndx"] == SHN_UNDEF:
                 bad = symbol["name"] in boot_only_globals

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh: every test level, as `make test` runs it (after the style of
 # every C file, tools/format-check.sh):
+#   0. the build's checkers (tools/check-boot-only.py)       tests/tools/
 #   1. host unit tests of lib/, mm/, fs/ (cmocka, ASan+UBSan) tests/host/
 #      and the threaded ones again under ThreadSanitizer   (make -C tests/host tsan)
 #   2. QEMU tests: boot the real ISO, check the serial log  tests/qemu/
@@ -47,6 +48,7 @@ else
     summary+="  build failed"$'\n'
 fi
 run_suite format tools/format-check.sh
+run_suite tools tests/tools/run.sh
 run_suite host make --no-print-directory -s -C tests/host test
 run_suite tsan make --no-print-directory -s -C tests/host tsan
 run_suite qemu python3 tests/qemu/run_tests.py
